@@ -1,0 +1,46 @@
+"""The circuit breaker as a pure state machine over a monotonic clock.
+
+``closed`` lets sends through and counts consecutive failures; at ``threshold`` it opens.
+``open`` refuses sends until ``cooldown`` has passed, then reads as ``half_open``: one trial
+(a fresh health probe, then a send) may go. Success closes it; failure opens it again with
+the cooldown doubled, up to ``MAX_COOLDOWN_S``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+MAX_COOLDOWN_S = 300.0
+
+
+class Breaker(NamedTuple):
+    failures: int = 0
+    opened_at: float | None = None  # monotonic seconds; None while closed
+    cooldown: float = 0.0
+    reason: str = ""
+
+    def state(self, now: float) -> str:
+        if self.opened_at is None:
+            return "closed"
+        if now < self.opened_at or now >= self.opened_at + self.cooldown:
+            # the clock ran backwards (new boot) or the cooldown is over: time for a trial
+            return "half_open"
+        return "open"
+
+    def allows(self, now: float) -> bool:
+        return self.state(now) != "open"
+
+    def succeeded(self) -> Breaker:
+        return Breaker()
+
+    def failed(self, now: float, *, threshold: int, cooldown: float, reason: str = "") -> Breaker:
+        current = self.state(now)
+        if current == "open":
+            return self  # a late failure report changes nothing while open
+        if current == "half_open":
+            doubled = min(max(self.cooldown, cooldown) * 2, MAX_COOLDOWN_S)
+            return Breaker(self.failures + 1, now, doubled, reason or self.reason)
+        failures = self.failures + 1
+        if failures >= threshold:
+            return Breaker(failures, now, min(cooldown, MAX_COOLDOWN_S), reason)
+        return Breaker(failures, None, 0.0, reason)

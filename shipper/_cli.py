@@ -1,0 +1,304 @@
+"""The ``shipper`` command line. ``main(argv) -> int`` is the whole of it.
+
+``hook`` and ``emit`` are the hot path: they import only what recording to disk needs,
+never httpx or asyncio, and ``hook`` prints nothing and exits 0 whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from ._config import Settings, load_settings
+from ._errors import ConfigError
+from ._version import __version__
+
+HOOK_BUDGET_S = 1.0  # a hook gives up after this long (Claude Code's SessionEnd allows ~1.5 s)
+HOOK_MAX_STDIN = 16 * 1024 * 1024
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # exit status 2 via our own path, not SystemExit
+        raise _UsageError(f"{self.prog}: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="shipper", description="Offline-first event shipper.")
+    parser.add_argument("--version", action="version", version=f"shipper {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    emit = sub.add_parser("emit", help="record one event")
+    emit.add_argument("event")
+    emit.add_argument("-p", "--property", action="append", default=[], metavar="KEY=VALUE",
+                      help="a property (VALUE parsed as JSON when it is JSON)")
+    emit.add_argument("--json", dest="json_props", metavar="OBJECT",
+                      help="properties as one JSON object")
+    emit.add_argument("--print-id", action="store_true", help="print the event id")
+
+    hook = sub.add_parser("hook", help="record an agent hook payload read from stdin")
+    hook.add_argument("--source", default="generic",
+                      choices=["claude-code", "cursor", "codex", "gemini", "generic"])
+    hook.add_argument("--event", help="event name (default: from the payload)")
+    hook.add_argument("--include-content", action="store_true", default=None,
+                      help="also ship prompts, file contents, commands and output")
+    hook.add_argument("payload", nargs="?", help="the payload as an argument (Codex notify)")
+
+    sync = sub.add_parser("sync", help="deliver the disk cache now")
+    sync.add_argument("--timeout", type=float, metavar="S")
+    sync.add_argument("--json", action="store_true")
+    sync.add_argument("-q", "--quiet", action="store_true")
+    sync.add_argument("--background", action="store_true", help=argparse.SUPPRESS)
+    sync.add_argument("--lock-fd", type=int, help=argparse.SUPPRESS)
+
+    status = sub.add_parser("status", help="what is pending, and why")
+    status.add_argument("--json", action="store_true")
+
+    prune = sub.add_parser("prune", help="apply the cache limits now")
+    prune.add_argument("--max-age", type=float, metavar="DAYS")
+    prune.add_argument("--max-size", type=float, metavar="MB")
+    prune.add_argument("--dry-run", action="store_true")
+    prune.add_argument("--json", action="store_true")
+
+    sub.add_parser("doctor", help="check configuration, cache folder and endpoint")
+    demo = sub.add_parser("demo", help="see shipper work with a local collector")
+    demo.add_argument("--events", type=int, default=5, help=argparse.SUPPRESS)
+
+    serve = sub.add_parser("serve", help="run a local collector")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8053)
+    serve.add_argument("--out", default="events.jsonl", metavar="FILE")
+    serve.add_argument("--api-key", default=None)
+    serve.add_argument("--control", action="store_true",
+                       help="enable /_control/ endpoints (fault injection, counters)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["hook"]:
+        return _hook_main(args_list)
+    try:
+        args = _parser().parse_args(args_list)
+    except _UsageError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help and --version
+        return int(exc.code or 0)
+    if args.command is None:
+        _parser().print_help()
+        return 2
+    handler = globals()[f"_cmd_{args.command}"]
+    try:
+        result: int = handler(args)
+        return result
+    except ConfigError as exc:
+        print(f"shipper: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _settings(**overrides: Any) -> Settings:
+    return load_settings({k: v for k, v in overrides.items() if v is not None}, strict=True)
+
+
+# -- recording ----------------------------------------------------------------------------
+
+
+def _hook_main(argv: list[str]) -> int:
+    """``shipper hook``: always exit 0, never a byte on stdout, give up after a budget."""
+    import signal
+
+    class _OutOfTime(BaseException):
+        pass
+
+    def out_of_time(signum: int, frame: object) -> None:
+        raise _OutOfTime
+
+    try:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing may reach the agent
+        signal.signal(signal.SIGALRM, out_of_time)
+        signal.setitimer(signal.ITIMER_REAL, HOOK_BUDGET_S)
+        try:
+            _hook(argv[1:])
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except BaseException:  # noqa: BLE001, S110 - a hook must never fail its agent
+        pass
+    return 0
+
+
+def _hook(argv: list[str]) -> None:
+    try:
+        args = _parser().parse_args(["hook", *argv])
+    except (_UsageError, SystemExit):
+        return
+    if args.payload is not None:
+        raw = args.payload.encode("utf-8", "surrogateescape")
+    else:
+        raw = _read_stdin()
+    try:
+        settings = load_settings()
+    except ConfigError:
+        return
+    include = settings.include_content if args.include_content is None else True
+    from ._oneshot import record
+    from ._sources import to_event
+
+    name, props = to_event(args.source, raw, include_content=include, event=args.event)
+    record(settings, name, props, context={"source": args.source})
+
+
+def _read_stdin() -> bytes:
+    if sys.stdin is None or sys.stdin.isatty():
+        return b""
+    chunks = []
+    size = 0
+    while size < HOOK_MAX_STDIN:
+        chunk = sys.stdin.buffer.read(1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _cmd_emit(args: argparse.Namespace) -> int:
+    props: dict[str, Any] = {}
+    if args.json_props is not None:
+        try:
+            loaded = json.loads(args.json_props)
+        except ValueError:
+            print("shipper emit: --json must be a JSON object", file=sys.stderr)
+            return 2
+        if not isinstance(loaded, dict):
+            print("shipper emit: --json must be a JSON object", file=sys.stderr)
+            return 2
+        props.update(loaded)
+    for item in args.property:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            print(f"shipper emit: property {item!r} is not KEY=VALUE", file=sys.stderr)
+            return 2
+        try:
+            props[key] = json.loads(value)
+        except ValueError:
+            props[key] = value
+    settings = _settings()
+    from ._oneshot import record
+
+    event_id = record(settings, args.event, props)
+    if args.print_id and event_id:
+        print(event_id)
+    return 0
+
+
+# -- delivery -----------------------------------------------------------------------------
+
+
+def _cmd_sync(args: argparse.Namespace) -> int:
+    if args.background:
+        from ._sync import background_sync
+
+        try:
+            background_sync(args.lock_fd)
+        except Exception:  # noqa: BLE001, S110 - detached: nobody to tell; the cache keeps all
+            pass
+        return 0
+    settings = _settings()
+    if not settings.base_url:
+        print("shipper sync: no endpoint is set (SHIPPER_ENDPOINT or endpoint in config.toml)",
+              file=sys.stderr)
+        return 2
+    from ._progress import Progress
+    from ._sync import sync
+
+    progress = Progress(sys.stderr, enabled=not (args.quiet or args.json))
+    result = sync(args.timeout, progress=progress.update)
+    progress.done()
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+    elif not args.quiet:
+        rate = result.delivered / result.seconds if result.seconds > 0 else 0.0
+        line = (f"delivered {result.delivered} event(s) in {result.seconds:.1f} s "
+                f"({rate:,.0f}/s); {result.pending_events} pending")
+        if result.dead_lettered:
+            line += f"; {result.dead_lettered} refused (dead letter)"
+        if result.stopped_by:
+            line += f"; stopped: {result.stopped_by}"
+        if result.error:
+            line += f"; {result.error}"
+        print(line, file=sys.stderr)
+    if result.error and "endpoint" in result.error:
+        return 2
+    return 0 if result.ok else 1
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from ._status import collect_status, render_status
+
+    st = collect_status(_settings())
+    print(json.dumps(st, indent=2) if args.json else render_status(st))
+    return 0
+
+
+def _cmd_prune(args: argparse.Namespace) -> int:
+    from ._prune import prune
+    from ._spool import Spool
+
+    settings = _settings()
+    result = prune(
+        Spool(settings.cache_path),
+        max_age_days=settings.max_age_days if args.max_age is None else args.max_age,
+        max_cache_mb=settings.max_cache_mb if args.max_size is None else args.max_size,
+        dry_run=args.dry_run,
+    )
+    if args.json:
+        print(json.dumps({**result._asdict(), "dry_run": args.dry_run}, indent=2))
+    else:
+        verb = "would remove" if args.dry_run else "removed"
+        reasons = ", ".join(f"{n} {r.replace('_', ' ')}" for r, n in result.by_reason.items())
+        print(f"{verb} {result.events} event(s) in {result.files} file(s), "
+              f"{result.bytes / 1024:.1f} KiB" + (f" ({reasons})" if reasons else ""))
+        for path in result.paths:
+            print(f"  {path}")
+    return 0
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from ._doctor import doctor
+
+    return doctor(_settings(), sys.stdout)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from ._demo import demo
+
+    return demo(sys.stdout, events=args.events)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ._serve import make_server
+
+    server = make_server(args.host, args.port, out=Path(args.out), api_key=args.api_key,
+                         control=args.control)
+    port = server.server_address[1]
+    print(f"shipper collector listening on http://{args.host}:{port} "
+          f"(events appended to {args.out}); Ctrl-C stops it", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0

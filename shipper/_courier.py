@@ -1,0 +1,209 @@
+"""The courier: health gate, breaker bookkeeping and delivery of memory or disk batches.
+
+It joins the pieces that do I/O (HTTP client, spool, shared state) to the pure policy in
+`_deliver` and `_state`. Both the running clients and ``shipper sync`` use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from . import _log
+from ._clock import Clock
+from ._config import Settings
+from ._deliver import Event, Outcome, chunk_events, deliver
+from ._spool import Claim, Spool
+from ._state import PROBE, SEND, SharedState, decide
+from ._transport import CONFIG, Answer, post_batch, probe
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass
+class DrainResult:
+    delivered: int = 0
+    dead_lettered: int = 0
+    files: int = 0
+    stopped_by: str | None = None
+    retries: int = 0
+
+
+@dataclass
+class GateResult:
+    open: bool
+    why: str = ""
+    probed: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class Courier:
+    def __init__(
+        self,
+        settings: Settings,
+        spool: Spool,
+        client: httpx.AsyncClient,
+        *,
+        clock: Clock,
+        sleep: Sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.settings = settings
+        self.spool = spool
+        self.client = client
+        self.clock = clock
+        self.sleep = sleep
+        self.rand = rand
+        self.state = SharedState(spool.root, clock, threshold=settings.breaker_threshold,
+                                 cooldown=settings.breaker_cooldown)
+        base = settings.base_url or ""
+        self.batch_url = base + "/v1/batch"
+        self.health_url = base + settings.health_path
+        self.last_health: tuple[bool, float] | None = None  # (healthy, wall time)
+        self._auth_logged = False
+
+    async def gate(self, *, force: bool = False) -> GateResult:
+        """May we send now? Probes the health endpoint when the shared result is stale."""
+        if not self.settings.base_url:
+            return GateResult(False, "no endpoint")
+        snap = await asyncio.to_thread(self.state.read)
+        action = decide(snap, self.clock.monotonic(), ttl=self.settings.health_ttl, force=force)
+        if action == SEND:
+            return GateResult(True)
+        if action != PROBE:
+            return GateResult(False, snap.breaker.reason or "service unavailable")
+        turn = self.state.probe_turn(blocking=force)
+        mine = await asyncio.to_thread(turn.__enter__)
+        try:
+            if not mine:
+                return GateResult(False, "another process is probing")
+            if not force:  # someone may have probed while we waited for the turn
+                snap = await asyncio.to_thread(self.state.read)
+                action = decide(snap, self.clock.monotonic(), ttl=self.settings.health_ttl)
+                if action != PROBE:
+                    return GateResult(action == SEND, "probed by another process")
+            healthy, detail = await probe(self.client, self.health_url)
+            self.last_health = (healthy, self.clock.time())
+            await asyncio.to_thread(self.state.record_probe, healthy, detail)
+            return GateResult(healthy, detail, probed=True)
+        finally:
+            await asyncio.to_thread(turn.__exit__, None, None, None)
+
+    async def send(self, events: list[Event], time_left: Callable[[], float]) -> Outcome:
+        """Deliver one batch with retries; dead-letter refused events; update the breaker."""
+
+        async def post(raw: list[bytes]) -> Answer:
+            return await post_batch(self.client, self.batch_url, raw)
+
+        def on_failure(answer: Answer) -> bool:
+            breaker = self.state.record_failure(answer.detail, trip=answer.kind == CONFIG)
+            if answer.kind == CONFIG and not self._auth_logged:
+                self._auth_logged = True
+                _log.warning("the collector refused delivery (%s); events stay on disk",
+                             answer.detail)
+            return breaker is None or breaker.allows(self.clock.monotonic())
+
+        outcome = await deliver(events, post, attempts=max(1, self.settings.max_retries),
+                                sleep=self.sleep, time_left=time_left, on_failure=on_failure,
+                                rand=self.rand)
+        if outcome.delivered:
+            self.last_health = (True, self.clock.time())
+            await asyncio.to_thread(self.state.record_success)
+        if outcome.dead:
+            await asyncio.to_thread(self._dead_letter, outcome.dead)
+        return outcome
+
+    def _dead_letter(self, dead: list[tuple[Event, str]]) -> None:
+        by_reason: dict[str, list[bytes]] = {}
+        for (_, raw), reason in dead:
+            by_reason.setdefault(reason, []).append(raw)
+        for reason, events in by_reason.items():
+            try:
+                path = self.spool.dead_letter(events, reason)
+                _log.warning("%d event(s) refused by the collector (%s) kept in %s",
+                             len(events), reason, path)
+            except OSError as exc:
+                from ._drops import add_drops
+
+                add_drops(self.spool.root, {"refused_unwritable": len(events)})
+                _log.warning("%d refused event(s) lost: cannot write dead letter: %s",
+                             len(events), exc.strerror)
+
+    def _claim_group(self, skip: set[str]) -> list[Claim]:
+        """Claim pending files, oldest first, up to one batch's worth."""
+        claims: list[Claim] = []
+        count = size = 0
+        for entry in self.spool.entries():
+            if entry.name in skip:
+                continue
+            if claims and count + entry.count > self.settings.batch_size:
+                break
+            claim = self.spool.claim(entry)
+            if claim is None:
+                skip.add(entry.name)
+                continue
+            claims.append(claim)
+            count += len(claim.events)
+            size += sum(len(raw) for _, raw in claim.events)
+            if count >= self.settings.batch_size or size >= self.settings.batch_bytes:
+                break
+        return claims
+
+    async def drain(
+        self,
+        time_left: Callable[[], float],
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> DrainResult:
+        """Deliver pending files until none is left, delivery stops, or time runs out.
+
+        The caller has passed the gate. Files are claimed with a lock, so several drains
+        (in this and other processes) share the work without sending a file twice.
+        """
+        result = DrainResult()
+        skip: set[str] = set()
+        while time_left() > 0:
+            claims = await asyncio.to_thread(self._claim_group, skip)
+            if not claims:
+                break
+            events = [e for c in claims for e in c.events]
+            outcome = Outcome(remaining=events)
+            try:
+                for batch in chunk_events(events, self.settings.batch_size,
+                                          self.settings.batch_bytes):
+                    got = await self.send(batch, time_left)
+                    outcome.delivered += got.delivered
+                    outcome.dead += got.dead
+                    outcome.retries += got.retries
+                    if got.stopped_by is not None:
+                        outcome.stopped_by = got.stopped_by
+                        break
+            finally:
+                await asyncio.to_thread(_settle, claims, outcome)
+            result.delivered += len(outcome.delivered)
+            result.dead_lettered += len(outcome.dead)
+            result.retries += outcome.retries
+            result.files += len(claims)
+            if progress is not None:
+                progress(len(outcome.delivered) + len(outcome.dead))
+            if outcome.stopped_by is not None:
+                result.stopped_by = outcome.stopped_by.detail
+                break
+        return result
+
+
+def _settle(claims: list[Claim], outcome: Outcome) -> None:
+    """Remove what was delivered or dead-lettered; keep the rest for a later sync."""
+    done = set(outcome.delivered)
+    done.update(event_id for (event_id, _), _ in outcome.dead)
+    for claim in claims:
+        try:
+            claim.keep_only([e for e in claim.events if e[0] not in done])
+        except OSError as exc:
+            _log.warning("cannot update cache file %s: %s", claim.entry.name, exc.strerror)
+            claim.release()
+

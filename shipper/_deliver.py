@@ -1,0 +1,95 @@
+"""Delivery policy for a list of events, apart from any I/O: retry, split, bisect, stop.
+
+``deliver`` is given a ``post`` coroutine (one HTTP exchange) and a ``sleep``; tests pass
+fakes for both. Events are ``(id, json_bytes)`` pairs.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from ._backoff import retry_delay
+from ._transport import ACCEPTED, CONFIG, REFUSED, TOO_LARGE, TRANSIENT, Answer
+
+Event = tuple[str, bytes]
+
+
+@dataclass
+class Outcome:
+    delivered: list[str] = field(default_factory=list)
+    dead: list[tuple[Event, str]] = field(default_factory=list)
+    remaining: list[Event] = field(default_factory=list)
+    stopped_by: Answer | None = None
+    retries: int = 0
+    requests: int = 0
+
+
+def chunk_events(events: list[Event], max_count: int, max_bytes: int) -> list[list[Event]]:
+    """Split events into batches of at most ``max_count`` events and about ``max_bytes``."""
+    batches: list[list[Event]] = []
+    current: list[Event] = []
+    size = 0
+    for item in events:
+        cost = len(item[1]) + 1
+        if current and (len(current) >= max_count or size + cost > max_bytes):
+            batches.append(current)
+            current, size = [], 0
+        current.append(item)
+        size += cost
+    if current:
+        batches.append(current)
+    return batches
+
+
+async def deliver(
+    events: list[Event],
+    post: Callable[[list[bytes]], Awaitable[Answer]],
+    *,
+    attempts: int,
+    sleep: Callable[[float], Awaitable[None]],
+    time_left: Callable[[], float],
+    on_failure: Callable[[Answer], bool] = lambda _answer: True,
+    rand: Callable[[], float] = random.random,
+) -> Outcome:
+    """Send ``events`` as one batch, and as its halves where the collector asks for that.
+
+    - transient answers are retried up to ``attempts`` times with backoff (or Retry-After),
+      while ``time_left()`` allows and ``on_failure`` (the breaker) says go on; then stop;
+    - 413 splits the batch in halves; 400/422 bisects down to the refused events, which are
+      returned in ``dead``; a single event refused or too large is dead too;
+    - a configuration answer (401/403/404) stops at once.
+
+    When stopped, every event not delivered or dead is in ``remaining``, in order.
+    """
+    out = Outcome()
+    stack = [events]
+    while stack:
+        chunk = stack.pop()
+        attempt = 0
+        while True:
+            out.requests += 1
+            answer = await post([raw for _, raw in chunk])
+            if answer.kind == ACCEPTED:
+                out.delivered.extend(event_id for event_id, _ in chunk)
+                break
+            if answer.kind in (TOO_LARGE, REFUSED):
+                if len(chunk) == 1:
+                    out.dead.append((chunk[0], answer.detail))
+                else:
+                    mid = len(chunk) // 2
+                    stack.extend((chunk[mid:], chunk[:mid]))
+                break
+            attempt += 1
+            go_on = on_failure(answer)
+            delay = retry_delay(attempt, answer.retry_after, rand=rand)
+            if (answer.kind == CONFIG or not go_on or attempt >= attempts
+                    or delay >= time_left()):
+                out.stopped_by = answer
+                out.remaining = chunk + [e for rest in reversed(stack) for e in rest]
+                return out
+            assert answer.kind == TRANSIENT  # noqa: S101 - the kinds above are exhaustive
+            out.retries += 1
+            await sleep(delay)
+    return out

@@ -1,0 +1,204 @@
+"""Events: ids, timestamps and a JSON encoding that never raises.
+
+This module sits on the hook path, so it imports only what Python has loaded anyway plus
+``json``. Types from other modules (``datetime``, ``decimal``, ``uuid``, ...) are recognised
+through ``sys.modules``: if a module was never imported, no value of its types can exist.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from ._version import __version__
+
+LIBRARY = {"name": "shipper", "version": __version__}
+_MAX_DEPTH = 32
+_MAX_REPR = 1024
+
+
+def uuid7(now_ms: int | None = None) -> str:
+    """A UUIDv7 string: 48 bits of Unix milliseconds, version, variant and 74 random bits."""
+    ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    rand = int.from_bytes(os.urandom(10), "big")
+    rand_a = rand >> 68  # 12 bits
+    rand_b = rand & ((1 << 62) - 1)  # 62 bits
+    value = (ms & 0xFFFFFFFFFFFF) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62
+    value |= rand_b
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def rfc3339_ms(epoch_s: float) -> str:
+    """Seconds since the epoch as RFC 3339 UTC with milliseconds: 2026-11-23T07:36:49.123Z."""
+    ms = int(epoch_s * 1000)
+    t = time.gmtime(ms // 1000)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{ms % 1000:03d}Z"
+    )
+
+
+def _safe_repr(value: object) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a user's __repr__ may raise anything
+        try:
+            return f"<unrepresentable {type(value).__qualname__}>"
+        except Exception:  # noqa: BLE001 - even the type name may be hostile
+            return "<unrepresentable>"
+    return text if len(text) <= _MAX_REPR else text[:_MAX_REPR] + "..."
+
+
+def _is_instance(value: object, module: str, name: str) -> bool:
+    mod = sys.modules.get(module)
+    cls = getattr(mod, name, None) if mod is not None else None
+    return cls is not None and isinstance(value, cls)
+
+
+def _timestamp_of(value: object) -> str | None:
+    """RFC 3339 text for datetime/date values, None for anything else."""
+    dt_mod = sys.modules.get("datetime")
+    if dt_mod is None:
+        return None
+    if isinstance(value, dt_mod.datetime):
+        if value.tzinfo is None:
+            return str(value.isoformat())
+        return str(value.astimezone(dt_mod.timezone.utc).isoformat().replace("+00:00", "Z"))
+    if isinstance(value, (dt_mod.date, dt_mod.time)):
+        return str(value.isoformat())
+    if isinstance(value, dt_mod.timedelta):
+        return str(value.total_seconds())
+    return None
+
+
+def _scalar_default(value: object) -> object:
+    """Map one non-JSON value to a JSON-able one; containers are returned for further walking."""
+    stamp = _timestamp_of(value)
+    if stamp is not None:
+        return stamp
+    if _is_instance(value, "enum", "Enum"):
+        return value.value  # type: ignore[attr-defined]
+    if _is_instance(value, "decimal", "Decimal"):
+        number = float(value)  # type: ignore[arg-type]
+        return number if math.isfinite(number) else None
+    if _is_instance(value, "uuid", "UUID") or _is_instance(value, "pathlib", "PurePath"):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    if isinstance(value, (set, frozenset)):
+        items = list(value)
+        try:
+            items.sort()
+        except Exception:  # noqa: BLE001, S110 - mixed types do not sort; any order will do
+            pass
+        return items
+    dataclasses = sys.modules.get("dataclasses")
+    if (
+        dataclasses is not None
+        and dataclasses.is_dataclass(value)
+        and not isinstance(value, type)
+    ):
+        return {f.name: getattr(value, f.name, None) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return dict(value.items())
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return _safe_repr(value)
+
+
+def _key(key: object) -> str:
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, (bool, int)):
+        return json.dumps(key)
+    if isinstance(key, float):
+        return json.dumps(key) if math.isfinite(key) else "null"
+    converted = _scalar_default(key)
+    return converted if isinstance(converted, str) else _safe_repr(key)
+
+
+def sanitize(value: object, _depth: int = 0, _seen: frozenset[int] = frozenset()) -> Any:
+    """Return a structure ``json.dumps`` encodes without error, whatever ``value`` is.
+
+    NaN and infinities become null, cycles and over-deep nesting become a marker string,
+    unknown objects become their (bounded) repr.
+    """
+    if value is None or isinstance(value, (str, bool, int)):
+        if type(value) in (str, bool, int) or value is None:
+            return value
+        # str/int subclasses (IntEnum, StrEnum) keep their plain value
+        return _scalar_default(value) if _is_instance(value, "enum", "Enum") else value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if _depth >= _MAX_DEPTH:
+        return "<max depth>"
+    if id(value) in _seen:
+        return "<cycle>"
+    seen = _seen | {id(value)}
+    if isinstance(value, dict):
+        return {_key(k): sanitize(v, _depth + 1, seen) for k, v in list(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [sanitize(v, _depth + 1, seen) for v in value]
+    converted = _scalar_default(value)
+    if isinstance(converted, str):
+        return converted
+    return sanitize(converted, _depth + 1, seen)
+
+
+def _fast_default(value: object) -> object:
+    converted = _scalar_default(value)
+    if isinstance(converted, (dict, list)):
+        # walk what a dataclass or set turned into; it may hold NaN or cycles of its own
+        return sanitize(converted)
+    return converted
+
+
+def dumps(value: object) -> str:
+    """Encode any value as compact JSON; never raises."""
+    try:
+        return json.dumps(
+            value, separators=(",", ":"), allow_nan=False, default=_fast_default
+        )
+    except (ValueError, TypeError, RecursionError):
+        # NaN somewhere, a cycle, or keys json cannot take: walk the whole value instead
+        try:
+            return json.dumps(sanitize(value), separators=(",", ":"))
+        except Exception:  # noqa: BLE001 - last resort: the event survives as a string
+            return json.dumps(_safe_repr(value))
+    except Exception:  # noqa: BLE001 - a user's object raised from somewhere unexpected
+        return json.dumps(sanitize(value), separators=(",", ":"))
+
+
+def build_event(
+    event: object,
+    properties: object = None,
+    context: object = None,
+    timestamp: object = None,
+) -> tuple[str, bytes]:
+    """Build one contract event. Returns its id and its UTF-8 JSON encoding."""
+    event_id = uuid7()
+    name = event if isinstance(event, str) else _safe_repr(event)
+    if timestamp is None:
+        stamp = rfc3339_ms(time.time())
+    elif isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool):
+        seconds = float(timestamp) if math.isfinite(timestamp) else time.time()
+        stamp = rfc3339_ms(seconds)
+    else:
+        stamp = _timestamp_of(timestamp) or rfc3339_ms(time.time())
+    props: object = properties if properties is not None else {}
+    if not isinstance(props, dict):
+        props = {"value": props}
+    ctx: dict[str, object] = {}
+    if isinstance(context, Mapping):
+        ctx.update(context)
+    elif context is not None:
+        ctx["value"] = context
+    ctx["library"] = LIBRARY
+    doc = {"id": event_id, "event": name, "timestamp": stamp, "properties": props, "context": ctx}
+    return event_id, dumps(doc).encode("ascii")

@@ -1,0 +1,140 @@
+"""Recording from short-lived processes: one event straight to disk, then a detached sync.
+
+This is the hook path. It must not import httpx or asyncio, and it never waits on the
+network: delivery is left to a background ``shipper sync`` that this module starts when no
+sync holds the cache's lock and the shared state does not say the service is down.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+from typing import Any
+
+from . import _log
+from ._config import Settings, load_settings
+from ._drops import add_drops
+from ._event import build_event
+from ._spool import Spool
+
+SYNC_LOCK = "sync.lock"
+_children: set[int] = set()  # background syncs this process started, reaped when they end
+
+
+def track(
+    event: str,
+    properties: dict[str, Any] | None = None,
+    *,
+    context: dict[str, Any] | None = None,
+    timestamp: Any = None,
+    **settings: Any,
+) -> str | None:
+    """Write one event durably to the disk cache; start a background sync. Never raises."""
+    try:
+        resolved = load_settings(settings)
+    except Exception as exc:  # noqa: BLE001 - a bad keyword must not break a hook
+        _log.warning("shipper.track: %s; event not recorded", exc)
+        return None
+    try:
+        return record(resolved, event, properties, context=context, timestamp=timestamp,
+                      overrides=settings)
+    except Exception:  # noqa: BLE001 - recording never raises
+        _log.exception("shipper.track failed; event not recorded")
+        return None
+
+
+def record(
+    settings: Settings,
+    event: str,
+    properties: object,
+    *,
+    context: object = None,
+    timestamp: object = None,
+    overrides: dict[str, Any] | None = None,
+    start_sync: bool = True,
+) -> str | None:
+    if settings.disabled:
+        return None
+    spool = Spool(settings.cache_path)
+    event_id, raw = build_event(event, properties, context, timestamp)
+    if len(raw) > settings.max_event_bytes:
+        add_drops(spool.root, {"too_large": 1})
+        _log.warning("event %r dropped: %d bytes is over max_event_bytes (%d)",
+                     event, len(raw), settings.max_event_bytes)
+        return None
+    try:
+        spool.write([raw])
+    except OSError as exc:
+        add_drops(spool.root, {"disk_unwritable": 1})
+        _log.warning("event %r lost: cannot write the disk cache %s: %s",
+                     event, spool.root, exc.strerror or exc)
+        return None
+    if start_sync and settings.endpoint:
+        start_background_sync(settings, overrides or {})
+    return event_id
+
+
+def start_background_sync(settings: Settings, overrides: dict[str, Any]) -> bool:
+    """Start a detached ``shipper sync --background`` unless one runs or the service is down.
+
+    The sync lock is taken here and handed to the child as an inherited descriptor, so two
+    hooks racing each other cannot both start one. Returns True if a sync was started.
+    """
+    root = settings.cache_path
+    try:
+        fd = os.open(root / SYNC_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # a sync is running; it lingers for events like ours
+        if _service_known_down(settings):
+            return False
+        env = dict(os.environ)
+        for key, value in overrides.items():
+            if value is not None:
+                env["SHIPPER_" + key.upper()] = str(value)
+        os.set_inheritable(fd, True)
+        args = [sys.executable, "-m", "shipper", "sync", "--background", "--lock-fd", str(fd)]
+        devnull = os.devnull
+        _reap()
+        pid = os.posix_spawn(
+            sys.executable, args, env,
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, devnull, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 2, devnull, os.O_WRONLY, 0),
+            ],
+            setsid=True,
+        )
+        _children.add(pid)
+        return True
+    except OSError as exc:
+        _log.warning("cannot start a background sync: %s", exc.strerror or exc)
+        return False
+    finally:
+        os.close(fd)
+
+
+def _reap() -> None:
+    """Collect background syncs that ended, so a long-running caller leaves no zombies."""
+    for pid in list(_children):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _children.discard(pid)
+
+
+def _service_known_down(settings: Settings) -> bool:
+    from ._clock import SystemClock
+    from ._state import WAIT, SharedState, decide
+
+    state = SharedState(settings.cache_path, SystemClock(), threshold=settings.breaker_threshold,
+                        cooldown=settings.breaker_cooldown)
+    clock = state.clock
+    return decide(state.read(), clock.monotonic(), ttl=settings.health_ttl) == WAIT

@@ -1,0 +1,340 @@
+"""The disk cache: atomic event files that many processes write and sync at once.
+
+Layout under the cache folder (0700, files 0600)::
+
+    pending/<ms>-<pid>-<rand>-<n>.json    events waiting for delivery, oldest name first
+    dead/...                              events the collector refused (dead letter)
+    quarantine/...                        files that could not be read or parsed
+    tmp/                                  files being written; renamed into place when whole
+
+A file is JSON Lines: a header ``{"shipper":1,"n":N}`` then N event objects, one a line.
+It is written to ``tmp/`` and renamed into ``pending/``, so a reader never sees half a file.
+A syncer *claims* a file with a non-blocking ``flock``; the kernel drops the lock when the
+syncer dies, even by SIGKILL, so nothing is ever stuck. A file is unlinked only after the
+collector accepted all its events.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import stat
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+from . import _log
+
+FORMAT_VERSION = 1
+_DIRS = ("pending", "dead", "quarantine", "tmp")
+_STALE_TMP_S = 3600.0
+
+
+class UnsafeCacheDir(OSError):
+    """The cache folder is not a private folder of this user."""
+
+
+class Entry(NamedTuple):
+    """A pending file, known by its name alone."""
+
+    path: Path
+    written_ms: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count, which nobody calls here
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def encode_file(events: list[bytes], extra: dict[str, object] | None = None) -> bytes:
+    """The bytes of one cache file holding ``events`` (each one JSON object, no newline)."""
+    header = {"shipper": FORMAT_VERSION, "n": len(events), **(extra or {})}
+    return b"\n".join([json.dumps(header, separators=(",", ":")).encode(), *events]) + b"\n"
+
+
+class CorruptFile(ValueError):
+    """A cache file whose bytes are not a whole, valid cache file."""
+
+
+def decode_file(data: bytes) -> list[tuple[str, bytes]]:
+    """Parse a cache file into (id, event bytes) pairs; raise `CorruptFile` if it is not whole."""
+    lines = data.split(b"\n")
+    if len(lines) < 2 or lines[-1] != b"":
+        raise CorruptFile("file is empty or truncated")
+    try:
+        header = json.loads(lines[0])
+    except ValueError:
+        raise CorruptFile("header is not JSON") from None
+    if not isinstance(header, dict) or header.get("shipper") != FORMAT_VERSION:
+        raise CorruptFile("not a shipper cache file")
+    body = lines[1:-1]
+    if header.get("n") != len(body):
+        raise CorruptFile(f"header says {header.get('n')} events, file has {len(body)}")
+    out = []
+    for line in body:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            raise CorruptFile("an event is not JSON") from None
+        if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+            raise CorruptFile("an event has no id")
+        out.append((event["id"], line))
+    return out
+
+
+def _parse_name(name: str) -> tuple[int, int] | None:
+    if not name.endswith(".json"):
+        return None
+    parts = name[:-5].split("-")
+    if len(parts) != 4 or not (parts[0].isdigit() and parts[3].isdigit()):
+        return None
+    return int(parts[0]), int(parts[3])
+
+
+class Claim:
+    """A pending file this process holds the lock of, with its events."""
+
+    def __init__(self, spool: Spool, entry: Entry, fd: int, events: list[tuple[str, bytes]]):
+        self.spool = spool
+        self.entry = entry
+        self.events = events
+        self._fd: int | None = fd
+
+    def ack(self) -> None:
+        """Every event was accepted (or dead-lettered): remove the file."""
+        try:
+            os.unlink(self.entry.path)
+        except FileNotFoundError:
+            pass
+        self.release()
+
+    def keep_only(self, remaining: list[tuple[str, bytes]]) -> None:
+        """Some events were delivered: replace the file by one holding only the rest."""
+        if not remaining:
+            self.ack()
+            return
+        if len(remaining) != len(self.events):
+            self.spool.write([e for _, e in remaining], written_ms=self.entry.written_ms)
+            self.ack()
+        else:
+            self.release()
+
+    def release(self) -> None:
+        """Leave the file as it is for a later sync."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class Spool:
+    """One cache folder. Cheap to create; nothing touches the disk until it is used."""
+
+    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+        self.root = Path(root)
+        self.pending = self.root / "pending"
+        self.dead = self.root / "dead"
+        self.quarantine = self.root / "quarantine"
+        self.tmp = self.root / "tmp"
+        self.fsync = fsync
+        self._ready = False
+
+    # -- folder -------------------------------------------------------------------------
+
+    def ensure(self) -> None:
+        """Create the folders, private to this user; refuse a folder someone else controls."""
+        if self._ready:
+            return
+        _make_private_dir(self.root)
+        for name in _DIRS:
+            _make_private_dir(self.root / name)
+        self._ready = True
+
+    # -- writing ------------------------------------------------------------------------
+
+    def _new_name(self, written_ms: int, count: int) -> str:
+        return f"{written_ms:013d}-{os.getpid()}-{os.urandom(4).hex()}-{count}.json"
+
+    def _atomic_write(self, folder: Path, name: str, data: bytes) -> Path:
+        self.ensure()
+        tmp = self.tmp / (name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if self.fsync:
+                os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            _unlink_quietly(tmp)
+            raise
+        os.close(fd)
+        final = folder / name
+        try:
+            os.rename(tmp, final)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+        return final
+
+    def write(self, events: list[bytes], *, written_ms: int | None = None) -> Path:
+        """Write events as one new pending file, atomically. Raises OSError on failure."""
+        ms = int(time.time() * 1000) if written_ms is None else written_ms
+        name = self._new_name(ms, len(events))
+        return self._atomic_write(self.pending, name, encode_file(events))
+
+    def dead_letter(self, events: list[bytes], reason: str) -> Path:
+        """Keep events the collector refused, with the reason, out of the pending set."""
+        ms = int(time.time() * 1000)
+        data = encode_file(events, {"reason": reason[:500]})
+        return self._atomic_write(self.dead, self._new_name(ms, len(events)), data)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def entries(self) -> list[Entry]:
+        """Pending files, oldest first. Files with foreign names are moved to quarantine."""
+        try:
+            names = os.listdir(self.pending)
+        except FileNotFoundError:
+            return []
+        out = []
+        for name in names:
+            parsed = _parse_name(name)
+            if parsed is None:
+                self._quarantine(self.pending / name, "foreign file name")
+                continue
+            out.append(Entry(self.pending / name, parsed[0], parsed[1]))
+        out.sort()
+        return out
+
+    def claim(self, entry: Entry) -> Claim | None:
+        """Lock and read one pending file; None if another process holds it or it is gone.
+
+        A file that cannot be read or parsed is moved to quarantine (and None returned).
+        """
+        try:
+            fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            self._quarantine(entry.path, f"cannot open: {exc.strerror}")
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None
+        try:
+            # the file may have been delivered and unlinked between our open and our lock
+            if os.stat(entry.path).st_ino != os.fstat(fd).st_ino:
+                os.close(fd)
+                return None
+            events = decode_file(_read_all(fd))
+        except FileNotFoundError:
+            os.close(fd)
+            return None
+        except (OSError, CorruptFile) as exc:
+            self._quarantine(entry.path, str(exc))
+            os.close(fd)
+            return None
+        return Claim(self, entry, fd, events)
+
+    def _quarantine(self, path: Path, why: str) -> None:
+        try:
+            self.ensure()
+            os.rename(path, self.quarantine / f"{int(time.time() * 1000)}-{path.name}")
+            _log.warning("cache file %s moved to quarantine: %s", path.name, why)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            _log.warning("cache file %s is unreadable (%s) and cannot be moved: %s",
+                         path.name, why, exc.strerror)
+
+    # -- summaries ----------------------------------------------------------------------
+
+    def folder_count(self, folder: Path) -> tuple[int, int]:
+        """(files, events) in a dead-letter or quarantine-like folder."""
+        try:
+            names = os.listdir(folder)
+        except FileNotFoundError:
+            return 0, 0
+        events = 0
+        for name in names:
+            parsed = _parse_name(name.split("-", 1)[1] if folder == self.quarantine else name)
+            events += parsed[1] if parsed else 0
+        return len(names), events
+
+    def is_locked(self, path: Path) -> bool:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    def clean_tmp(self, now: float | None = None) -> int:
+        """Remove temp files left by writers that died mid-write (never renamed into place)."""
+        now = time.time() if now is None else now
+        removed = 0
+        try:
+            names = os.listdir(self.tmp)
+        except FileNotFoundError:
+            return 0
+        for name in names:
+            path = self.tmp / name
+            try:
+                if now - path.lstat().st_mtime > _STALE_TMP_S:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        return removed
+
+
+def _read_all(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _make_private_dir(path: Path) -> None:
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(path.parent, 0o700, exist_ok=True)
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        target = os.stat(path)
+        if info.st_uid != os.getuid() or target.st_uid != os.getuid():
+            raise UnsafeCacheDir(errno.EPERM, "cache folder is a link owned by another user",
+                                 str(path))
+        info = target
+    if not stat.S_ISDIR(info.st_mode):
+        raise UnsafeCacheDir(errno.ENOTDIR, "cache path is not a folder", str(path))
+    if info.st_uid != os.getuid():
+        raise UnsafeCacheDir(errno.EPERM, "cache folder belongs to another user", str(path))
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        os.chmod(path, 0o700)

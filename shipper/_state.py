@@ -1,0 +1,196 @@
+"""Health and breaker state shared by every process that uses one cache folder.
+
+It lives in ``state.json`` beside the cache, replaced atomically under ``state.lock``, so that
+dozens of short-lived hooks, a sync and a long-running service agree on whether the collector
+is up: during an outage the collector sees about one probe per ``health_ttl`` in all.
+Durations use the monotonic clock, which on one machine is shared by all its processes; the
+boot id tells a state file written before a reboot, whose monotonic times mean nothing now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from . import _log
+from ._breaker import Breaker
+from ._clock import Clock
+from ._filelock import locked, read_json, write_json
+
+
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+class Health(NamedTuple):
+    healthy: bool
+    checked_mono: float
+    checked_at: float  # wall clock, for people
+    detail: str = ""
+
+
+class Snapshot(NamedTuple):
+    health: Health | None
+    breaker: Breaker
+    breaker_opened_wall: float | None
+
+
+SEND, PROBE, WAIT = "send", "probe", "wait"
+
+
+def decide(snap: Snapshot, now: float, *, ttl: float, force: bool = False) -> str:
+    """What a would-be sender should do now: send, probe the health endpoint first, or wait.
+
+    ``force`` is the explicit sync: it probes afresh whatever the breaker and the cache say.
+    """
+    if force:
+        return PROBE
+    state = snap.breaker.state(now)
+    if state == "open":
+        return WAIT
+    health = snap.health
+    fresh = health is not None and 0.0 <= now - health.checked_mono < ttl
+    if state == "half_open" and health is not None:
+        opened = snap.breaker.opened_at or 0.0
+        # a trial needs a probe made after the cooldown ended
+        fresh = fresh and health.checked_mono >= opened + snap.breaker.cooldown
+    if not fresh or health is None:
+        return PROBE
+    return SEND if health.healthy else WAIT
+
+
+class SharedState:
+    """Reads and updates ``state.json``. Every method swallows I/O errors: it is advisory."""
+
+    def __init__(self, root: Path, clock: Clock, *, threshold: int, cooldown: float) -> None:
+        self.root = Path(root)
+        self.path = self.root / "state.json"
+        self.clock = clock
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self._boot = _boot_id()
+
+    def _load(self) -> dict[str, Any]:
+        data = read_json(self.path)
+        if data.get("boot", self._boot) != self._boot:
+            return {}
+        return data
+
+    def read(self) -> Snapshot:
+        return _snapshot(self._load())
+
+    @contextmanager
+    def _update(self) -> Iterator[dict[str, Any]]:
+        with locked(self.root / "state.lock"):
+            data = self._load()
+            yield data
+            data["boot"] = self._boot
+            write_json(self.path, data)
+
+    def _modify(self, what: str, change: Any) -> Snapshot | None:
+        try:
+            with self._update() as data:
+                change(data)
+                return _snapshot(data)
+        except OSError as exc:
+            _log.debug("cannot update shared state (%s): %s", what, exc.strerror)
+            return None
+
+    def record_probe(self, healthy: bool, detail: str = "") -> None:
+        now = self.clock.monotonic()
+
+        def change(data: dict[str, Any]) -> None:
+            data["health"] = {"healthy": healthy, "checked_mono": now,
+                              "checked_at": self.clock.time(), "detail": detail[:200]}
+            if not healthy:
+                breaker = _breaker_of(data)
+                if breaker.state(now) == "half_open":
+                    _put_breaker(data, breaker.failed(
+                        now, threshold=self.threshold, cooldown=self.cooldown,
+                        reason=detail or "health probe failed"), self.clock.time())
+
+        self._modify("probe", change)
+
+    def record_failure(self, reason: str, *, trip: bool = False) -> Breaker | None:
+        """A send failed (transiently, or ``trip``: the collector refused our credentials)."""
+        now = self.clock.monotonic()
+
+        def change(data: dict[str, Any]) -> None:
+            before = _breaker_of(data)
+            after = before.failed(now, threshold=1 if trip else self.threshold,
+                                  cooldown=self.cooldown, reason=reason)
+            if after.state(now) == "open" and before.state(now) != "open":
+                _log.warning("delivery paused for %.0f s: %s", after.cooldown, reason)
+            _put_breaker(data, after, self.clock.time())
+
+        snap = self._modify("failure", change)
+        return snap.breaker if snap else None
+
+    def record_success(self) -> None:
+        """A send was accepted: close the breaker and refresh the health result."""
+        now = self.clock.monotonic()
+        snap = self.read()
+        health = snap.health
+        if (snap.breaker.opened_at is None and snap.breaker.failures == 0 and health is not None
+                and health.healthy and 0 <= now - health.checked_mono < 5.0):
+            return  # nothing worth a write
+
+        def change(data: dict[str, Any]) -> None:
+            data.pop("breaker", None)
+            data["health"] = {"healthy": True, "checked_mono": now,
+                              "checked_at": self.clock.time(), "detail": "delivery accepted"}
+
+        self._modify("success", change)
+
+    @contextmanager
+    def probe_turn(self, *, blocking: bool) -> Iterator[bool]:
+        """Exclusive right to probe; yields False when another process is probing now."""
+        try:
+            with locked(self.root / "probe.lock", blocking=blocking) as mine:
+                yield mine
+        except OSError:
+            yield True
+
+
+def _breaker_of(data: dict[str, Any]) -> Breaker:
+    raw = data.get("breaker")
+    if not isinstance(raw, dict):
+        return Breaker()
+    try:
+        opened = raw.get("opened_mono")
+        return Breaker(int(raw.get("failures", 0)),
+                       float(opened) if opened is not None else None,
+                       float(raw.get("cooldown", 0.0)), str(raw.get("reason", "")))
+    except (TypeError, ValueError):
+        return Breaker()
+
+
+def _put_breaker(data: dict[str, Any], breaker: Breaker, wall: float) -> None:
+    old = data.get("breaker") if isinstance(data.get("breaker"), dict) else {}
+    opened_wall = old.get("opened_at") if isinstance(old, dict) else None
+    if breaker.opened_at is not None and breaker.opened_at != (old or {}).get("opened_mono"):
+        opened_wall = wall
+    data["breaker"] = {"failures": breaker.failures, "opened_mono": breaker.opened_at,
+                       "cooldown": breaker.cooldown, "reason": breaker.reason,
+                       "opened_at": opened_wall if breaker.opened_at is not None else None}
+
+
+def _snapshot(data: dict[str, Any]) -> Snapshot:
+    raw = data.get("health")
+    health = None
+    if isinstance(raw, dict):
+        try:
+            health = Health(bool(raw["healthy"]), float(raw["checked_mono"]),
+                            float(raw["checked_at"]), str(raw.get("detail", "")))
+        except (KeyError, TypeError, ValueError):
+            health = None
+    br = data.get("breaker")
+    wall = br.get("opened_at") if isinstance(br, dict) else None
+    opened_wall = float(wall) if isinstance(wall, (int, float)) else None
+    return Snapshot(health, _breaker_of(data), opened_wall)

@@ -1,0 +1,204 @@
+"""``shipper.sync()``: deliver the disk cache now, blocking. Also the background sync."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import httpx
+
+from . import _log
+from ._clock import Clock, SystemClock
+from ._config import Settings, load_settings
+from ._courier import Courier, Sleep
+from ._oneshot import SYNC_LOCK
+from ._prune import prune
+from ._spool import Spool
+from ._transport import make_client
+
+_LOCK_POLL_S = 0.05
+_MAX_LOCK_WAIT_S = 30.0
+_LINGER_POLL_S = 0.2
+
+
+@dataclass
+class SyncResult:
+    """What a sync did, and what is left."""
+
+    delivered: int = 0
+    dead_lettered: int = 0
+    pruned: int = 0
+    pending_events: int = 0
+    healthy: bool | None = None
+    stopped_by: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.pending_events == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+def pending_events(spool: Spool) -> int:
+    return sum(entry.count for entry in spool.entries())
+
+
+def sync(
+    timeout: float | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Clock | None = None,
+    sleep: Sleep | None = None,
+    **settings: Any,
+) -> SyncResult:
+    """Deliver the disk cache now. Never raises for a service fault; see `SyncResult`."""
+    started = time.monotonic()
+    try:
+        resolved = load_settings(settings)
+    except Exception as exc:  # noqa: BLE001 - reported in the result
+        return SyncResult(error=str(exc))
+    try:
+        result = asyncio.run(_run(resolved, timeout, progress=progress, transport=transport,
+                                  clock=clock or SystemClock(), sleep=sleep or asyncio.sleep,
+                                  force=True, lock_fd=None, linger=0.0))
+    except Exception as exc:  # noqa: BLE001 - sync never raises for faults
+        _log.exception("sync failed")
+        result = SyncResult(error=f"sync failed: {type(exc).__name__}")
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def background_sync(lock_fd: int | None, linger: float = 2.0) -> SyncResult:
+    """The detached sync a hook starts: respects the shared health state, then lingers."""
+    settings = load_settings()
+    spool = Spool(settings.cache_path)
+    for _ in range(3):
+        result = asyncio.run(_run(settings, None, progress=None, transport=None,
+                                  clock=SystemClock(), sleep=asyncio.sleep, force=False,
+                                  lock_fd=lock_fd, linger=linger))
+        # an event written just as we let the lock go would wait for the next hook: look again
+        if result.stopped_by is not None or not spool.entries():
+            return result
+        lock_fd = _try_lock(spool)
+        if lock_fd is None:
+            return result  # another sync took over
+    return result
+
+
+def _try_lock(spool: Spool) -> int | None:
+    fd = os.open(spool.root / SYNC_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+async def _acquire(root: Any, wait_s: float) -> int | None:
+    """The sync lock, waiting up to ``wait_s``; None if it stayed busy (we go on regardless:
+    per-file locks keep two syncs from sending one file)."""
+    fd = os.open(root / SYNC_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    stop_at = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= stop_at:
+                os.close(fd)
+                return None
+            await asyncio.sleep(_LOCK_POLL_S)
+
+
+async def _run(
+    settings: Settings,
+    timeout: float | None,
+    *,
+    progress: Callable[[int, int], None] | None,
+    transport: httpx.AsyncBaseTransport | None,
+    clock: Clock,
+    sleep: Sleep,
+    force: bool,
+    lock_fd: int | None,
+    linger: float,
+) -> SyncResult:
+    spool = Spool(settings.cache_path)
+    result = SyncResult()
+    if settings.disabled:
+        result.error = "shipper is disabled (disabled=true or DO_NOT_TRACK=1)"
+        return result
+    try:
+        spool.ensure()
+    except OSError as exc:
+        result.error = f"cache folder {spool.root} is unusable: {exc.strerror or exc}"
+        return result
+    end = None if timeout is None else clock.monotonic() + timeout
+
+    def time_left() -> float:
+        return 3600.0 if end is None else end - clock.monotonic()
+
+    if lock_fd is None:
+        lock_fd = await _acquire(spool.root, min(_MAX_LOCK_WAIT_S, max(time_left(), 0.0)))
+    try:
+        pruned = await asyncio.to_thread(
+            prune, spool, max_age_days=settings.max_age_days, max_cache_mb=settings.max_cache_mb)
+        result.pruned = pruned.events
+        if not settings.base_url:
+            result.error = "no endpoint is set (SHIPPER_ENDPOINT or endpoint in config.toml)"
+            return result
+        async with make_client(settings, transport) as client:
+            courier = Courier(settings, spool, client, clock=clock, sleep=sleep)
+            await _deliver_all(courier, result, time_left, progress, force=force)
+            idle_until = clock.monotonic() + linger
+            while result.stopped_by is None and clock.monotonic() < idle_until:
+                await asyncio.sleep(_LINGER_POLL_S)
+                if spool.entries():
+                    await _deliver_all(courier, result, time_left, progress, force=False)
+                    idle_until = clock.monotonic() + linger
+    finally:
+        if lock_fd is not None:
+            os.close(lock_fd)
+        result.pending_events = pending_events(spool)
+    return result
+
+
+async def _deliver_all(
+    courier: Courier,
+    result: SyncResult,
+    time_left: Callable[[], float],
+    progress: Callable[[int, int], None] | None,
+    *,
+    force: bool,
+) -> None:
+    total = await asyncio.to_thread(pending_events, courier.spool)
+    if total == 0:
+        return
+    gate = await courier.gate(force=force)
+    result.healthy = gate.open if gate.probed else result.healthy
+    if not gate.open:
+        result.stopped_by = gate.why or "service unavailable"
+        return
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total)
+
+    drained = await courier.drain(time_left, progress=step)
+    result.delivered += drained.delivered
+    result.dead_lettered += drained.dead_lettered
+    result.stopped_by = drained.stopped_by
+    if drained.stopped_by is None and time_left() <= 0:
+        result.stopped_by = "timeout"
