@@ -146,9 +146,9 @@ class Spool:
         """Create the folders, private to this user; refuse a folder someone else controls."""
         if self._ready:
             return
-        _make_private_dir(self.root)
+        make_private_dir(self.root)
         for name in _DIRS:
-            _make_private_dir(self.root / name)
+            make_private_dir(self.root / name)
         self._ready = True
 
     # -- writing ------------------------------------------------------------------------
@@ -314,7 +314,7 @@ def _unlink_quietly(path: Path) -> None:
         pass
 
 
-def _make_private_dir(path: Path) -> None:
+def make_private_dir(path: Path) -> None:
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:

@@ -18,6 +18,7 @@ from . import _log
 from ._breaker import Breaker
 from ._clock import Clock
 from ._filelock import locked, read_json, write_json
+from ._spool import make_private_dir
 
 
 def _boot_id() -> str:
@@ -87,6 +88,8 @@ class SharedState:
 
     @contextmanager
     def _update(self) -> Iterator[dict[str, Any]]:
+        if not self.root.is_dir():
+            make_private_dir(self.root)
         with locked(self.root / "state.lock"):
             data = self._load()
             yield data
@@ -125,7 +128,7 @@ class SharedState:
             before = _breaker_of(data)
             after = before.failed(now, threshold=1 if trip else self.threshold,
                                   cooldown=self.cooldown, reason=reason)
-            if after.state(now) == "open" and before.state(now) != "open":
+            if not trip and after.state(now) == "open" and before.state(now) != "open":
                 _log.warning("delivery paused for %.0f s: %s", after.cooldown, reason)
             _put_breaker(data, after, self.clock.time())
 

@@ -1,0 +1,154 @@
+"""Shared fixtures: a private environment, a fake clock, and a real collector process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def private_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Every test gets its own cache folder and no user configuration."""
+    for key in list(os.environ):
+        if key.startswith("SHIPPER_") or key == "DO_NOT_TRACK":
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("SHIPPER_CONFIG", str(tmp_path / "no-config.toml"))
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("SHIPPER_CACHE_DIR", str(cache))
+    return cache
+
+
+@pytest.fixture
+def cache_dir(private_env: Path) -> Path:
+    return private_env
+
+
+class FakeClock:
+    """Monotonic and wall time that move only when a test says so."""
+
+    def __init__(self, start: float = 1000.0, wall: float = 1_800_000_000.0) -> None:
+        self.mono = start
+        self.wall = wall
+        self.slept: list[float] = []
+
+    def time(self) -> float:
+        return self.wall
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def advance(self, seconds: float) -> None:
+        self.mono += seconds
+        self.wall += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.advance(seconds)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def child_env(cache: Path | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SHIPPER_") and k != "DO_NOT_TRACK"}
+    env["SHIPPER_CONFIG"] = os.environ.get("SHIPPER_CONFIG", "/nonexistent/config.toml")
+    if cache is not None:
+        env["SHIPPER_CACHE_DIR"] = str(cache)
+    env.update(extra)
+    return env
+
+
+class Collector:
+    """A real ``shipper serve --control`` process on 127.0.0.1 that tests can stop and start."""
+
+    def __init__(self, workdir: Path, api_key: str | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.out = workdir / "received.jsonl"
+        self.api_key = api_key
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        cmd = [sys.executable, "-m", "shipper", "serve", "--port", str(self.port),
+               "--out", str(self.out), "--control"]
+        if self.api_key:
+            cmd += ["--api-key", self.api_key]
+        self.proc = subprocess.Popen(cmd, env=child_env(), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(self.url + "/_control/stats", timeout=0.5)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("collector did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+    def stats(self) -> dict[str, Any]:
+        data: dict[str, Any] = httpx.get(self.url + "/_control/stats", timeout=5).json()
+        return data
+
+    def faults(self, **values: Any) -> None:
+        httpx.post(self.url + "/_control/faults", json=values, timeout=5).raise_for_status()
+
+    def events(self) -> list[dict[str, Any]]:
+        if not self.out.exists():
+            return []
+        return [json.loads(line) for line in self.out.read_text().splitlines() if line]
+
+    def ids(self) -> list[str]:
+        return [e["id"] for e in self.events()]
+
+
+@pytest.fixture
+def collector(tmp_path: Path) -> Iterator[Collector]:
+    c = Collector(tmp_path)
+    c.start()
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+def down_collector(tmp_path: Path) -> Iterator[Collector]:
+    """A collector address with nothing listening yet (call ``start()`` to recover)."""
+    c = Collector(tmp_path)
+    yield c
+    c.stop()
+
+
+def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.05) -> bool:
+    """Poll until ``predicate()`` is true or ``timeout`` passes (a bound, not an assertion)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())

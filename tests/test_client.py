@@ -1,0 +1,253 @@
+"""AsyncShipper and Shipper against an in-memory collector (httpx.MockTransport)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from pathlib import Path
+
+import pytest
+
+from shipper import AsyncShipper, Shipper
+from shipper._spool import Spool
+
+from .conftest import FakeClock
+from .mockcollector import MockCollector
+
+URL = "http://collector.test"
+
+
+def on_disk(cache: Path) -> int:
+    return sum(e.count for e in Spool(cache).entries())
+
+
+def client(mock: MockCollector, clock: FakeClock, **kw: object) -> AsyncShipper:
+    return AsyncShipper(endpoint=URL, transport=mock.transport, clock=clock,
+                        sleep=clock.sleep, **kw)
+
+
+async def test_flush_delivers_what_was_tracked(clock: FakeClock) -> None:
+    """Tracked events arrive at the collector on flush, each id once."""
+    mock = MockCollector()
+    async with client(mock, clock) as s:
+        ids = [s.track("e", {"i": i}) for i in range(10)]
+        result = await s.flush()
+    assert result.delivered == 10 and result.spilled == 0
+    assert mock.ids == ids
+
+
+async def test_requests_carry_protocol_headers(clock: FakeClock) -> None:
+    """Batches are gzipped over 1 KiB and carry Bearer key and User-Agent."""
+    mock = MockCollector()
+    async with client(mock, clock, api_key="k-123") as s:
+        for i in range(50):
+            s.track("e", {"i": i})
+        await s.flush()
+    (req,) = mock.batch_requests
+    assert req.headers["authorization"] == "Bearer k-123"
+    assert req.headers["user-agent"].startswith("shipper/")
+    assert req.headers["content-encoding"] == "gzip"
+    assert req.headers["content-type"] == "application/json"
+
+
+async def test_health_is_probed_once_then_trusted(clock: FakeClock) -> None:
+    """One probe serves every send within health_ttl."""
+    mock = MockCollector()
+    async with client(mock, clock) as s:
+        for _ in range(3):
+            s.track("e")
+            await s.flush()
+    assert mock.probes == 1 and len(mock.ids) == 3
+
+
+async def test_outage_spills_to_disk_and_nothing_is_lost(clock: FakeClock,
+                                                         cache_dir: Path) -> None:
+    """With the collector unreachable, flush spills every event to disk."""
+    mock = MockCollector()
+    mock.down = True
+    async with client(mock, clock) as s:
+        for i in range(25):
+            s.track("e", {"i": i})
+        result = await s.flush()
+        assert result.spilled == 25 and result.delivered == 0
+    assert on_disk(cache_dir) == 25
+    assert mock.batch_requests == []  # the failed probe kept us from sending at all
+
+
+async def test_transient_errors_retry_then_spill_and_open_breaker(clock: FakeClock,
+                                                                  cache_dir: Path) -> None:
+    """Repeated 503s are retried with backoff, then spilled; the breaker opens."""
+    mock = MockCollector()
+    mock.status = 503
+    async with client(mock, clock) as s:
+        s.track("e")
+        result = await s.flush(timeout=600)
+        assert result.spilled == 1
+        assert s.stats()["breaker"] == "open"
+    assert len(mock.batch_requests) == 3  # breaker_threshold reached on the third failure
+    assert len(clock.slept) == 2
+    assert on_disk(cache_dir) == 1
+
+
+async def test_auth_refusal_keeps_events_and_logs_once(clock: FakeClock, cache_dir: Path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """401 drops nothing: events stay on disk, the breaker opens, one clear message."""
+    mock = MockCollector()
+    mock.status = 401
+    caplog.set_level(logging.WARNING, logger="shipper")
+    async with client(mock, clock, api_key="secret-key-xyz") as s:
+        for _ in range(3):
+            s.track("e")
+        await s.flush()
+        s.track("e")
+        await s.flush()
+    assert on_disk(cache_dir) == 4
+    assert len(mock.batch_requests) == 1
+    refused = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refused) == 1
+    assert "secret-key-xyz" not in caplog.text
+
+
+async def test_refused_events_go_to_dead_letter(clock: FakeClock, cache_dir: Path) -> None:
+    """A 400 for one event dead-letters it and delivers the rest."""
+    mock = MockCollector()
+    mock.on_batch = lambda batch: 400 if any(e["event"] == "bad" for e in batch) else None
+    async with client(mock, clock) as s:
+        for i in range(8):
+            s.track("bad" if i == 5 else "good")
+        result = await s.flush()
+        assert s.stats()["dead_lettered"] == 1
+    assert result.delivered == 7 and len(mock.ids) == 7
+    spool = Spool(cache_dir)
+    assert spool.folder_count(spool.dead) == (1, 1)
+
+
+async def test_track_never_waits_on_a_blackholed_collector(clock: FakeClock,
+                                                           cache_dir: Path) -> None:
+    """While requests hang forever, track() still returns ids; flush gives up and spills."""
+    mock = MockCollector()
+    mock.hang = asyncio.Event()
+    s = AsyncShipper(endpoint=URL, transport=mock.transport, shutdown_timeout=0.2)
+    await s.start()
+    flusher = asyncio.create_task(s.flush(timeout=0.2))
+    await asyncio.sleep(0)
+    ids = [s.track("e") for _ in range(100)]
+    assert all(ids)
+    mock.hang.set()
+    await flusher
+    mock.down = True
+    await s.aclose()
+    assert on_disk(cache_dir) + len(mock.ids) >= 100
+
+
+async def test_queue_overflow_spills_instead_of_dropping(clock: FakeClock,
+                                                         cache_dir: Path) -> None:
+    """Beyond queue_size, events go to disk; every event is delivered or on disk."""
+    mock = MockCollector()
+    s = client(mock, clock, queue_size=10, batch_size=5)
+    ids = [s.track("e", {"i": i}) for i in range(100)]  # worker not started yet
+    assert all(ids) and s.stats()["dropped_total"] == 0
+    await s.start()
+    await s.aclose()
+    assert sorted(mock.ids + [i for i in ids if i not in mock.ids]) == sorted(ids)
+    assert len(mock.ids) + on_disk(cache_dir) == 100
+
+
+async def test_oversized_event_is_dropped_and_counted(clock: FakeClock) -> None:
+    """An event over max_event_bytes returns None and is counted by reason."""
+    mock = MockCollector()
+    async with client(mock, clock, max_event_bytes=200) as s:
+        assert s.track("e", {"blob": "x" * 500}) is None
+        assert s.track("e", {"ok": 1}) is not None
+        assert s.stats()["dropped"] == {"too_large": 1}
+
+
+async def test_track_after_close_goes_to_disk(clock: FakeClock, cache_dir: Path) -> None:
+    """After close, track() still never raises and the event is kept on disk."""
+    mock = MockCollector()
+    s = client(mock, clock)
+    async with s:
+        pass
+    assert await s.aclose() == await s.aclose()  # idempotent
+    assert s.track("late") is not None
+    assert on_disk(cache_dir) == 1
+
+
+async def test_disabled_is_a_no_op(clock: FakeClock, cache_dir: Path) -> None:
+    """disabled=True: track returns None, nothing is sent or written."""
+    mock = MockCollector()
+    async with client(mock, clock, disabled=True) as s:
+        assert s.track("e") is None
+        await s.flush()
+    assert mock.requests == [] and not cache_dir.exists()
+
+
+async def test_running_client_drains_the_disk_cache_by_itself(cache_dir: Path) -> None:
+    """Events spilled during an outage are delivered once the service is back."""
+    mock = MockCollector()
+    mock.down = True
+    async with AsyncShipper(endpoint=URL, transport=mock.transport, flush_interval=0.01,
+                            health_ttl=0.05) as s:
+        ids = [s.track("e") for _ in range(30)]
+        await s.flush()
+        assert on_disk(cache_dir) == 30
+        mock.down = False
+        s.track("wake")
+        for _ in range(500):
+            if on_disk(cache_dir) == 0 and len(mock.ids) == 31:
+                break
+            await asyncio.sleep(0.01)
+        assert s.stats()["synced"] == 30
+    assert set(ids) <= set(mock.ids)
+    assert len(mock.ids) == len(set(mock.ids)) == 31
+
+
+def test_threaded_client_delivers_from_many_threads(cache_dir: Path) -> None:
+    """Shipper.track from 8 threads at once: every event delivered exactly once."""
+    mock = MockCollector()
+    with Shipper(endpoint=URL, transport=mock.transport, batch_size=100) as s:
+        def work() -> None:
+            for i in range(500):
+                s.track("e", {"i": i})
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        result = s.flush(timeout=10)
+        assert result.dropped == 0
+    assert len(mock.ids) == len(set(mock.ids)) == 4000
+    assert on_disk(cache_dir) == 0
+
+
+def test_threaded_close_spills_when_down(cache_dir: Path) -> None:
+    """Shipper.close with the collector down spills everything within shutdown_timeout."""
+    mock = MockCollector()
+    mock.down = True
+    s = Shipper(endpoint=URL, transport=mock.transport, shutdown_timeout=0.5)
+    for _ in range(40):
+        s.track("e")
+    result = s.close()
+    assert result.spilled == 40 and on_disk(cache_dir) == 40
+    assert s.close().spilled == 0
+
+
+def test_track_survives_hostile_input(cache_dir: Path) -> None:
+    """Whatever is passed, track() returns an id or None and never raises."""
+    class Evil:
+        def __repr__(self) -> str:
+            raise ValueError("boom")
+
+        def __eq__(self, other: object) -> bool:
+            raise ValueError("boom")
+
+        __hash__ = object.__hash__
+
+    mock = MockCollector()
+    with Shipper(endpoint=URL, transport=mock.transport) as s:
+        assert s.track(Evil(), {Evil(): Evil()}, context=Evil(),  # type: ignore[arg-type]
+                       timestamp=Evil()) is not None
+        assert s.track("e", properties=[1, 2]) is not None  # type: ignore[arg-type]
+        assert s.track("e", timestamp=float("nan")) is not None

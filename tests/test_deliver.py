@@ -1,0 +1,168 @@
+"""Delivery policy: retry, split on 413, bisect on 400, stop on configuration errors."""
+
+from __future__ import annotations
+
+import json
+
+from shipper._deliver import Event, chunk_events, deliver
+from shipper._transport import (
+    ACCEPTED,
+    CONFIG,
+    REFUSED,
+    TOO_LARGE,
+    TRANSIENT,
+    Answer,
+    batch_body,
+    classify,
+)
+
+from .conftest import FakeClock
+
+
+def events(n: int, bad: set[int] | None = None) -> list[Event]:
+    out = []
+    for i in range(n):
+        doc = {"id": f"id-{i}", "event": "e", "properties": {"refuse": i in (bad or set())}}
+        out.append((f"id-{i}", json.dumps(doc).encode()))
+    return out
+
+
+class Collector:
+    """A scripted post(): answers from a list, then applies rules to each batch."""
+
+    def __init__(self, script: list[Answer] | None = None, max_events: int | None = None):
+        self.script = list(script or [])
+        self.max_events = max_events
+        self.batches: list[list[str]] = []
+
+    async def post(self, raw: list[bytes]) -> Answer:
+        docs = [json.loads(r) for r in raw]
+        self.batches.append([d["id"] for d in docs])
+        if self.script:
+            return self.script.pop(0)
+        if self.max_events is not None and len(docs) > self.max_events:
+            return Answer(TOO_LARGE, 413)
+        if any(d["properties"]["refuse"] for d in docs):
+            return Answer(REFUSED, 400, detail="HTTP 400: bad event")
+        return Answer(ACCEPTED, 200)
+
+
+async def run(c: Collector, evs: list[Event], clock: FakeClock, attempts: int = 3,
+              budget: float = 1e9, on_failure: object = None):  # type: ignore[no-untyped-def]
+    kw = {} if on_failure is None else {"on_failure": on_failure}
+    return await deliver(evs, c.post, attempts=attempts, sleep=clock.sleep,
+                         time_left=lambda: budget, rand=lambda: 1.0, **kw)
+
+
+async def test_accepted_batch_is_one_request(clock: FakeClock) -> None:
+    """A healthy collector gets the whole batch in one request."""
+    c = Collector()
+    out = await run(c, events(10), clock)
+    assert out.delivered == [f"id-{i}" for i in range(10)]
+    assert len(c.batches) == 1 and out.remaining == [] and out.stopped_by is None
+
+
+async def test_transient_errors_retry_with_backoff_then_succeed(clock: FakeClock) -> None:
+    """503 then 429 are retried after backoff waits, and the batch then goes through."""
+    c = Collector([Answer(TRANSIENT, 503), Answer(TRANSIENT, 429)])
+    out = await run(c, events(3), clock)
+    assert len(out.delivered) == 3 and out.retries == 2
+    assert clock.slept == [0.5, 1.0]
+
+
+async def test_retry_after_is_honoured(clock: FakeClock) -> None:
+    """A Retry-After hint replaces the computed backoff."""
+    c = Collector([Answer(TRANSIENT, 429, retry_after=7.0)])
+    await run(c, events(1), clock)
+    assert clock.slept == [7.0]
+
+
+async def test_exhausted_retries_return_everything_remaining(clock: FakeClock) -> None:
+    """After max attempts the batch comes back whole, in order, for spilling."""
+    c = Collector([Answer(TRANSIENT, 500)] * 5)
+    evs = events(4)
+    out = await run(c, evs, clock, attempts=3)
+    assert out.delivered == [] and out.remaining == evs
+    assert out.stopped_by is not None and out.stopped_by.status == 500
+    assert len(c.batches) == 3
+
+
+async def test_no_wait_longer_than_the_time_left(clock: FakeClock) -> None:
+    """A retry that would outlast the deadline stops instead of sleeping."""
+    c = Collector([Answer(TRANSIENT, 503, retry_after=60.0)])
+    out = await run(c, events(2), clock, budget=5.0)
+    assert clock.slept == [] and len(out.remaining) == 2
+
+
+async def test_breaker_opening_stops_retries(clock: FakeClock) -> None:
+    """When on_failure says the breaker opened, delivery stops at once."""
+    c = Collector([Answer(TRANSIENT, 503)] * 5)
+    out = await run(c, events(2), clock, on_failure=lambda a: False)
+    assert len(c.batches) == 1 and len(out.remaining) == 2
+
+
+async def test_413_splits_until_batches_fit(clock: FakeClock) -> None:
+    """A batch too large is halved and resent until each half is accepted."""
+    c = Collector(max_events=3)
+    out = await run(c, events(10), clock)
+    assert sorted(out.delivered) == sorted(f"id-{i}" for i in range(10))
+    assert all(len(b) <= 3 for b in c.batches[1:] if len(b) <= 3)
+    assert out.dead == []
+
+
+async def test_400_bisects_to_the_refused_events(clock: FakeClock) -> None:
+    """Only the refused events are dead-lettered; all others are delivered."""
+    c = Collector()
+    out = await run(c, events(16, bad={3, 11}), clock)
+    assert sorted(e[0] for e, _ in out.dead) == ["id-11", "id-3"]
+    assert len(out.delivered) == 14
+    assert len(c.batches) < 16  # bisection, not one request per event
+
+
+async def test_single_event_too_large_is_dead_lettered(clock: FakeClock) -> None:
+    """An event the collector calls too large even alone goes to the dead letter."""
+    c = Collector(max_events=0)
+    out = await run(c, events(1), clock)
+    assert [e[0] for e, _ in out.dead] == ["id-0"]
+
+
+async def test_config_error_stops_and_keeps_everything(clock: FakeClock) -> None:
+    """401 keeps every event (nothing dropped) and stops without retrying."""
+    c = Collector([Answer(CONFIG, 401, detail="HTTP 401")])
+    evs = events(5)
+    out = await run(c, evs, clock)
+    assert out.remaining == evs and out.dead == [] and len(c.batches) == 1
+
+
+async def test_stop_midway_keeps_unsent_halves(clock: FakeClock) -> None:
+    """When a split half fails for good, the halves not yet sent are returned too."""
+    c = Collector([Answer(TOO_LARGE, 413), Answer(ACCEPTED, 200)] + [Answer(TRANSIENT, 503)] * 3)
+    evs = events(8)
+    out = await run(c, evs, clock)
+    assert out.delivered == [f"id-{i}" for i in range(4)]
+    assert out.remaining == evs[4:]
+
+
+def test_classify_follows_the_wire_protocol() -> None:
+    """Each status maps to the contract's outcome."""
+    assert classify(202).kind == ACCEPTED
+    for status in (408, 429, 500, 502, 503, 504):
+        assert classify(status).kind == TRANSIENT
+    assert classify(413).kind == TOO_LARGE
+    assert classify(400).kind == REFUSED and classify(422).kind == REFUSED
+    for status in (401, 403, 404):
+        assert classify(status).kind == CONFIG
+
+
+def test_chunking_respects_count_and_bytes() -> None:
+    """Batches hold at most batch_size events and about batch_bytes."""
+    evs = events(25)
+    assert [len(b) for b in chunk_events(evs, 10, 10**9)] == [10, 10, 5]
+    size = len(evs[0][1]) + 1
+    assert all(len(b) <= 3 for b in chunk_events(evs, 100, 3 * size))
+
+
+def test_batch_body_embeds_events_verbatim() -> None:
+    """The body is the contract's envelope around the events' own bytes."""
+    body = json.loads(batch_body([b'{"id":"a"}', b'{"id":"b"}'], sent_at=0))
+    assert body == {"batch": [{"id": "a"}, {"id": "b"}], "sent_at": "1970-01-01T00:00:00.000Z"}

@@ -1,0 +1,226 @@
+"""The disk cache: atomic files, claims, acks, quarantine, pruning, permissions."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shipper._drops import read_drops
+from shipper._prune import prune
+from shipper._spool import CorruptFile, Spool, decode_file, encode_file
+
+
+def ev(i: int, **extra: object) -> bytes:
+    return json.dumps({"id": f"id-{i}", "event": "e", **extra}).encode()
+
+
+event_docs = st.lists(
+    st.fixed_dictionaries({"id": st.text(min_size=1), "event": st.text(),
+                           "properties": st.dictionaries(st.text(), st.text() | st.integers())}),
+    min_size=0, max_size=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(event_docs)
+def test_file_format_round_trips(docs: list[dict[str, object]]) -> None:
+    """Whatever events are written, decoding gives back the same ids and bytes."""
+    raw = [json.dumps(d).encode() for d in docs]
+    decoded = decode_file(encode_file(raw))
+    assert [r for _, r in decoded] == raw
+    assert [i for i, _ in decoded] == [d["id"] for d in docs]
+
+
+@settings(max_examples=200, deadline=None)
+@given(event_docs.filter(bool), st.data())
+def test_any_truncation_is_detected(docs: list[dict[str, object]], data: st.DataObject) -> None:
+    """A file cut short anywhere is rejected as corrupt, never half-read."""
+    whole = encode_file([json.dumps(d).encode() for d in docs])
+    cut = data.draw(st.integers(min_value=0, max_value=len(whole) - 1))
+    with pytest.raises(CorruptFile):
+        decode_file(whole[:cut])
+
+
+def test_write_is_private_and_atomic(tmp_path: Path) -> None:
+    """The folder is 0700, files 0600, and no temp file is left behind."""
+    old = os.umask(0)
+    try:
+        spool = Spool(tmp_path / "c")
+        path = spool.write([ev(1)])
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(spool.root).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert os.listdir(spool.tmp) == []
+
+
+def test_existing_loose_folder_is_tightened(tmp_path: Path) -> None:
+    """A cache folder created elsewhere with 0755 is made 0700."""
+    root = tmp_path / "c"
+    root.mkdir(mode=0o755)
+    os.chmod(root, 0o755)
+    Spool(root).ensure()
+    assert stat.S_IMODE(os.stat(root).st_mode) == 0o700
+
+
+def test_cache_path_through_a_regular_file_is_an_oserror(tmp_path: Path) -> None:
+    """A cache path below a regular file fails with OSError (the caller counts the loss)."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OSError):
+        Spool(blocker / "cache").write([ev(1)])
+
+
+def test_claim_ack_removes_the_file(tmp_path: Path) -> None:
+    """A claimed and acknowledged file is gone."""
+    spool = Spool(tmp_path)
+    spool.write([ev(1), ev(2)])
+    (entry,) = spool.entries()
+    assert entry.count == 2
+    claim = spool.claim(entry)
+    assert claim is not None and [i for i, _ in claim.events] == ["id-1", "id-2"]
+    claim.ack()
+    assert spool.entries() == []
+
+
+def test_a_claimed_file_cannot_be_claimed_twice(tmp_path: Path) -> None:
+    """While one claim holds a file, a second claim (another syncer) gets None."""
+    spool = Spool(tmp_path)
+    spool.write([ev(1)])
+    (entry,) = spool.entries()
+    first = spool.claim(entry)
+    assert first is not None
+    assert Spool(tmp_path).claim(entry) is None
+    first.release()
+    again = spool.claim(entry)
+    assert again is not None
+    again.release()
+
+
+def test_ack_then_late_claim_sees_nothing(tmp_path: Path) -> None:
+    """A syncer that opened the file before another acked it does not resend it."""
+    spool = Spool(tmp_path)
+    spool.write([ev(1)])
+    (entry,) = spool.entries()
+    claim = spool.claim(entry)
+    assert claim is not None
+    claim.ack()
+    assert spool.claim(entry) is None
+
+
+def test_keep_only_rewrites_the_rest(tmp_path: Path) -> None:
+    """After partial delivery only the undelivered events stay on disk, same age."""
+    spool = Spool(tmp_path)
+    spool.write([ev(1), ev(2), ev(3)], written_ms=1234)
+    (entry,) = spool.entries()
+    claim = spool.claim(entry)
+    assert claim is not None
+    claim.keep_only([e for e in claim.events if e[0] != "id-2"])
+    (left,) = spool.entries()
+    assert left.count == 2 and left.written_ms == 1234
+    again = spool.claim(left)
+    assert again is not None and [i for i, _ in again.events] == ["id-1", "id-3"]
+    again.release()
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", b'{"shipper":1,"n":2}\n{"id":"a"}\n',
+                                     b'{"shipper":9,"n":0}\n', b"\xff\xfe\x00"])
+def test_corrupt_files_are_quarantined_and_do_not_block(tmp_path: Path, content: bytes) -> None:
+    """A bad file moves to quarantine; the good file next to it is still claimed."""
+    spool = Spool(tmp_path)
+    spool.ensure()
+    (spool.pending / "0000000000001-1-aaaaaaaa-2.json").write_bytes(content)
+    spool.write([ev(1)])
+    claims = [spool.claim(e) for e in spool.entries()]
+    good = [c for c in claims if c is not None]
+    assert len(good) == 1 and good[0].events[0][0] == "id-1"
+    assert len(os.listdir(spool.quarantine)) == 1
+    good[0].release()
+
+
+def test_foreign_file_names_are_quarantined(tmp_path: Path) -> None:
+    """Files that are not ours by name are moved aside, not parsed or deleted."""
+    spool = Spool(tmp_path)
+    spool.ensure()
+    (spool.pending / "notes.txt").write_text("hello")
+    assert spool.entries() == []
+    assert os.listdir(spool.quarantine)[0].endswith("notes.txt")
+
+
+def test_dead_letter_keeps_events_and_reason(tmp_path: Path) -> None:
+    """Refused events are kept with the collector's reason, outside the pending set."""
+    spool = Spool(tmp_path)
+    path = spool.dead_letter([ev(1)], "HTTP 400: nope")
+    header = json.loads(path.read_bytes().split(b"\n")[0])
+    assert header["reason"] == "HTTP 400: nope"
+    assert spool.entries() == [] and spool.folder_count(spool.dead) == (1, 1)
+
+
+def test_prune_by_age_counts_drops(tmp_path: Path) -> None:
+    """Files older than max_age_days are removed and counted as max_age."""
+    spool = Spool(tmp_path)
+    now = time.time()
+    spool.write([ev(1), ev(2)], written_ms=int((now - 10 * 86400) * 1000))
+    spool.write([ev(3)], written_ms=int(now * 1000))
+    result = prune(spool, max_age_days=7, max_cache_mb=50, now=now)
+    assert result.by_reason == {"max_age": 2}
+    assert [e.count for e in spool.entries()] == [1]
+    assert read_drops(tmp_path) == {"max_age": 2}
+
+
+def test_prune_by_size_drops_oldest_first(tmp_path: Path) -> None:
+    """Past max_cache_mb the oldest files go first, until the cache fits."""
+    spool = Spool(tmp_path)
+    big = [ev(i, pad="x" * 5000) for i in range(20)]  # ~100 KB per file
+    for n in range(5):
+        spool.write(big, written_ms=1_000_000 + n)
+    size = sum(e.path.stat().st_size for e in spool.entries())
+    result = prune(spool, max_age_days=1e9, max_cache_mb=(size * 0.5) / 1024 / 1024,
+                   now=1_000.0)
+    assert result.by_reason == {"max_cache": 60}
+    assert [e.written_ms for e in spool.entries()] == [1_000_003, 1_000_004]
+
+
+def test_prune_dry_run_changes_nothing(tmp_path: Path) -> None:
+    """A dry run reports what it would remove and removes nothing."""
+    spool = Spool(tmp_path)
+    spool.write([ev(1)], written_ms=0)
+    result = prune(spool, max_age_days=1, max_cache_mb=50, dry_run=True)
+    assert result.events == 1 and len(spool.entries()) == 1
+    assert read_drops(tmp_path) == {}
+
+
+def test_prune_skips_files_being_delivered(tmp_path: Path) -> None:
+    """A file held by a syncer is not pruned under it."""
+    spool = Spool(tmp_path)
+    spool.write([ev(1)], written_ms=0)
+    claim = spool.claim(spool.entries()[0])
+    assert claim is not None
+    assert prune(spool, max_age_days=1, max_cache_mb=50).events == 0
+    claim.release()
+
+
+def test_stale_temp_files_are_cleaned(tmp_path: Path) -> None:
+    """Temp files of writers that died mid-write are removed after an hour."""
+    spool = Spool(tmp_path)
+    spool.ensure()
+    stale = spool.tmp / "x.json.tmp"
+    stale.write_bytes(b"half")
+    os.utime(stale, (0, 0))
+    assert spool.clean_tmp() == 1 and not stale.exists()
+
+
+def test_symlinked_cache_owned_by_us_is_followed(tmp_path: Path) -> None:
+    """A cache path that is our own symlink to our own folder works."""
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    Spool(link).write([ev(1)])
+    assert len(os.listdir(real / "pending")) == 1
