@@ -203,17 +203,21 @@ class Shipper(_Base):
             atexit.register(self.close)
 
     def _run(self, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+        """The thread: an event loop running the engine's worker until close stops it."""
         asyncio.set_event_loop(loop)
         try:
-            loop.run_until_complete(self._engine.run(ready.set))
+            loop.create_task(self._engine.run(ready.set), name="shipper")
+            loop.run_forever()
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
         except Exception:  # noqa: BLE001 - reported; memory spills at close
             _log.exception("delivery thread stopped")
         finally:
             ready.set()
-            try:
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            finally:
-                loop.close()
+            loop.close()
 
     def __enter__(self) -> Shipper:
         if not self.settings.disabled:
@@ -266,8 +270,13 @@ class Shipper(_Base):
             return FlushResult()
         try:
             result = self._call(self._engine.aclose, self.settings.shutdown_timeout + 1.0)
-            if self._thread is not None:
-                self._thread.join(1.0)
+            loop, thread = self._loop, self._thread
+            if loop is not None and thread is not None:
+                try:
+                    loop.call_soon_threadsafe(loop.stop)
+                except RuntimeError:  # already closed
+                    pass
+                thread.join(1.0)
             # whatever a late track() added while we closed
             spilled = self._engine.spill_memory()
             return FlushResult(result.delivered, result.spilled + spilled, result.dropped)
