@@ -101,6 +101,30 @@ def _after_fork(ref: weakref.ref[_Base]) -> None:
         client._forked()
 
 
+def _at_shutdown(client: Shipper) -> None:
+    """Close ``client`` when the interpreter exits, before it stops accepting new threads.
+
+    ``threading._register_atexit`` runs before non-daemon threads are joined and before the
+    thread pools shut down (concurrent.futures uses it for the same reason); where it is
+    missing, plain atexit still spills to disk.
+    """
+    ref = weakref.ref(client)
+
+    def close() -> None:
+        target = ref()
+        if target is not None:
+            target.close()
+
+    register = getattr(threading, "_register_atexit", None)
+    if register is not None:
+        try:
+            register(close)
+            return
+        except RuntimeError:  # already shutting down
+            pass
+    atexit.register(close)
+
+
 class AsyncShipper(_Base):
     """asyncio client: ``async with AsyncShipper(endpoint=...) as s: s.track("x")``."""
 
@@ -199,8 +223,7 @@ class Shipper(_Base):
             self._thread = thread
             thread.start()
             ready.wait()
-            self._at_exit = self.close
-            atexit.register(self.close)
+            _at_shutdown(self)
 
     def _run(self, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
         """The thread: an event loop running the engine's worker until close stops it."""
@@ -264,8 +287,6 @@ class Shipper(_Base):
             if self._closed:
                 return FlushResult()
             self._closed = True
-        if self._at_exit is not None:
-            atexit.unregister(self._at_exit)
         if self.settings.disabled:
             return FlushResult()
         try:
@@ -289,6 +310,3 @@ class Shipper(_Base):
         self._loop = None
         self._thread = None
         self._start_lock = threading.Lock()
-        if self._at_exit is not None:
-            atexit.unregister(self._at_exit)
-            self._at_exit = None

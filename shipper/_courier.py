@@ -6,7 +6,6 @@ It joins the pieces that do I/O (HTTP client, spool, shared state) to the pure p
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from . import _log
+from ._aio import offload
 from ._clock import Clock
 from ._config import Settings
 from ._deliver import Event, Outcome, chunk_events, deliver
@@ -70,28 +70,28 @@ class Courier:
         """May we send now? Probes the health endpoint when the shared result is stale."""
         if not self.settings.base_url:
             return GateResult(False, "no endpoint")
-        snap = await asyncio.to_thread(self.state.read)
+        snap = await offload(self.state.read)
         action = decide(snap, self.clock.monotonic(), ttl=self.settings.health_ttl, force=force)
         if action == SEND:
             return GateResult(True)
         if action != PROBE:
             return GateResult(False, snap.breaker.reason or "service unavailable")
         turn = self.state.probe_turn(blocking=force)
-        mine = await asyncio.to_thread(turn.__enter__)
+        mine = await offload(turn.__enter__)
         try:
             if not mine:
                 return GateResult(False, "another process is probing")
             if not force:  # someone may have probed while we waited for the turn
-                snap = await asyncio.to_thread(self.state.read)
+                snap = await offload(self.state.read)
                 action = decide(snap, self.clock.monotonic(), ttl=self.settings.health_ttl)
                 if action != PROBE:
                     return GateResult(action == SEND, "probed by another process")
             healthy, detail = await probe(self.client, self.health_url)
             self.last_health = (healthy, self.clock.time())
-            await asyncio.to_thread(self.state.record_probe, healthy, detail)
+            await offload(self.state.record_probe, healthy, detail)
             return GateResult(healthy, detail, probed=True)
         finally:
-            await asyncio.to_thread(turn.__exit__, None, None, None)
+            await offload(turn.__exit__, None, None, None)
 
     async def send(self, events: list[Event], time_left: Callable[[], float]) -> Outcome:
         """Deliver one batch with retries; dead-letter refused events; update the breaker."""
@@ -112,9 +112,9 @@ class Courier:
                                 rand=self.rand)
         if outcome.delivered:
             self.last_health = (True, self.clock.time())
-            await asyncio.to_thread(self.state.record_success)
+            await offload(self.state.record_success)
         if outcome.dead:
-            await asyncio.to_thread(self._dead_letter, outcome.dead)
+            await offload(self._dead_letter, outcome.dead)
         return outcome
 
     def _dead_letter(self, dead: list[tuple[Event, str]]) -> None:
@@ -167,7 +167,7 @@ class Courier:
         result = DrainResult()
         skip: set[str] = set()
         while time_left() > 0:
-            claims = await asyncio.to_thread(self._claim_group, skip)
+            claims = await offload(self._claim_group, skip)
             if not claims:
                 break
             events = [e for c in claims for e in c.events]
@@ -183,7 +183,7 @@ class Courier:
                         outcome.stopped_by = got.stopped_by
                         break
             finally:
-                await asyncio.to_thread(_settle, claims, outcome)
+                await offload(_settle, claims, outcome)
             result.delivered += len(outcome.delivered)
             result.dead_lettered += len(outcome.dead)
             result.retries += outcome.retries

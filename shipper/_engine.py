@@ -9,6 +9,10 @@ queue and the overflow are both full (back-pressure instead of unbounded memory)
 from __future__ import annotations
 
 import asyncio
+
+# Import the thread pool now, not lazily from the worker thread: a fork() that lands in the
+# middle of that import leaves the child a half-initialised module it can never use.
+import concurrent.futures.thread  # noqa: F401
 import contextlib
 import random
 from collections import deque
@@ -19,6 +23,7 @@ from typing import Any
 import httpx
 
 from . import _log
+from ._aio import offload
 from ._clock import Clock, SystemClock
 from ._config import Settings
 from ._courier import Courier, Sleep
@@ -160,7 +165,7 @@ class Engine:
         self.notify = notify
         started()
         with contextlib.suppress(Exception):
-            await asyncio.to_thread(self._prune)
+            await offload(self._prune)
         while not self._stopping:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(wakeup.wait(), self.settings.flush_interval)
@@ -193,7 +198,7 @@ class Engine:
                 return deadline - self.clock.monotonic()
 
             if self.overflow:
-                await asyncio.to_thread(self.spill_overflow)
+                await offload(self.spill_overflow)
             if self.queue:
                 await self._send_queue(courier, time_left, final=deadline is not None)
             elif deadline is None:
@@ -207,7 +212,7 @@ class Engine:
         gate = await courier.gate()
         if not gate.open:
             if final or not self._within_patience():
-                await asyncio.to_thread(self.spill_memory)
+                await offload(self.spill_memory)
             return
         while self.queue and time_left() > 0:
             batch = _take_batch(self.queue, self.settings.batch_size, self.settings.batch_bytes)
@@ -216,12 +221,12 @@ class Engine:
             self.counters.dead_lettered += len(outcome.dead)
             self.counters.retries += outcome.retries
             if outcome.remaining:
-                await asyncio.to_thread(self.spill, outcome.remaining)
+                await offload(self.spill, outcome.remaining)
             if outcome.stopped_by is not None:
-                await asyncio.to_thread(self.spill_memory)
+                await offload(self.spill_memory)
                 return
         if self.queue and final:
-            await asyncio.to_thread(self.spill_memory)
+            await offload(self.spill_memory)
         if not final:
             await self._maybe_drain(courier)
 
@@ -235,7 +240,7 @@ class Engine:
         if not self._backlog and now - self._backlog_checked < _BACKLOG_CHECK_S:
             return
         self._backlog_checked = now
-        entries = await asyncio.to_thread(self.spool.entries)
+        entries = await offload(self.spool.entries)
         self._backlog = bool(entries)
         if not entries:
             return
@@ -262,13 +267,13 @@ class Engine:
             return await self._cycle(deadline)
         except Exception:  # noqa: BLE001 - flush never raises
             _log.exception("flush failed; spilling what is in memory")
-            spilled = await asyncio.to_thread(self.spill_memory)
+            spilled = await offload(self.spill_memory)
             return FlushResult(spilled=spilled)
 
     async def aclose(self) -> FlushResult:
         self.stop()
         result = await self.flush(self.settings.shutdown_timeout)
-        spilled = await asyncio.to_thread(self.spill_memory)
+        spilled = await offload(self.spill_memory)
         if self._client is not None:
             with contextlib.suppress(Exception):
                 await self._client.aclose()

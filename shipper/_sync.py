@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from . import _log
+from ._aio import offload
 from ._clock import Clock, SystemClock
 from ._config import Settings, load_settings
 from ._courier import Courier, Sleep
@@ -150,7 +151,7 @@ async def _run(
     if lock_fd is None:
         lock_fd = await _acquire(spool.root, min(_MAX_LOCK_WAIT_S, max(time_left(), 0.0)))
     try:
-        pruned = await asyncio.to_thread(
+        pruned = await offload(
             prune, spool, max_age_days=settings.max_age_days, max_cache_mb=settings.max_cache_mb)
         result.pruned = pruned.events
         if not settings.base_url:
@@ -180,7 +181,7 @@ async def _deliver_all(
     *,
     force: bool,
 ) -> None:
-    total = await asyncio.to_thread(pending_events, courier.spool)
+    total = await offload(pending_events, courier.spool)
     if total == 0:
         return
     gate = await courier.gate(force=force)

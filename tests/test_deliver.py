@@ -47,7 +47,7 @@ class Collector:
         return Answer(ACCEPTED, 200)
 
 
-async def run(c: Collector, evs: list[Event], clock: FakeClock, attempts: int = 3,
+async def run(c: Collector, evs: list[Event], clock: FakeClock, *, attempts: int = 3,
               budget: float = 1e9, on_failure: object = None):  # type: ignore[no-untyped-def]
     kw = {} if on_failure is None else {"on_failure": on_failure}
     return await deliver(evs, c.post, attempts=attempts, sleep=clock.sleep,
