@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
     if args.command is None:
-        _parser().print_help()
+        _parser().print_help(sys.stderr)
         return 2
     handler = globals()[f"_cmd_{args.command}"]
     try:

@@ -1,0 +1,235 @@
+"""The command line: argument handling in-process, the hook path as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shipper._cli import main
+from shipper._spool import Spool
+
+from .conftest import Collector, child_env
+
+
+def events_on_disk(cache: Path) -> list[dict[str, object]]:
+    spool = Spool(cache)
+    out = []
+    for entry in spool.entries():
+        claim = spool.claim(entry)
+        assert claim is not None
+        out += [json.loads(raw) for _, raw in claim.events]
+        claim.release()
+    return out
+
+
+def test_emit_records_properties(cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """emit parses KEY=VALUE as JSON where it can, merges --json, prints nothing by default."""
+    assert main(["emit", "deploy", "-p", "n=3", "-p", "env=prod", "--json", '{"ok": true}']) == 0
+    assert capsys.readouterr().out == ""
+    (doc,) = events_on_disk(cache_dir)
+    assert doc["event"] == "deploy"
+    assert doc["properties"] == {"n": 3, "env": "prod", "ok": True}
+
+
+def test_emit_print_id(cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--print-id prints the recorded event's id."""
+    assert main(["emit", "x", "--print-id"]) == 0
+    assert capsys.readouterr().out.strip() == events_on_disk(cache_dir)[0]["id"]
+
+
+@pytest.mark.parametrize("argv", [["emit"], ["emit", "x", "-p", "novalue"],
+                                  ["emit", "x", "--json", "[1]"], ["emit", "x", "--json", "{"],
+                                  ["nonsense"], [], ["sync", "--timeout", "soon"]])
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Bad arguments exit with status 2 and say why on stderr."""
+    assert main(argv) == 2
+    assert capsys.readouterr().err
+
+
+def test_sync_without_endpoint_is_a_configuration_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """sync with no endpoint exits 2 and names the missing setting."""
+    assert main(["sync"]) == 2
+    assert "SHIPPER_ENDPOINT" in capsys.readouterr().err
+
+
+def test_unreadable_config_exits_2(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A config file that is not TOML makes commands exit 2 with a clear message."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text("endpoint = ")
+    monkeypatch.setenv("SHIPPER_CONFIG", str(bad))
+    assert main(["sync"]) == 2
+    assert "not valid TOML" in capsys.readouterr().err
+
+
+def test_status_json_has_contract_keys(cache_dir: Path, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """status --json has every key the contract lists, and never the API key."""
+    monkeypatch.setenv("SHIPPER_ENDPOINT", "http://user:pw@127.0.0.1:9/base")
+    monkeypatch.setenv("SHIPPER_API_KEY", "sk-live-secret")
+    main(["emit", "a"])
+    main(["emit", "b"])
+    capsys.readouterr()
+    assert main(["status", "--json"]) == 0
+    out = capsys.readouterr().out
+    st = json.loads(out)
+    for key in ("endpoint", "cache_dir", "pending_events", "pending_bytes",
+                "oldest_pending_age_s", "dead_letter_events", "quarantined_files", "breaker",
+                "health"):
+        assert key in st
+    assert st["pending_events"] == 2 and st["pending_bytes"] > 0
+    assert st["breaker"]["state"] in ("closed", "open", "half_open")
+    assert set(st["health"]) >= {"healthy", "checked_at"}
+    assert st["endpoint"] == "http://127.0.0.1:9/base"
+    assert "sk-live-secret" not in out and "pw" not in st["endpoint"]
+
+
+def test_status_text_explains_a_missing_endpoint(capsys: pytest.CaptureFixture[str]) -> None:
+    """The human status says events wait because no endpoint is set."""
+    main(["emit", "a"])
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "pending:    1 event" in out and "no endpoint is set" in out
+
+
+def test_prune_dry_run_and_real(cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """prune --dry-run lists, prune removes; fractional limits work; --json for scripts."""
+    Spool(cache_dir).write([b'{"id":"old"}'], written_ms=0)
+    main(["emit", "new"])
+    capsys.readouterr()
+    assert main(["prune", "--max-age", "0.5", "--dry-run", "--json"]) == 0
+    dry = json.loads(capsys.readouterr().out)
+    assert dry["events"] == 1 and dry["dry_run"]
+    assert len(events_on_disk(cache_dir)) == 2
+    assert main(["prune", "--max-age", "0.5"]) == 0
+    assert "removed 1 event" in capsys.readouterr().out
+    assert [e["event"] for e in events_on_disk(cache_dir)] == ["new"]
+
+
+def test_sync_json_reports_counts(collector: Collector, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """sync --json delivers and prints machine-readable counts; exit 0 when nothing is left."""
+    monkeypatch.setenv("SHIPPER_ENDPOINT", collector.url)
+    monkeypatch.setenv("SHIPPER_HEALTH_TTL", "0")  # keep emit from starting background syncs
+    for i in range(3):
+        Spool(Path(os.environ["SHIPPER_CACHE_DIR"])).write([json.dumps(
+            {"id": f"i{i}", "event": "e"}).encode()])
+    assert main(["sync", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["delivered"] == 3 and result["pending_events"] == 0 and result["ok"]
+
+
+def test_sync_against_down_service_exits_1(down_collector: Collector,
+                                           monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """sync exits 1 while events remain because the service is down."""
+    monkeypatch.setenv("SHIPPER_ENDPOINT", down_collector.url)
+    Spool(Path(os.environ["SHIPPER_CACHE_DIR"])).write([b'{"id":"x","event":"e"}'])
+    assert main(["sync", "--timeout", "3"]) == 1
+    assert "1 pending" in capsys.readouterr().err
+
+
+def test_doctor_points_at_the_problem(down_collector: Collector, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """doctor exits 1 and says what to fix when the endpoint is unreachable, 0 when fine."""
+    assert main(["doctor"]) == 1
+    assert "no endpoint is set" in capsys.readouterr().out
+    monkeypatch.setenv("SHIPPER_ENDPOINT", down_collector.url)
+    assert main(["doctor"]) == 1
+    assert "cannot reach" in capsys.readouterr().out
+    down_collector.start()
+    assert main(["doctor"]) == 0
+    assert "all good" in capsys.readouterr().out
+
+
+def test_version_and_help_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
+    """--version and --help succeed."""
+    assert main(["--version"]) == 0
+    assert main(["sync", "--help"]) == 0
+
+
+# -- the hook path, as real processes --------------------------------------------------------
+
+BAD_INPUTS = [
+    b"", b"   ", b"not json", b"\xff\xfe\x00\x01", b"[1, 2, 3]", b'"a string"', b"null",
+    b"{", b'{"hook_event_name": ', b"1e999999", b"[" * 100_000 + b"]" * 100_000,
+    b'{"a": "' + b"x" * 3_000_000 + b'"}',
+]
+
+
+def run_hook(payload: bytes, cache: Path, *args: str, **env: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "shipper", "hook", *args], input=payload,
+                          env=child_env(cache, **env), capture_output=True, timeout=60,
+                          check=False)
+
+
+@pytest.mark.parametrize("payload", BAD_INPUTS, ids=range(len(BAD_INPUTS)))
+def test_hook_exits_0_silently_on_bad_input(payload: bytes, tmp_path: Path) -> None:
+    """Whatever arrives on stdin, the hook exits 0 and writes nothing on stdout."""
+    out = run_hook(payload, tmp_path / "c", "--source", "claude-code")
+    assert out.returncode == 0 and out.stdout == b""
+
+
+def test_hook_with_bad_arguments_still_exits_0(tmp_path: Path) -> None:
+    """An unknown flag or source does not block the agent: exit 0, nothing on stdout."""
+    out = run_hook(b"{}", tmp_path / "c", "--source", "vim", "--bogus")
+    assert out.returncode == 0 and out.stdout == b""
+
+
+def test_hook_with_unwritable_cache_still_exits_0(tmp_path: Path) -> None:
+    """A cache path through a regular file: the hook still exits 0 quietly."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    out = run_hook(b'{"hook_event_name":"Stop"}', blocker / "cache", "--source", "claude-code")
+    assert out.returncode == 0 and out.stdout == b""
+
+
+def test_hook_that_never_gets_eof_gives_up(tmp_path: Path) -> None:
+    """If stdin never closes, the hook gives up within its budget and exits 0."""
+    proc = subprocess.Popen([sys.executable, "-m", "shipper", "hook"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, env=child_env(tmp_path / "c"))
+    try:
+        assert proc.wait(timeout=30) == 0
+        assert proc.stdout is not None and proc.stdout.read() == b""
+    finally:
+        proc.kill()
+        if proc.stdin:
+            proc.stdin.close()
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def test_hook_does_not_import_httpx_or_asyncio(tmp_path: Path) -> None:
+    """The hook process records without importing httpx, asyncio or ssl."""
+    code = (
+        "import sys, io\n"
+        "sys.stdin = io.TextIOWrapper(io.BytesIO(b'{\"hook_event_name\":\"Stop\"}'))\n"
+        "sys.argv = ['shipper', 'hook', '--source', 'claude-code']\n"
+        "from shipper._cli import main\n"
+        "real = sys.__stdout__\n"
+        "main()\n"
+        "heavy = [m for m in ('httpx', 'httpcore', 'asyncio', 'ssl', 'anyio') if m in sys.modules]\n"
+        "real.write('heavy:' + ','.join(heavy))\n"
+    )
+    env = child_env(tmp_path / "c", SHIPPER_ENDPOINT="http://127.0.0.1:9")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=60,
+                         check=True)
+    assert out.stdout == b"heavy:"
+    assert len(events_on_disk(tmp_path / "c")) == 1
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=2000))
+def test_hook_fuzz_any_bytes(tmp_path_factory: pytest.TempPathFactory, payload: bytes) -> None:
+    """Random bytes on stdin: exit 0, empty stdout, every time."""
+    cache = tmp_path_factory.mktemp("fuzz")
+    out = run_hook(payload, cache, "--source", "cursor")
+    assert out.returncode == 0 and out.stdout == b""
