@@ -165,7 +165,8 @@ BAD_INPUTS = [
 ]
 
 
-def run_hook(payload: bytes, cache: Path, *args: str, **env: str) -> subprocess.CompletedProcess[bytes]:
+def run_hook(payload: bytes, cache: Path, *args: str,
+             **env: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([sys.executable, "-m", "shipper", "hook", *args], input=payload,
                           env=child_env(cache, **env), capture_output=True, timeout=60,
                           check=False)
@@ -216,7 +217,8 @@ def test_hook_does_not_import_httpx_or_asyncio(tmp_path: Path) -> None:
         "from shipper._cli import main\n"
         "real = sys.__stdout__\n"
         "main()\n"
-        "heavy = [m for m in ('httpx', 'httpcore', 'asyncio', 'ssl', 'anyio') if m in sys.modules]\n"
+        "heavy = [m for m in ('httpx', 'httpcore', 'asyncio', 'ssl', 'anyio')\n"
+        "         if m in sys.modules]\n"
         "real.write('heavy:' + ','.join(heavy))\n"
     )
     env = child_env(tmp_path / "c", SHIPPER_ENDPOINT="http://127.0.0.1:9")

@@ -23,7 +23,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 HOOKS = ROOT / "hooks"
-SECRET = "TOP-SECRET-CONTENT-1234"
+SECRET = "TOP-SECRET-CONTENT-1234"  # noqa: S105 - a marker to look for, not a credential
 
 
 def env_for(cache: Path, **extra: str) -> dict[str, str]:
