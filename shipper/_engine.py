@@ -87,6 +87,7 @@ class Engine:
         self._stopping = False
         self._backlog_checked = -1e18
         self._backlog = True  # files from earlier runs may be waiting
+        self._unsaved_drops: dict[str, int] = {}  # counted here, not yet in drops.json
 
     # -- any thread ---------------------------------------------------------------------
 
@@ -120,19 +121,29 @@ class Engine:
                 written += len(part)
             except OSError as exc:
                 self.counters.drop("disk_unwritable", len(part))
-                add_drops(self.spool.root, {"disk_unwritable": len(part)})
+                unsaved = self._unsaved_drops
+                unsaved["disk_unwritable"] = unsaved.get("disk_unwritable", 0) + len(part)
                 _log.warning("%d event(s) lost: cannot write the disk cache %s: %s",
                              len(part), self.spool.root, exc.strerror or exc)
+        self.save_drops()
         self.counters.spilled += written
         if written:
             self._backlog = True
         return written
 
+    def save_drops(self) -> None:
+        """Persist drop counts for `shipper status`; kept for a later try if the disk is full."""
+        if self._unsaved_drops and add_drops(self.spool.root, self._unsaved_drops):
+            self._unsaved_drops = {}
+
     def spill_memory(self) -> int:
         """Spill everything held in memory (used at exit, after fork, and after close)."""
         items = _pop_up_to(self.queue, len(self.queue)) + _pop_up_to(self.overflow,
                                                                      len(self.overflow))
-        return self.spill(items) if items else 0
+        if not items:
+            self.save_drops()
+            return 0
+        return self.spill(items)
 
     def spill_memory_quietly(self) -> None:
         """At interpreter exit: spill what is in memory; never raise."""

@@ -39,7 +39,8 @@ class Faults:
     retry_after: str | None = None   # Retry-After header on 429/503 answers
     latency: float = 0.0             # seconds to wait before answering
     blackhole: bool = False          # read the request, never answer
-    reset_rate: float = 0.0          # reset the connection mid-response with this probability
+    reset_rate: float = 0.0          # reset the connection before answering (not accepted)
+    reset_after_rate: float = 0.0    # accept the batch, then reset instead of answering
     max_events: int | None = None    # 413 for batches with more events than this
     refuse_marked: bool = False      # 400 for batches holding an event with properties.refuse
     health_status: int = 200         # what /health answers
@@ -205,7 +206,19 @@ class _Handler(BaseHTTPRequestHandler):
         fresh = collector.accept(events)
         with collector.lock:
             collector.tally.accepted_requests += 1
+        faults = collector.faults
+        if faults.reset_after_rate and collector.rng.random() < faults.reset_after_rate:
+            self._reset()
+            return
         self._reply(200, {"accepted": len(events), "new": fresh})
+
+    def _reset(self) -> None:
+        """Start an answer, then reset the connection (RST) in the middle of it."""
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Le")
+        self.wfile.flush()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.connection.close()
 
     def _inject(self, events: list[dict[str, Any]]) -> bool:
         """Apply the configured faults; True if the request was answered (or dropped) here."""
@@ -222,12 +235,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return True
         if faults.reset_rate and rng.random() < faults.reset_rate:
-            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Le")
-            self.wfile.flush()
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                       struct.pack("ii", 1, 0))
-            self.close_connection = True
-            self.connection.close()
+            self._reset()
             return True
         refused = None
         if faults.status is not None:

@@ -88,8 +88,7 @@ class SharedState:
 
     @contextmanager
     def _update(self) -> Iterator[dict[str, Any]]:
-        if not self.root.is_dir():
-            make_private_dir(self.root)
+        make_private_dir(self.root)  # creates it, or refuses one someone else controls
         with locked(self.root / "state.lock"):
             data = self._load()
             yield data
