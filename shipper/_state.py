@@ -154,10 +154,16 @@ class SharedState:
     def probe_turn(self, *, blocking: bool) -> Iterator[bool]:
         """Exclusive right to probe; yields False when another process is probing now."""
         try:
-            with locked(self.root / "probe.lock", blocking=blocking) as mine:
-                yield mine
-        except OSError:
+            make_private_dir(self.root)
+            lock = locked(self.root / "probe.lock", blocking=blocking)
+            mine = lock.__enter__()
+        except OSError:  # no usable folder to coordinate in: probe alone
             yield True
+            return
+        try:
+            yield mine
+        finally:
+            lock.__exit__(None, None, None)
 
 
 def _breaker_of(data: dict[str, Any]) -> Breaker:

@@ -1,0 +1,205 @@
+"""Security: the API key stays secret, the cache stays private, the collector stays bounded."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import shutil
+import socket
+import ssl
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+import shipper
+from shipper import Shipper
+from shipper._cli import main
+from shipper._serve import MAX_INFLATED, make_server
+from shipper._spool import Spool, UnsafeCacheDir
+
+from .conftest import Collector, child_env, free_port, wait_for
+
+pytestmark = pytest.mark.chaos
+KEY = "sk-live-0123456789abcdef"
+
+
+def test_api_key_never_reaches_logs_disk_or_output(tmp_path: Path, cache_dir: Path,
+                                                   caplog: pytest.LogCaptureFixture,
+                                                   capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every logger at DEBUG, through success, refusal and an outage, the key appears
+    in no log line, no file in the cache, no status or doctor output."""
+    collector = Collector(tmp_path, api_key="another-key")
+    collector.start()
+    caplog.set_level(logging.DEBUG)
+    try:
+        with Shipper(endpoint=collector.url, api_key=KEY) as s:  # 401: refused
+            for i in range(20):
+                s.track("e", {"i": i})
+        with Shipper(endpoint="http://127.0.0.1:9", api_key=KEY, shutdown_timeout=0.3) as s:
+            s.track("down")
+        monkeypatch.setenv("SHIPPER_ENDPOINT", collector.url)
+        monkeypatch.setenv("SHIPPER_API_KEY", KEY)
+        shipper.track("oneshot", {"x": 1})
+        for argv in (["status"], ["status", "--json"], ["doctor"], ["sync"], ["sync", "--json"],
+                     ["prune", "--dry-run"]):
+            main(argv)
+    finally:
+        collector.stop()
+    printed = capsys.readouterr()
+    assert KEY not in printed.out and KEY not in printed.err
+    assert KEY not in caplog.text
+    for record in caplog.records:
+        assert KEY not in str(record.args) and KEY not in str(record.exc_info)
+    for path in cache_dir.rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+
+
+def test_background_sync_command_line_has_no_key(collector: Collector,
+                                                 cache_dir: Path) -> None:
+    """The detached sync a hook starts carries the key only in its environment, never in
+    its command line (what `ps` shows)."""
+    code = (f"import shipper\nshipper.track('e', endpoint={collector.url!r}, api_key={KEY!r})\n")
+    subprocess.run([sys.executable, "-c", code], env=child_env(cache_dir), timeout=60,
+                   check=True)
+    seen: list[bytes] = []
+
+    def look() -> bool:
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                if b"--background" in cmd:
+                    seen.append(cmd)
+        return bool(seen)
+
+    look_ok = wait_for(look, timeout=5, interval=0.01)
+    assert all(KEY.encode() not in cmd for cmd in seen)
+    if not look_ok:
+        pytest.skip("the background sync finished before it could be observed")
+
+
+def test_every_cache_file_is_private_under_a_loose_umask(collector: Collector,
+                                                         tmp_path: Path) -> None:
+    """Folder 0700, every file 0600 (events, state, locks, drops, dead letter), umask 0."""
+    cache = tmp_path / "loose"
+    old = os.umask(0)
+    try:
+        collector.faults(refuse_marked=True)
+        with Shipper(endpoint=collector.url, cache_dir=str(cache)) as s:
+            s.track("ok")
+            s.track("bad", {"refuse": True})
+        shipper.track("x", cache_dir=str(cache), max_event_bytes=10)  # a counted drop
+        Spool(cache).write([b'{"id":"p"}'])
+    finally:
+        os.umask(old)
+    for path in [cache, *cache.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if path.is_dir():
+            assert mode == 0o700, path
+        else:
+            assert mode == 0o600, path
+    assert any(cache.joinpath("dead").iterdir())
+
+
+def test_cache_symlink_planted_by_another_user_is_refused(tmp_path: Path) -> None:
+    """A cache path that is a link to a folder owned by someone else is never written to."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    os.chown(victim, 54321, 54321)
+    link = tmp_path / "cache"
+    link.symlink_to(victim)
+    with pytest.raises(UnsafeCacheDir):
+        Spool(link).ensure()
+    assert shipper.track("e", cache_dir=str(link)) is None
+    s = Shipper(endpoint="http://127.0.0.1:9", cache_dir=str(link), shutdown_timeout=0.2)
+    s.track("e")
+    s.close()
+    assert s.stats()["dropped"] == {"disk_unwritable": 1}
+    assert list(victim.iterdir()) == []
+
+
+def test_collector_refuses_oversized_bodies(tmp_path: Path) -> None:
+    """serve answers 413 to a body over its limit without reading it all."""
+    server = make_server("127.0.0.1", 0, out=tmp_path / "o.jsonl", max_body=1000)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1/batch"
+        r = httpx.post(url, content=b"{" + b" " * 5000 + b"}")
+        assert r.status_code == 413
+        assert httpx.get(url.replace("/v1/batch", "/health")).status_code == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_collector_survives_a_gzip_bomb(tmp_path: Path) -> None:
+    """A small gzip body that inflates past the cap gets 413, not all of memory."""
+    server = make_server("127.0.0.1", 0, out=tmp_path / "o.jsonl")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        bomb = gzip.compress(b"\0" * (MAX_INFLATED * 4), compresslevel=9)
+        assert len(bomb) < 200_000
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1/batch"
+        r = httpx.post(url, content=bomb, headers={"Content-Encoding": "gzip"}, timeout=30)
+        assert r.status_code == 413
+        ok = httpx.post(url, json={"batch": [{"id": "a"}]})
+        assert ok.status_code == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a cert")
+def test_tls_is_verified_unless_turned_off(tmp_path: Path, cache_dir: Path) -> None:
+    """A self-signed collector is refused by default (events kept) and accepted only with
+    verify_tls=false."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   capture_output=True, check=True, timeout=60)
+    port = free_port()
+    server = make_server("127.0.0.1", port, out=tmp_path / "o.jsonl")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"https://127.0.0.1:{port}"
+        with Shipper(endpoint=url, shutdown_timeout=1) as s:
+            s.track("e")
+        assert server.collector.tally.events_accepted == 0
+        assert sum(e.count for e in Spool(cache_dir).entries()) == 1
+        result = shipper.sync(10, endpoint=url, verify_tls=False)
+        assert result.delivered == 1
+        assert server.collector.tally.events_accepted == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_serve_binds_loopback_by_default() -> None:
+    """The collector listens on 127.0.0.1 unless told otherwise."""
+    server = make_server(port=0)
+    try:
+        assert server.server_address[0] == "127.0.0.1"
+        with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5):
+            pass
+    finally:
+        server.server_close()
+    time.sleep(0)
+    assert json.dumps({}) == "{}"
