@@ -7,12 +7,13 @@ through ``sys.modules``: if a module was never imported, no value of its types c
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._version import __version__
@@ -23,25 +24,31 @@ _MAX_REPR = 1024
 
 
 def uuid7(now_ms: int | None = None) -> str:
-    """A UUIDv7 string: 48 bits of Unix milliseconds, version, variant and 74 random bits."""
+    """A UUIDv7 string: 48 bits of Unix milliseconds, version 7, variant 10, 74 random bits.
+
+    The random bits come from ``os.urandom`` on every call: no generator state to share
+    with a forked child or to be reseeded by a program's ``random.seed``.
+    """
     ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    rand = int.from_bytes(os.urandom(10), "big")
-    rand_a = rand >> 68  # 12 bits
-    rand_b = rand & ((1 << 62) - 1)  # 62 bits
-    value = (ms & 0xFFFFFFFFFFFF) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62
-    value |= rand_b
-    h = f"{value:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    t = f"{ms & 0xFFFFFFFFFFFF:012x}"
+    r = os.urandom(10).hex()
+    return f"{t[:8]}-{t[8:]}-7{r[:3]}-{_VARIANT[int(r[3], 16) & 3]}{r[4:7]}-{r[7:19]}"
+
+
+_VARIANT = "89ab"
+
+
+@functools.lru_cache(maxsize=4)
+def _second_prefix(second: int) -> str:
+    t = time.gmtime(second)
+    return (f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.")
 
 
 def rfc3339_ms(epoch_s: float) -> str:
     """Seconds since the epoch as RFC 3339 UTC with milliseconds: 2026-11-23T07:36:49.123Z."""
     ms = int(epoch_s * 1000)
-    t = time.gmtime(ms // 1000)
-    return (
-        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
-        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{ms % 1000:03d}Z"
-    )
+    return f"{_second_prefix(ms // 1000)}{ms % 1000:03d}Z"
 
 
 def _safe_repr(value: object) -> str:
@@ -159,8 +166,42 @@ def _fast_default(value: object) -> object:
     return converted
 
 
+def encode(value: object) -> bytes:
+    """Encode any value as compact JSON bytes; never raises.
+
+    Uses orjson when it is installed (``pip install shipper[speed]``), the standard library
+    otherwise; both give the same JSON for the same value up to key order and escaping.
+    """
+    fast = _orjson_encoder()
+    if fast is not None:
+        try:
+            return fast(value)
+        except Exception:  # noqa: BLE001, S110 - cycles, huge ints, surrogates: stdlib path
+            pass
+    return encode_stdlib(value)
+
+
+def encode_stdlib(value: object) -> bytes:
+    """`encode` with the standard library only."""
+    return dumps(value).encode("ascii")
+
+
+@functools.lru_cache(maxsize=1)
+def _orjson_encoder() -> Callable[[object], bytes] | None:
+    try:
+        import orjson
+    except ImportError:
+        return None
+    option = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
+
+    def fast(value: object) -> bytes:
+        return orjson.dumps(value, default=_fast_default, option=option)
+
+    return fast
+
+
 def dumps(value: object) -> str:
-    """Encode any value as compact JSON; never raises."""
+    """Encode any value as compact JSON text with the standard library; never raises."""
     try:
         return json.dumps(
             value, separators=(",", ":"), allow_nan=False, default=_fast_default
@@ -201,4 +242,4 @@ def build_event(
         ctx["value"] = context
     ctx["library"] = LIBRARY
     doc = {"id": event_id, "event": name, "timestamp": stamp, "properties": props, "context": ctx}
-    return event_id, dumps(doc).encode("ascii")
+    return event_id, encode(doc)

@@ -10,12 +10,20 @@ import json
 import math
 import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shipper._event import build_event, dumps, rfc3339_ms, sanitize, uuid7
+from shipper._event import _orjson_encoder, build_event, encode_stdlib, rfc3339_ms, sanitize, uuid7
+
+ENCODERS = [pytest.param(encode_stdlib, id="stdlib")]
+if _orjson_encoder() is not None:
+    from shipper._event import encode
+
+    ENCODERS.append(pytest.param(encode, id="orjson"))
 
 UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
@@ -77,7 +85,8 @@ def test_build_event_accepts_datetime_and_epoch_timestamps() -> None:
     assert json.loads(build_event("e", timestamp=0)[1])["timestamp"] == "1970-01-01T00:00:00.000Z"
 
 
-def test_awkward_values_become_json() -> None:
+@pytest.mark.parametrize("dumps", ENCODERS)
+def test_awkward_values_become_json(dumps: Callable[[object], bytes]) -> None:
     """datetime, Decimal, UUID, Path, Enum, dataclass, set, bytes and NaN all encode."""
     value = {
         "when": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
@@ -112,7 +121,8 @@ def test_awkward_values_become_json() -> None:
     assert doc["(1, 2)"] == "tuple key"
 
 
-def test_cycles_are_cut_not_followed() -> None:
+@pytest.mark.parametrize("dumps", ENCODERS)
+def test_cycles_are_cut_not_followed(dumps: Callable[[object], bytes]) -> None:
     """A self-referencing structure encodes with a marker instead of recursing forever."""
     a: dict[str, object] = {"name": "a"}
     a["self"] = a
@@ -123,12 +133,13 @@ def test_cycles_are_cut_not_followed() -> None:
     assert doc["items"] == [1, "<cycle>"]
 
 
-def test_deep_nesting_is_bounded() -> None:
+@pytest.mark.parametrize("dumps", ENCODERS)
+def test_deep_nesting_is_bounded(dumps: Callable[[object], bytes]) -> None:
     """Nesting deeper than the limit is cut with a marker, not a RecursionError."""
     value: object = "leaf"
     for _ in range(5000):
         value = [value]
-    assert "<max depth>" in dumps(value)
+    assert b"<max depth>" in dumps(value)
 
 
 json_leaves = st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.binary()
@@ -147,12 +158,21 @@ values = st.recursive(
 )
 
 
+@pytest.mark.parametrize("dumps", ENCODERS)
 @settings(max_examples=300, deadline=None)
-@given(values)
-def test_any_value_encodes_to_valid_json_without_raising(value: object) -> None:
-    """Whatever a caller passes, the encoder returns valid JSON with no NaN or Infinity."""
+@given(value=values)
+def test_any_value_encodes_to_valid_json_without_raising(dumps: Callable[[object], bytes],
+                                                         value: object) -> None:
+    """Whatever a caller passes, each encoder returns valid JSON with no NaN or Infinity."""
     text = dumps(value)
     json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+
+
+@pytest.mark.parametrize("dumps", ENCODERS)
+def test_lone_surrogates_and_huge_ints_encode(dumps: Callable[[object], bytes]) -> None:
+    """Strings with lone surrogates and integers past 64 bits still encode."""
+    doc = json.loads(dumps({"s": "a\udc80b", "big": 2**100}))
+    assert doc["big"] == 2**100 and doc["s"].startswith("a")
 
 
 @settings(max_examples=200, deadline=None)
