@@ -24,6 +24,7 @@ from typing import Any
 
 class Counts:
     def __init__(self) -> None:
+        self.outage = False  # not cleared by reset: set by POST /outage/on, /outage/off
         self.reset()
 
     def reset(self) -> None:
@@ -87,8 +88,15 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                 payload = json.dumps(counts.as_dict()).encode()
             elif method == "POST" and path.startswith("/reset"):
                 counts.reset()
+            elif method == "POST" and path.startswith("/outage/"):
+                counts.outage = path.startswith("/outage/on")
             elif method == "GET" and path.startswith("/health"):
                 counts.probes += 1
+                if counts.outage:
+                    status = 503
+            elif method == "POST" and counts.outage:
+                counts.requests += 1
+                status = 503
             elif method == "POST":
                 counts.requests += 1
                 counts.add(_events_of(path, body))

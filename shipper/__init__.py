@@ -1,22 +1,23 @@
 """shipper: offline-first, fire-and-forget event shipping.
 
-Importing this package is cheap and has no side effects: the clients (which need httpx and
-asyncio) load on first use, so a hook that only calls `shipper.track` never imports them.
+Importing this package costs next to nothing and has no side effects: every name loads on
+first use, so a hook that only records an event never imports httpx, asyncio or typing.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from ._config import Settings, load_settings
-from ._decorator import graceful_tracking
-from ._errors import ConfigError, ShipperError
-from ._oneshot import track
 from ._version import __version__
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._client import AsyncShipper, Shipper
+    from ._config import Settings, load_settings
+    from ._decorator import graceful_tracking
     from ._engine import FlushResult
+    from ._errors import ConfigError, ShipperError
+    from ._oneshot import track
     from ._sync import SyncResult, sync
 
 __all__ = [
@@ -34,22 +35,28 @@ __all__ = [
     "track",
 ]
 
-_LAZY = {
+_WHERE = {
     "AsyncShipper": "._client",
-    "Shipper": "._client",
+    "ConfigError": "._errors",
     "FlushResult": "._engine",
+    "Settings": "._config",
+    "Shipper": "._client",
+    "ShipperError": "._errors",
     "SyncResult": "._sync",
+    "graceful_tracking": "._decorator",
+    "load_settings": "._config",
     "sync": "._sync",
+    "track": "._oneshot",
 }
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
+    module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'shipper' has no attribute {name!r}")
-    import importlib
+    from importlib import import_module
 
-    value = getattr(importlib.import_module(module, __name__), name)
+    value = getattr(import_module(module, __name__), name)
     globals()[name] = value
     return value
 

@@ -8,16 +8,33 @@ the cooldown doubled, up to ``MAX_COOLDOWN_S``.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 MAX_COOLDOWN_S = 300.0
 
 
-class Breaker(NamedTuple):
-    failures: int = 0
-    opened_at: float | None = None  # monotonic seconds; None while closed
-    cooldown: float = 0.0
-    reason: str = ""
+class Breaker:
+    """An immutable breaker state; every transition returns a new one."""
+
+    __slots__ = ("cooldown", "failures", "opened_at", "reason")
+
+    def __init__(self, failures: int = 0, opened_at: float | None = None,
+                 cooldown: float = 0.0, reason: str = "") -> None:
+        self.failures = failures
+        self.opened_at = opened_at  # monotonic seconds; None while closed
+        self.cooldown = cooldown
+        self.reason = reason
+
+    def _key(self) -> tuple[int, float | None, float, str]:
+        return (self.failures, self.opened_at, self.cooldown, self.reason)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Breaker) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return "Breaker(failures={!r}, opened_at={!r}, cooldown={!r}, reason={!r})".format(
+            *self._key())
 
     def state(self, now: float) -> str:
         if self.opened_at is None:

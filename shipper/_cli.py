@@ -1,21 +1,24 @@
 """The ``shipper`` command line. ``main(argv) -> int`` is the whole of it.
 
-``hook`` and ``emit`` are the hot path: they import only what recording to disk needs,
-never httpx or asyncio, and ``hook`` prints nothing and exits 0 whatever happens.
+``hook`` and ``emit`` are the hot path: their arguments are parsed by hand (argparse costs
+more than the rest of the hook together), they import only what recording to disk needs,
+never httpx, asyncio or typing, and ``hook`` prints nothing and exits 0 whatever happens.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
 
 from ._config import Settings, load_settings
 from ._errors import ConfigError
 from ._version import __version__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from typing import Any
 
 HOOK_BUDGET_S = 1.0  # a hook gives up after this long (Claude Code's SessionEnd allows ~1.5 s)
 HOOK_MAX_STDIN = 16 * 1024 * 1024
@@ -25,12 +28,13 @@ class _UsageError(Exception):
     pass
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # exit status 2 via our own path, not SystemExit
-        raise _UsageError(f"{self.prog}: {message}")
-
-
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> Any:  # exit 2 through main, not SystemExit
+            raise _UsageError(f"{self.prog}: {message}")
+
     parser = _Parser(prog="shipper", description="Offline-first event shipper.")
     parser.add_argument("--version", action="version", version=f"shipper {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -84,7 +88,16 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["hook"]:
-        return _hook_main(args_list)
+        return _hook_main(args_list[1:])
+    if args_list[:1] == ["emit"] and not {"-h", "--help"} & set(args_list):
+        try:
+            return _emit(args_list[1:])
+        except _UsageError as exc:
+            print(f"shipper emit: {exc}", file=sys.stderr)
+            return 2
+        except ConfigError as exc:
+            print(f"shipper: configuration error: {exc}", file=sys.stderr)
+            return 2
     try:
         args = _parser().parse_args(args_list)
     except _UsageError as exc:
@@ -124,11 +137,13 @@ def _hook_main(argv: list[str]) -> int:
         raise _OutOfTime
 
     try:
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing may reach the agent
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)  # nothing may reach the agent, not even from C code
+        os.close(devnull)
         signal.signal(signal.SIGALRM, out_of_time)
         signal.setitimer(signal.ITIMER_REAL, HOOK_BUDGET_S)
         try:
-            _hook(argv[1:])
+            _hook(argv)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
     except BaseException:  # noqa: BLE001, S110 - a hook must never fail its agent
@@ -136,25 +151,50 @@ def _hook_main(argv: list[str]) -> int:
     return 0
 
 
+def _flag_value(argv: list[str], i: int, flag: str) -> tuple[str | None, int]:
+    """The value of ``--flag VALUE`` or ``--flag=VALUE`` at ``argv[i]``, and the next index."""
+    arg = argv[i]
+    if arg.startswith(flag + "="):
+        return arg[len(flag) + 1:], i + 1
+    if i + 1 < len(argv):
+        return argv[i + 1], i + 2
+    raise _UsageError(f"{flag} needs a value")
+
+
 def _hook(argv: list[str]) -> None:
-    try:
-        args = _parser().parse_args(["hook", *argv])
-    except (_UsageError, SystemExit):
-        return
-    if args.payload is not None:
-        raw = args.payload.encode("utf-8", "surrogateescape")
-    else:
-        raw = _read_stdin()
+    """Parse ``[--source S] [--event NAME] [--include-content] [PAYLOAD]`` leniently: an
+    unknown flag is ignored, an unknown source is read as generic."""
+    from ._sources import SOURCES, to_event
+
+    source, event, include, payload = "generic", None, False, None
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        try:
+            if arg == "--source" or arg.startswith("--source="):
+                value, i = _flag_value(argv, i, "--source")
+                source = value if value in SOURCES else "generic"
+                continue
+            if arg == "--event" or arg.startswith("--event="):
+                event, i = _flag_value(argv, i, "--event")
+                continue
+        except _UsageError:
+            break
+        if arg == "--include-content":
+            include = True
+        elif not arg.startswith("-"):
+            payload = arg
+        i += 1
+    raw = payload.encode("utf-8", "surrogateescape") if payload is not None else _read_stdin()
     try:
         settings = load_settings()
     except ConfigError:
         return
-    include = settings.include_content if args.include_content is None else True
     from ._oneshot import record
-    from ._sources import to_event
 
-    name, props = to_event(args.source, raw, include_content=include, event=args.event)
-    record(settings, name, props, context={"source": args.source})
+    name, props = to_event(source, raw, include_content=include or settings.include_content,
+                           event=event)
+    record(settings, name, props, context={"source": source})
 
 
 def _read_stdin() -> bytes:
@@ -171,32 +211,54 @@ def _read_stdin() -> bytes:
     return b"".join(chunks)
 
 
-def _cmd_emit(args: argparse.Namespace) -> int:
+def _emit(argv: list[str]) -> int:
+    """``emit EVENT [-p KEY=VALUE ...] [--json OBJECT] [--print-id]``, parsed by hand."""
+    from ._json import loads
+
+    event: str | None = None
     props: dict[str, Any] = {}
-    if args.json_props is not None:
+    json_props: str | None = None
+    print_id = False
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-p", "--property") or arg.startswith("--property="):
+            item, i = _flag_value(argv, i, "--property" if arg != "-p" else "-p")
+            key, sep, value = (item or "").partition("=")
+            if not sep or not key:
+                raise _UsageError(f"property {item!r} is not KEY=VALUE")
+            try:
+                props[key] = loads(value)
+            except (ValueError, RecursionError):
+                props[key] = value
+            continue
+        if arg == "--json" or arg.startswith("--json="):
+            json_props, i = _flag_value(argv, i, "--json")
+            continue
+        if arg == "--print-id":
+            print_id = True
+        elif arg.startswith("-") and arg != "-":
+            raise _UsageError(f"unknown option {arg}")
+        elif event is None:
+            event = arg
+        else:
+            raise _UsageError(f"unexpected argument {arg!r}")
+        i += 1
+    if event is None:
+        raise _UsageError("usage: shipper emit EVENT [-p KEY=VALUE ...] [--json OBJECT] "
+                          "[--print-id]")
+    if json_props is not None:
         try:
-            loaded = json.loads(args.json_props)
-        except ValueError:
-            print("shipper emit: --json must be a JSON object", file=sys.stderr)
-            return 2
+            loaded = loads(json_props)
+        except (ValueError, RecursionError):
+            loaded = None
         if not isinstance(loaded, dict):
-            print("shipper emit: --json must be a JSON object", file=sys.stderr)
-            return 2
-        props.update(loaded)
-    for item in args.property:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            print(f"shipper emit: property {item!r} is not KEY=VALUE", file=sys.stderr)
-            return 2
-        try:
-            props[key] = json.loads(value)
-        except ValueError:
-            props[key] = value
-    settings = _settings()
+            raise _UsageError("--json must be a JSON object")
+        props = {**loaded, **props}
     from ._oneshot import record
 
-    event_id = record(settings, args.event, props)
-    if args.print_id and event_id:
+    event_id = record(_settings(), event, props)
+    if print_id and event_id:
         print(event_id)
     return 0
 
@@ -225,6 +287,8 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     result = sync(args.timeout, progress=progress.update)
     progress.done()
     if args.json:
+        import json
+
         print(json.dumps(result.as_dict(), indent=2))
     elif not args.quiet:
         rate = result.delivered / result.seconds if result.seconds > 0 else 0.0
@@ -243,6 +307,8 @@ def _cmd_sync(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    import json
+
     from ._status import collect_status, render_status
 
     st = collect_status(_settings())
@@ -262,6 +328,8 @@ def _cmd_prune(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
     )
     if args.json:
+        import json
+
         print(json.dumps({**result._asdict(), "dry_run": args.dry_run}, indent=2))
     else:
         verb = "would remove" if args.dry_run else "removed"

@@ -19,11 +19,14 @@ from typing import Any
 import httpx
 
 from . import _log
-from ._clock import Clock
 from ._config import Settings, load_settings
 from ._courier import Sleep
 from ._engine import Engine, FlushResult
 from ._event import build_event
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._clock import Clock
 
 
 class _Base:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import time
-from typing import Protocol
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
 
-class Clock(Protocol):
-    """Wall time for display and file names, monotonic time for every duration."""
+    class Clock(Protocol):
+        """Wall time for display and file names, monotonic time for every duration."""
 
-    def time(self) -> float: ...
+        def time(self) -> float: ...
 
-    def monotonic(self) -> float: ...
+        def monotonic(self) -> float: ...
 
 
 class SystemClock:
@@ -20,4 +22,3 @@ class SystemClock:
 
     def monotonic(self) -> float:
         return time.monotonic()
-

@@ -5,79 +5,151 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, NamedTuple
 
 from . import _log
 from ._errors import ConfigError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+    from typing import Any
+
 KIB = 1024
 
+DEFAULTS: dict[str, object] = {
+    "endpoint": None,
+    "api_key": None,
+    "cache_dir": None,
+    "disabled": False,
+    "batch_size": 500,
+    "batch_bytes": 512 * KIB,
+    "flush_interval": 1.0,
+    "queue_size": 10_000,
+    "timeout": 5.0,
+    "health_path": "/health",
+    "health_ttl": 30.0,
+    "breaker_threshold": 3,
+    "breaker_cooldown": 30.0,
+    "max_retries": 3,
+    "max_cache_mb": 50.0,
+    "max_age_days": 7.0,
+    "max_event_bytes": 64 * KIB,
+    "shutdown_timeout": 2.0,
+    "include_content": False,
+    "verify_tls": True,
+}
 
-class Settings(NamedTuple):
-    """Every configuration key of the contract, with its default."""
 
-    endpoint: str | None = None
-    api_key: str | None = None
-    cache_dir: str | None = None
-    disabled: bool = False
-    batch_size: int = 500
-    batch_bytes: int = 512 * KIB
-    flush_interval: float = 1.0
-    queue_size: int = 10_000
-    timeout: float = 5.0
-    health_path: str = "/health"
-    health_ttl: float = 30.0
-    breaker_threshold: int = 3
-    breaker_cooldown: float = 30.0
-    max_retries: int = 3
-    max_cache_mb: float = 50.0
-    max_age_days: float = 7.0
-    max_event_bytes: int = 64 * KIB
-    shutdown_timeout: float = 2.0
-    include_content: bool = False
-    verify_tls: bool = True
+class Settings:
+    """Every configuration key, resolved. Immutable; compares by value.
+
+    A plain class rather than a NamedTuple or dataclass: the hook path builds one, and
+    must not pay for importing typing or dataclasses.
+    """
+
+    __slots__ = tuple(DEFAULTS)
+    _fields = tuple(DEFAULTS)
+
+    endpoint: str | None
+    api_key: str | None
+    cache_dir: str | None
+    disabled: bool
+    batch_size: int
+    batch_bytes: int
+    flush_interval: float
+    queue_size: int
+    timeout: float
+    health_path: str
+    health_ttl: float
+    breaker_threshold: int
+    breaker_cooldown: float
+    max_retries: int
+    max_cache_mb: float
+    max_age_days: float
+    max_event_bytes: int
+    shutdown_timeout: float
+    include_content: bool
+    verify_tls: bool
+
+    def __init__(self, **values: Any) -> None:
+        unknown = set(values) - set(DEFAULTS)
+        if unknown:
+            raise ConfigError(f"unknown setting {sorted(unknown)[0]!r}")
+        for key, default in DEFAULTS.items():
+            object.__setattr__(self, key, values.get(key, default))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Settings are immutable; use _replace()")
+
+    def _asdict(self) -> dict[str, Any]:
+        return {key: getattr(self, key) for key in DEFAULTS}
+
+    def _replace(self, **changes: Any) -> Settings:
+        return Settings(**{**self._asdict(), **changes})
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Settings) and self._asdict() == other._asdict()
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._asdict().items()))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={'<hidden>' if k == 'api_key' and v else v!r}"
+                          for k, v in self._asdict().items())
+        return f"Settings({shown})"
+
+    @property
+    def cache_root(self) -> str:
+        """The cache folder as a string (no pathlib on the hook path)."""
+        return self.cache_dir or default_cache_dir()
 
     @property
     def cache_path(self) -> Path:
-        return Path(self.cache_dir) if self.cache_dir else default_cache_dir()
+        from pathlib import Path
+
+        return Path(self.cache_root)
 
     @property
     def base_url(self) -> str | None:
         return self.endpoint.rstrip("/") if self.endpoint else None
 
 
-    def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{k}={'<hidden>' if k == 'api_key' and v else v!r}"
-            for k, v in zip(self._fields, self, strict=True)
-        )
-        return f"Settings({shown})"
-
-
 KEYS: dict[str, type] = {
-    key: (str if default is None else type(default))
-    for key, default in Settings._field_defaults.items()
+    key: (str if default is None else type(default)) for key, default in DEFAULTS.items()
 }
 _POSITIVE = {"batch_size", "batch_bytes", "queue_size", "max_event_bytes"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-def default_cache_dir() -> Path:
+def _xdg(variable: str, fallback: str) -> str:
+    value = os.environ.get(variable, "").strip()
+    return value if value else os.path.expanduser(fallback)
+
+
+def default_cache_dir() -> str:
+    """``platformdirs.user_state_dir("shipper")``; computed directly on Linux, where it is
+    $XDG_STATE_HOME or ~/.local/state (tests check the two agree), to keep platformdirs
+    off the hook path."""
+    if sys.platform.startswith("linux"):
+        return os.path.join(_xdg("XDG_STATE_HOME", "~/.local/state"), "shipper")
     import platformdirs
 
-    return Path(platformdirs.user_state_dir("shipper", appauthor=False))
+    return str(platformdirs.user_state_dir("shipper", appauthor=False))
 
 
-def config_file(environ: Mapping[str, str]) -> Path:
+def config_file(environ: Mapping[str, str]) -> str:
+    """``SHIPPER_CONFIG``, else ``platformdirs.user_config_dir("shipper")/config.toml``."""
     explicit = environ.get("SHIPPER_CONFIG")
     if explicit:
-        return Path(explicit)
+        return explicit
+    if sys.platform.startswith("linux"):
+        return os.path.join(_xdg("XDG_CONFIG_HOME", "~/.config"), "shipper", "config.toml")
     import platformdirs
 
-    return Path(platformdirs.user_config_dir("shipper", appauthor=False)) / "config.toml"
+    return os.path.join(platformdirs.user_config_dir("shipper", appauthor=False),
+                        "config.toml")
 
 
 def _coerce(key: str, value: object) -> object:
@@ -108,9 +180,10 @@ def _coerce(key: str, value: object) -> object:
     return number
 
 
-def _read_file(path: Path) -> dict[str, Any]:
+def _read_file(path: str) -> dict[str, Any]:
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read()
     except FileNotFoundError:
         return {}
     except OSError as exc:
@@ -171,4 +244,4 @@ def load_settings(
         values[key] = _coerce(key, value)
     if env.get("DO_NOT_TRACK", "").strip().lower() in _TRUE:
         values["disabled"] = True
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(**values)

@@ -14,12 +14,15 @@ import httpx
 
 from . import _log
 from ._aio import offload
-from ._clock import Clock
 from ._config import Settings
 from ._deliver import Event, Outcome, chunk_events, deliver
 from ._spool import Claim, Spool
 from ._state import PROBE, SEND, SharedState, decide
 from ._transport import CONFIG, Answer, post_batch, probe
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._clock import Clock
 
 Sleep = Callable[[float], Awaitable[None]]
 

@@ -24,7 +24,7 @@ import httpx
 
 from . import _log
 from ._aio import offload
-from ._clock import Clock, SystemClock
+from ._clock import SystemClock
 from ._config import Settings
 from ._courier import Courier, Sleep
 from ._deliver import Event
@@ -32,6 +32,10 @@ from ._drops import add_drops, read_drops
 from ._prune import prune
 from ._spool import Spool
 from ._transport import make_client
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._clock import Clock
 
 _DRAIN_SLICE_S = 5.0  # disk draining yields to fresh events this often
 _BACKLOG_CHECK_S = 5.0

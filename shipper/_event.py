@@ -7,16 +7,18 @@ through ``sys.modules``: if a module was never imported, no value of its types c
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
 
 from ._version import __version__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 LIBRARY = {"name": "shipper", "version": __version__}
 _MAX_DEPTH = 32
@@ -38,11 +40,16 @@ def uuid7(now_ms: int | None = None) -> str:
 _VARIANT = "89ab"
 
 
-@functools.lru_cache(maxsize=4)
+_last_prefix = ["", -1]  # a memo of _second_prefix's last answer, nothing more
+
+
 def _second_prefix(second: int) -> str:
-    t = time.gmtime(second)
-    return (f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
-            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.")
+    """``2026-11-23T07:36:49.`` for a second since the epoch, remembered for the next call."""
+    if _last_prefix[1] != second:
+        t = time.gmtime(second)
+        _last_prefix[:] = [f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+                           f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.", second]
+    return _last_prefix[0]  # type: ignore[return-value]
 
 
 def rfc3339_ms(epoch_s: float) -> str:
@@ -112,8 +119,12 @@ def _scalar_default(value: object) -> object:
         and not isinstance(value, type)
     ):
         return {f.name: getattr(value, f.name, None) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return dict(value.items())
+    pairs = getattr(value, "items", None)
+    if callable(pairs) and hasattr(value, "__getitem__"):  # a Mapping, without importing abc
+        try:
+            return dict(pairs())
+        except Exception:  # noqa: BLE001 - an odd mapping-like object: keep its repr
+            return _safe_repr(value)
     if isinstance(value, (list, tuple)):
         return list(value)
     return _safe_repr(value)
@@ -172,7 +183,9 @@ def encode(value: object) -> bytes:
     Uses orjson when it is installed (``pip install shipper[speed]``), the standard library
     otherwise; both give the same JSON for the same value up to key order and escaping.
     """
-    fast = _orjson_encoder()
+    if not _encoder_memo:
+        _encoder_memo.append(_orjson_encoder())
+    fast = _encoder_memo[0]
     if fast is not None:
         try:
             return fast(value)
@@ -186,8 +199,11 @@ def encode_stdlib(value: object) -> bytes:
     return dumps(value).encode("ascii")
 
 
-@functools.lru_cache(maxsize=1)
+_encoder_memo: list[Callable[[object], bytes] | None] = []  # _orjson_encoder's answer
+
+
 def _orjson_encoder() -> Callable[[object], bytes] | None:
+    """orjson's encoder with our options, or None where orjson is not installed."""
     try:
         import orjson
     except ImportError:
@@ -236,7 +252,7 @@ def build_event(
     if not isinstance(props, dict):
         props = {"value": props}
     ctx: dict[str, object] = {}
-    if isinstance(context, Mapping):
+    if isinstance(context, dict):
         ctx.update(context)
     elif context is not None:
         ctx["value"] = context

@@ -6,7 +6,7 @@ on it log through these helpers; the logger gets its NullHandler the first time 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     import logging

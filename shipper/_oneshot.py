@@ -10,13 +10,17 @@ from __future__ import annotations
 import fcntl
 import os
 import sys
-from typing import Any
+import time
 
 from . import _log
 from ._config import Settings, load_settings
 from ._drops import add_drops
 from ._event import build_event
-from ._spool import Spool
+from ._files import atomic_write, encode_file, ensure_cache, file_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SYNC_LOCK = "sync.lock"
 _children: set[int] = set()  # background syncs this process started, reaped when they end
@@ -56,19 +60,21 @@ def record(
 ) -> str | None:
     if settings.disabled:
         return None
-    spool = Spool(settings.cache_path)
+    root = settings.cache_root
     event_id, raw = build_event(event, properties, context, timestamp)
     if len(raw) > settings.max_event_bytes:
-        add_drops(spool.root, {"too_large": 1})
+        add_drops(root, {"too_large": 1})
         _log.warning("event %r dropped: %d bytes is over max_event_bytes (%d)",
                      event, len(raw), settings.max_event_bytes)
         return None
     try:
-        spool.write([raw])
+        ensure_cache(root)
+        atomic_write(root, "pending", file_name(int(time.time() * 1000), 1),
+                     encode_file([raw]))
     except OSError as exc:
-        add_drops(spool.root, {"disk_unwritable": 1})
+        add_drops(root, {"disk_unwritable": 1})
         _log.warning("event %r lost: cannot write the disk cache %s: %s",
-                     event, spool.root, exc.strerror or exc)
+                     event, root, exc.strerror or exc)
         return None
     if start_sync and settings.endpoint:
         start_background_sync(settings, overrides or {})
@@ -81,9 +87,9 @@ def start_background_sync(settings: Settings, overrides: dict[str, Any]) -> bool
     The sync lock is taken here and handed to the child as an inherited descriptor, so two
     hooks racing each other cannot both start one. Returns True if a sync was started.
     """
-    root = settings.cache_path
     try:
-        fd = os.open(root / SYNC_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        fd = os.open(os.path.join(settings.cache_root, SYNC_LOCK),
+                     os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     except OSError:
         return False
     try:
@@ -134,7 +140,7 @@ def _service_known_down(settings: Settings) -> bool:
     from ._clock import SystemClock
     from ._state import WAIT, SharedState, decide
 
-    state = SharedState(settings.cache_path, SystemClock(), threshold=settings.breaker_threshold,
-                        cooldown=settings.breaker_cooldown)
+    state = SharedState(settings.cache_root, SystemClock(),
+                        threshold=settings.breaker_threshold, cooldown=settings.breaker_cooldown)
     clock = state.clock
     return decide(state.read(), clock.monotonic(), ttl=settings.health_ttl) == WAIT

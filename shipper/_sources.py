@@ -7,9 +7,12 @@ edits, commands and their output, prompt text, messages) is shipped only when
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from typing import Any
+from ._json import dumps, loads
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 CONTENT_CAP = 8 * 1024  # characters kept of one content field, when content is included
 SOURCES = ("claude-code", "cursor", "codex", "gemini", "generic")
@@ -22,7 +25,7 @@ def _size(value: object) -> int:
     if isinstance(value, str):
         return len(value.encode("utf-8", "replace"))
     try:
-        return len(json.dumps(value, default=str, ensure_ascii=False).encode("utf-8", "replace"))
+        return len(dumps(value))
     except (TypeError, ValueError, RecursionError):
         return 0
 
@@ -31,7 +34,7 @@ def _cap(value: object) -> object:
     if isinstance(value, str):
         return value if len(value) <= CONTENT_CAP else value[:CONTENT_CAP] + "...[truncated]"
     if _size(value) > CONTENT_CAP:
-        return _cap(json.dumps(value, default=str, ensure_ascii=False))
+        return _cap(dumps(value).decode("utf-8", "replace"))
     return value
 
 
@@ -201,7 +204,7 @@ def to_event(
     makes an event (named for the source) that says what was wrong, never an error."""
     prefix = source.replace("-", "_")
     try:
-        payload = json.loads(raw.decode("utf-8")) if raw.strip() else None
+        payload = loads(raw.decode("utf-8")) if raw.strip() else None
     except (UnicodeDecodeError, ValueError, RecursionError):
         payload = None
         problem = "payload is not UTF-8 JSON"

@@ -16,24 +16,28 @@ collector accepted all its events.
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import json
 import os
-import stat
 import time
 from pathlib import Path
 from typing import NamedTuple
 
 from . import _log
+from ._files import (
+    FORMAT_VERSION,
+    UnsafeCacheDir,
+    atomic_write,
+    encode_file,
+    ensure_cache,
+    file_name,
+    make_private_dir,
+)
 
-FORMAT_VERSION = 1
-_DIRS = ("pending", "dead", "quarantine", "tmp")
+__all__ = ["Claim", "CorruptFile", "Entry", "Spool", "UnsafeCacheDir", "decode_file",
+           "encode_file", "make_private_dir"]
+
 _STALE_TMP_S = 3600.0
-
-
-class UnsafeCacheDir(OSError):
-    """The cache folder is not a private folder of this user."""
 
 
 class Entry(NamedTuple):
@@ -46,12 +50,6 @@ class Entry(NamedTuple):
     @property
     def name(self) -> str:
         return self.path.name
-
-
-def encode_file(events: list[bytes], extra: dict[str, object] | None = None) -> bytes:
-    """The bytes of one cache file holding ``events`` (each one JSON object, no newline)."""
-    header = {"shipper": FORMAT_VERSION, "n": len(events), **(extra or {})}
-    return b"\n".join([json.dumps(header, separators=(",", ":")).encode(), *events]) + b"\n"
 
 
 class CorruptFile(ValueError):
@@ -144,52 +142,27 @@ class Spool:
 
     def ensure(self) -> None:
         """Create the folders, private to this user; refuse a folder someone else controls."""
-        if self._ready:
-            return
-        make_private_dir(self.root)
-        for name in _DIRS:
-            make_private_dir(self.root / name)
-        self._ready = True
+        if not self._ready:
+            ensure_cache(self.root)
+            self._ready = True
 
     # -- writing ------------------------------------------------------------------------
 
-    def _new_name(self, written_ms: int, count: int) -> str:
-        return f"{written_ms:013d}-{os.getpid()}-{os.urandom(4).hex()}-{count}.json"
-
-    def _atomic_write(self, folder: Path, name: str, data: bytes) -> Path:
+    def _write(self, folder: str, events: list[bytes], written_ms: int | None,
+               extra: dict[str, object] | None = None) -> Path:
         self.ensure()
-        tmp = self.tmp / (name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            if self.fsync:
-                os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            _unlink_quietly(tmp)
-            raise
-        os.close(fd)
-        final = folder / name
-        try:
-            os.rename(tmp, final)
-        except BaseException:
-            _unlink_quietly(tmp)
-            raise
-        return final
+        ms = int(time.time() * 1000) if written_ms is None else written_ms
+        data = encode_file(events, extra)
+        return Path(atomic_write(str(self.root), folder, file_name(ms, len(events)), data,
+                                 fsync=self.fsync))
 
     def write(self, events: list[bytes], *, written_ms: int | None = None) -> Path:
         """Write events as one new pending file, atomically. Raises OSError on failure."""
-        ms = int(time.time() * 1000) if written_ms is None else written_ms
-        name = self._new_name(ms, len(events))
-        return self._atomic_write(self.pending, name, encode_file(events))
+        return self._write("pending", events, written_ms)
 
     def dead_letter(self, events: list[bytes], reason: str) -> Path:
         """Keep events the collector refused, with the reason, out of the pending set."""
-        ms = int(time.time() * 1000)
-        data = encode_file(events, {"reason": reason[:500]})
-        return self._atomic_write(self.dead, self._new_name(ms, len(events)), data)
+        return self._write("dead", events, None, {"reason": reason[:500]})
 
     # -- reading ------------------------------------------------------------------------
 
@@ -305,36 +278,3 @@ def _read_all(fd: int) -> bytes:
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
-
-
-def _unlink_quietly(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def make_private_dir(path: Path) -> None:
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
-    except FileNotFoundError:
-        os.makedirs(path.parent, 0o700, exist_ok=True)
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            pass
-    info = os.lstat(path)
-    if stat.S_ISLNK(info.st_mode):
-        target = os.stat(path)
-        if info.st_uid != os.getuid() or target.st_uid != os.getuid():
-            raise UnsafeCacheDir(errno.EPERM, "cache folder is a link owned by another user",
-                                 str(path))
-        info = target
-    if not stat.S_ISDIR(info.st_mode):
-        raise UnsafeCacheDir(errno.ENOTDIR, "cache path is not a folder", str(path))
-    if info.st_uid != os.getuid():
-        raise UnsafeCacheDir(errno.EPERM, "cache folder belongs to another user", str(path))
-    if stat.S_IMODE(info.st_mode) & 0o077:
-        os.chmod(path, 0o700)

@@ -9,16 +9,18 @@ boot id tells a state file written before a reboot, whose monotonic times mean n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, NamedTuple
+import os
 
 from . import _log
 from ._breaker import Breaker
-from ._clock import Clock
-from ._filelock import locked, read_json, write_json
-from ._spool import make_private_dir
+from ._files import Locked, make_private_dir, read_json, write_json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from ._clock import Clock
 
 
 def _boot_id() -> str:
@@ -29,17 +31,44 @@ def _boot_id() -> str:
         return ""
 
 
-class Health(NamedTuple):
-    healthy: bool
-    checked_mono: float
-    checked_at: float  # wall clock, for people
-    detail: str = ""
+class _Record:
+    """A small immutable record compared by value (NamedTuple without importing typing)."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def _key(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"{type(self).__name__}({fields})"
 
 
-class Snapshot(NamedTuple):
-    health: Health | None
-    breaker: Breaker
-    breaker_opened_wall: float | None
+class Health(_Record):
+    __slots__ = ("checked_at", "checked_mono", "detail", "healthy")
+
+    def __init__(self, healthy: bool, checked_mono: float, checked_at: float,
+                 detail: str = "") -> None:
+        self.healthy = healthy
+        self.checked_mono = checked_mono
+        self.checked_at = checked_at  # wall clock, for people
+        self.detail = detail
+
+
+class Snapshot(_Record):
+    __slots__ = ("breaker", "breaker_opened_wall", "health")
+
+    def __init__(self, health: Health | None, breaker: Breaker,
+                 breaker_opened_wall: float | None) -> None:
+        self.health = health
+        self.breaker = breaker
+        self.breaker_opened_wall = breaker_opened_wall
 
 
 SEND, PROBE, WAIT = "send", "probe", "wait"
@@ -69,9 +98,10 @@ def decide(snap: Snapshot, now: float, *, ttl: float, force: bool = False) -> st
 class SharedState:
     """Reads and updates ``state.json``. Every method swallows I/O errors: it is advisory."""
 
-    def __init__(self, root: Path, clock: Clock, *, threshold: int, cooldown: float) -> None:
-        self.root = Path(root)
-        self.path = self.root / "state.json"
+    def __init__(self, root: str | os.PathLike[str], clock: Clock, *, threshold: int,
+                 cooldown: float) -> None:
+        self.root = os.fspath(root)
+        self.path = os.path.join(self.root, "state.json")
         self.clock = clock
         self.threshold = threshold
         self.cooldown = cooldown
@@ -86,19 +116,15 @@ class SharedState:
     def read(self) -> Snapshot:
         return _snapshot(self._load())
 
-    @contextmanager
-    def _update(self) -> Iterator[dict[str, Any]]:
-        make_private_dir(self.root)  # creates it, or refuses one someone else controls
-        with locked(self.root / "state.lock"):
-            data = self._load()
-            yield data
-            data["boot"] = self._boot
-            write_json(self.path, data)
-
-    def _modify(self, what: str, change: Any) -> Snapshot | None:
+    def _modify(self, what: str, change: Callable[[dict[str, Any]], None]) -> Snapshot | None:
+        """Read, change and replace state.json under its lock; None if that failed."""
         try:
-            with self._update() as data:
+            make_private_dir(self.root)  # creates it, or refuses one someone else controls
+            with Locked(os.path.join(self.root, "state.lock")):
+                data = self._load()
                 change(data)
+                data["boot"] = self._boot
+                write_json(self.path, data)
                 return _snapshot(data)
         except OSError as exc:
             _log.debug("cannot update shared state (%s): %s", what, exc.strerror)
@@ -150,20 +176,31 @@ class SharedState:
 
         self._modify("success", change)
 
-    @contextmanager
-    def probe_turn(self, *, blocking: bool) -> Iterator[bool]:
-        """Exclusive right to probe; yields False when another process is probing now."""
+    def probe_turn(self, *, blocking: bool) -> ProbeTurn:
+        """Exclusive right to probe: ``with state.probe_turn(blocking=False) as mine``;
+        ``mine`` is False when another process is probing now."""
+        return ProbeTurn(self.root, blocking)
+
+
+class ProbeTurn:
+    def __init__(self, root: str, blocking: bool) -> None:
+        self.lock = Locked(os.path.join(root, "probe.lock"), blocking=blocking)
+        self.root = root
+        self.held = False
+
+    def __enter__(self) -> bool:
         try:
             make_private_dir(self.root)
-            lock = locked(self.root / "probe.lock", blocking=blocking)
-            mine = lock.__enter__()
+            mine = self.lock.__enter__()
         except OSError:  # no usable folder to coordinate in: probe alone
-            yield True
-            return
-        try:
-            yield mine
-        finally:
-            lock.__exit__(None, None, None)
+            return True
+        self.held = mine
+        return mine
+
+    def __exit__(self, *exc: object) -> None:
+        if self.held:
+            self.lock.__exit__(None, None, None)
+            self.held = False
 
 
 def _breaker_of(data: dict[str, Any]) -> Breaker:

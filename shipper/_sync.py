@@ -14,13 +14,17 @@ import httpx
 
 from . import _log
 from ._aio import offload
-from ._clock import Clock, SystemClock
+from ._clock import SystemClock
 from ._config import Settings, load_settings
 from ._courier import Courier, Sleep
 from ._oneshot import SYNC_LOCK
 from ._prune import prune
 from ._spool import Spool
 from ._transport import make_client
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._clock import Clock
 
 _LOCK_POLL_S = 0.05
 _MAX_LOCK_WAIT_S = 30.0

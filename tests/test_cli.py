@@ -209,17 +209,21 @@ def test_hook_that_never_gets_eof_gives_up(tmp_path: Path) -> None:
 
 
 def test_hook_does_not_import_httpx_or_asyncio(tmp_path: Path) -> None:
-    """The hook process records without importing httpx, asyncio or ssl."""
+    """The hook process records without importing httpx, asyncio, ssl, or (unless Python
+    loaded them before us) typing, pathlib, argparse, logging."""
     code = (
-        "import sys, io\n"
+        "import sys, io, os\n"
+        "before = set(sys.modules)\n"
         "sys.stdin = io.TextIOWrapper(io.BytesIO(b'{\"hook_event_name\":\"Stop\"}'))\n"
         "sys.argv = ['shipper', 'hook', '--source', 'claude-code']\n"
+        "real = os.fdopen(os.dup(1), 'w')\n"
         "from shipper._cli import main\n"
-        "real = sys.__stdout__\n"
         "main()\n"
-        "heavy = [m for m in ('httpx', 'httpcore', 'asyncio', 'ssl', 'anyio')\n"
-        "         if m in sys.modules]\n"
+        "heavy = [m for m in ('httpx', 'httpcore', 'asyncio', 'ssl', 'anyio', 'typing',\n"
+        "                     'pathlib', 'argparse', 'logging', 'platformdirs')\n"
+        "         if m in sys.modules and m not in before]\n"
         "real.write('heavy:' + ','.join(heavy))\n"
+        "real.flush()\n"
     )
     env = child_env(tmp_path / "c", SHIPPER_ENDPOINT="http://127.0.0.1:9")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=60,

@@ -63,7 +63,8 @@ class CacheMachine(RuleBasedStateMachine):
             event_id = f"ev-{self.counter}"
             self.recorded.add(event_id)
             events.append(json.dumps({"id": event_id, "event": "e"}).encode())
-        self.spool.write(events, written_ms=self.clock_ms - age_days * 86_400_000)
+        # a distinct millisecond per file keeps the file order (and so the run) repeatable
+        self.spool.write(events, written_ms=self.clock_ms - age_days * 86_400_000 + self.counter)
 
     @rule()
     def claim_one(self) -> None:

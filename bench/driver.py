@@ -1,0 +1,80 @@
+"""One benchmark run of one SDK in a fresh process; prints a JSON line of figures.
+
+    python bench/driver.py --sdk shipper --url http://127.0.0.1:8053 --n 20000
+
+SDKs: shipper (orjson if installed), shipper-stdlib (orjson hidden), segment, posthog,
+each with its documented production defaults, pointed at --url.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from collections.abc import Callable
+
+PROPS = {"plan": "pro", "items": 3, "ok": True, "path": "/docs/quickstart", "ms": 12.5}
+
+
+def make(sdk: str, url: str) -> tuple[Callable[[], object], Callable[[], object]]:
+    """(track one event, close the client) for an SDK."""
+    if sdk in ("shipper", "shipper-stdlib"):
+        if sdk == "shipper-stdlib":
+            sys.modules["orjson"] = None  # type: ignore[assignment]  # import fails: stdlib
+        from shipper import Shipper
+
+        s = Shipper(endpoint=url)
+        return (lambda: s.track("page.view", PROPS)), s.close
+    if sdk == "segment":
+        from segment import analytics
+
+        client = analytics.Client(write_key="bench-key", host=url)
+        return (lambda: client.track(user_id="u1", event="page.view", properties=PROPS),
+                client.shutdown)
+    if sdk == "posthog":
+        from posthog import Posthog
+
+        ph = Posthog("phc_bench", host=url)
+        return (lambda: ph.capture("page.view", distinct_id="u1", properties=PROPS),
+                ph.shutdown)
+    raise SystemExit(f"unknown sdk {sdk}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sdk", required=True)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--n", type=int, default=20_000)
+    args = parser.parse_args()
+    track, close = make(args.sdk, args.url)
+    times = []
+    perf = time.perf_counter_ns
+    first_call_at = time.time()
+    for _ in range(args.n):
+        t0 = perf()
+        track()
+        times.append(perf() - t0)
+    loop_end = time.time()
+    times.sort()
+    figures = {
+        "sdk": args.sdk,
+        "n": args.n,
+        "median_us": times[len(times) // 2] / 1000,
+        "p99_us": times[int(len(times) * 0.99)] / 1000,
+        "max_us": times[-1] / 1000,
+        "loop_s": loop_end - first_call_at,
+        "first_call_at": first_call_at,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    print(json.dumps(figures), flush=True)  # before close: a peer may hang there
+    closing = time.monotonic()
+    close()
+    figures["close_s"] = time.monotonic() - closing
+    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(figures), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,393 @@
+"""The benchmark: shipper against segment-analytics-python and posthog, same machine, same run.
+
+    pip install -e '.[bench]'
+    python bench/run.py                 # all scenarios, ~10 minutes on 2 cores
+    python bench/run.py --quick         # fewer repeats and smaller N, ~3 minutes
+
+Every run of every SDK is a fresh process (bench/driver.py) with the SDK's production
+defaults, talking to bench/collector.py on 127.0.0.1. Results go to bench/results/latest.json
+and a Markdown table on stdout (copied into docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
+PEERS = ["segment", "posthog"]
+SDKS = ["shipper", "shipper-stdlib", *PEERS]
+HOOK_PAYLOAD = b'{"hook_event_name":"PostToolUse","session_id":"s1","cwd":"/tmp",' \
+               b'"tool_name":"Read","tool_input":{"file_path":"/tmp/a.py"},' \
+               b'"tool_response":{"success":true}}'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def base_env(cache: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPPER_")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's machine caches bytecode
+    env["SHIPPER_CACHE_DIR"] = str(cache)
+    env["SHIPPER_CONFIG"] = str(cache / "none.toml")
+    return env
+
+
+class Collector:
+    def __init__(self, blackhole: bool = False, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        args = [PY, str(HERE / "collector.py"), "--port", str(self.port)]
+        self.proc = subprocess.Popen([*args, "--blackhole"] if blackhole else args)
+        time.sleep(0.3)
+        if not blackhole:
+            for _ in range(100):
+                try:
+                    self.stats()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+
+    def call(self, method: str, path: str) -> dict[str, Any]:
+        req = urllib.request.Request(self.url + path, method=method,  # noqa: S310 - loopback
+                                     data=b"" if method == "POST" else None)
+        with urllib.request.urlopen(req, timeout=5) as r:  # noqa: S310 - our loopback URL
+            data: dict[str, Any] = json.loads(r.read() or b"{}")
+            return data
+
+    def stats(self) -> dict[str, Any]:
+        return self.call("GET", "/stats")
+
+    def reset(self) -> None:
+        self.call("POST", "/reset")
+
+    def settle(self, want: int, limit: float = 30.0) -> dict[str, Any]:
+        """Wait until `want` unique events arrived or the count stops moving (bounded)."""
+        deadline = time.monotonic() + limit
+        last, still = -1, 0.0
+        while time.monotonic() < deadline:
+            st = self.stats()
+            if st["unique"] >= want:
+                return st
+            if st["unique"] == last:
+                still += 0.2
+                if still >= 2.0:
+                    return st
+            else:
+                last, still = st["unique"], 0.0
+            time.sleep(0.2)
+        return self.stats()
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+@contextmanager
+def temp_cache() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="shipper-bench-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def drive(sdk: str, url: str, n: int, cache: Path, cap: float) -> dict[str, Any]:
+    """One fresh-process run; a run that outlives `cap` seconds is killed and reported."""
+    started = time.monotonic()
+    killed: dict[str, Any] = {}
+    try:
+        out = subprocess.run([PY, str(HERE / "driver.py"), "--sdk", sdk, "--url", url,
+                              "--n", str(n)], env=base_env(cache), capture_output=True,
+                             text=True, timeout=cap, check=False)
+        stdout, stderr = out.stdout, out.stderr
+    except subprocess.TimeoutExpired as exc:
+        stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        stderr = ""
+        killed = {"killed_after_s": cap}
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        return {"sdk": sdk, "error": stderr[-500:], "wall_s": time.monotonic() - started,
+                **killed}
+    result: dict[str, Any] = {**json.loads(lines[-1]), **killed}
+    result["wall_s"] = time.monotonic() - started
+    return result
+
+
+def med(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+# -- scenarios ---------------------------------------------------------------------------
+
+
+def scenario_up(up: Collector, n: int, repeats: int) -> dict[str, Any]:
+    """Call overhead, burst loss and end-to-end throughput with the collector up."""
+    out: dict[str, Any] = {}
+    for sdk in SDKS:
+        runs = []
+        for _ in range(repeats):
+            up.reset()
+            with temp_cache() as cache:
+                r = drive(sdk, up.url, n, cache, cap=120)
+            st = up.settle(n)
+            if "median_us" in r and st["last_at"]:
+                r["received"] = st["unique"]
+                r["lost"] = n - st["unique"]
+                r["throughput"] = st["unique"] / max(st["last_at"] - r["first_call_at"], 1e-6)
+                r["requests"] = st["requests"]
+            runs.append(r)
+        out[sdk] = runs
+    return out
+
+
+def scenario_unreachable(url: str, n: int, repeats: int, cap: float) -> dict[str, Any]:
+    """Call overhead and close time with the collector down (refused) or blackholed."""
+    out: dict[str, Any] = {}
+    for sdk in SDKS:
+        runs = []
+        for i in range(repeats if sdk.startswith("shipper") else 1):
+            with temp_cache() as cache:
+                runs.append(drive(sdk, url, n, cache, cap=cap))
+            if i == 0 and "killed_after_s" in runs[-1]:
+                break
+        out[sdk] = runs
+    return out
+
+
+def scenario_recovery(n: int, cap: float) -> dict[str, Any]:
+    """n events recorded during an outage; program exits; collector comes back."""
+    out: dict[str, Any] = {}
+    for sdk in ["shipper", *PEERS]:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        with temp_cache() as cache:
+            r = drive(sdk, url, n, cache, cap=cap)
+            collector = Collector(port=port)
+            try:
+                if sdk == "shipper":
+                    subprocess.run([PY, "-m", "shipper", "sync", "-q"],
+                                   env={**base_env(cache), "SHIPPER_ENDPOINT": url},
+                                   timeout=300, check=False)
+                st = collector.settle(n, limit=10)
+            finally:
+                collector.stop()
+        r["delivered_after_recovery"] = st["unique"]
+        r["delivered_pct"] = 100.0 * st["unique"] / n
+        out[sdk] = r
+    return out
+
+
+def scenario_memory(sizes: list[int], peer_sizes: list[int], cap: float) -> dict[str, Any]:
+    """Peak RSS while recording N events with the collector down."""
+    out: dict[str, Any] = {}
+    down = f"http://127.0.0.1:{free_port()}"
+    for sdk in ["shipper", *PEERS]:
+        out[sdk] = {}
+        for size in sizes if sdk == "shipper" else peer_sizes:
+            with temp_cache() as cache:
+                r = drive(sdk, down, size, cache, cap=cap)
+            out[sdk][str(size)] = r.get("peak_rss_mb")
+    return out
+
+
+def scenario_drain(n: int) -> dict[str, Any]:
+    """`shipper sync` of an n-event disk cache (spilled by a client during an outage)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with temp_cache() as cache:
+        drive("shipper", url, n, cache, cap=600)
+        collector = Collector(port=port)
+        try:
+            started = time.monotonic()
+            subprocess.run([PY, "-m", "shipper", "sync", "-q"],
+                           env={**base_env(cache), "SHIPPER_ENDPOINT": url}, timeout=600,
+                           check=False)
+            seconds = time.monotonic() - started
+            st = collector.stats()
+        finally:
+            collector.stop()
+    return {"events": n, "delivered": st["unique"], "seconds": seconds,
+            "events_per_s": st["unique"] / seconds, "requests": st["requests"]}
+
+
+def peer_hook_script(sdk: str, url: str) -> list[str]:
+    code = {
+        "segment": "import segment.analytics as a\n"
+                   f"c = a.Client(write_key='k', host={url!r})\n"
+                   "c.track(user_id='u', event='hook', properties={'x': 1})\nc.flush()\n"
+                   "c.shutdown()\n",
+        "posthog": "from posthog import Posthog\n"
+                   f"p = Posthog('phc_k', host={url!r})\n"
+                   "p.capture('hook', distinct_id='u', properties={'x': 1})\np.flush()\n"
+                   "p.shutdown()\n",
+    }[sdk]
+    return [PY, "-c", code]
+
+
+def time_command(cmd: list[str], env: dict[str, str], runs: int, cap: float,
+                 stdin: bytes = b"") -> dict[str, Any]:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        try:
+            subprocess.run(cmd, input=stdin, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=cap, check=False)
+        except subprocess.TimeoutExpired:
+            return {"killed_after_s": cap}
+        samples.append((time.perf_counter() - started) * 1000)
+    return {"median_ms": statistics.median(samples), "runs": runs}
+
+
+def scenario_hook(up: Collector, blackhole: Collector, runs: int, peer_runs: int,
+                  cap: float) -> dict[str, Any]:
+    """A fresh process records one event and exits."""
+    shipper_bin = str(Path(PY).with_name("shipper"))
+    down = f"http://127.0.0.1:{free_port()}"
+    out: dict[str, Any] = {}
+    with temp_cache() as cache:
+        env = base_env(cache)
+        subprocess.run([PY, "-c", "import shipper, httpx"], env=env, check=False)  # warm pyc
+        out["python -c pass"] = time_command([PY, "-c", "pass"], env, runs, cap)
+        for label, url in (("up", up.url), ("down", down), ("blackholed", blackhole.url)):
+            hook_env = {**env, "SHIPPER_ENDPOINT": url}
+            out[f"shipper hook ({label})"] = time_command(
+                [shipper_bin, "hook", "--source", "claude-code"], hook_env, runs, cap,
+                HOOK_PAYLOAD)
+            out[f"shipper emit ({label})"] = time_command(
+                [shipper_bin, "emit", "hook.event", "-p", "x=1"], hook_env, runs, cap)
+            for sdk in PEERS:
+                out[f"{sdk} ({label})"] = time_command(
+                    peer_hook_script(sdk, url), env, peer_runs if label != "up" else runs, cap)
+            time.sleep(2.5)  # let detached syncs linger out before the next mode
+    return out
+
+
+def scenario_many_hooks(up: Collector, hooks: int, parallel: int) -> dict[str, Any]:
+    """`hooks` hook processes, `parallel` at a time, during an outage and after."""
+    shipper_bin = str(Path(PY).with_name("shipper"))
+    out: dict[str, Any] = {}
+    with temp_cache() as cache:
+        env = {**base_env(cache), "SHIPPER_ENDPOINT": up.url}
+        up.reset()
+        up.call("POST", "/outage/on")
+
+        def burst() -> float:
+            started = time.monotonic()
+            running: list[subprocess.Popen[bytes]] = []
+            for _ in range(hooks):
+                if len(running) >= parallel:
+                    running.pop(0).wait(60)
+                p = subprocess.Popen([shipper_bin, "hook", "--source", "claude-code"],
+                                     stdin=subprocess.PIPE, env=env)
+                assert p.stdin is not None
+                p.stdin.write(HOOK_PAYLOAD)
+                p.stdin.close()
+                running.append(p)
+            for p in running:
+                p.wait(60)
+            return time.monotonic() - started
+
+        seconds = burst()
+        time.sleep(3)
+        st = up.stats()
+        out["outage"] = {"hooks": hooks, "seconds": seconds, "health_probes": st["probes"],
+                         "batch_requests": st["requests"], "received": st["unique"]}
+        up.call("POST", "/outage/off")
+        up.reset()
+        time.sleep(31)  # health_ttl: the shared failed probe expires
+        seconds = burst()
+        st = up.settle(2 * hooks, limit=60)
+        out["after"] = {"hooks": hooks, "seconds": seconds, "health_probes": st["probes"],
+                        "batch_requests": st["requests"], "received": st["unique"],
+                        "delivered_all": st["unique"] == 2 * hooks}
+    return out
+
+
+def collector_ceiling(up: Collector, seconds: float = 3.0) -> dict[str, Any]:
+    """How many events/s the collector takes from one keep-alive client with 500-event
+    batches: it must be far above what any SDK sends."""
+    import http.client
+
+    batch = json.dumps({"batch": [{"id": f"c{i}", "event": "x", "properties": {"a": 1}}
+                                  for i in range(500)]}).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", up.port)
+    sent = 0
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        conn.request("POST", "/v1/batch", body=batch,
+                     headers={"Content-Type": "application/json"})
+        conn.getresponse().read()
+        sent += 500
+    conn.close()
+    rate = sent / (time.monotonic() - started)
+    up.reset()
+    return {"events_per_s": rate}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", nargs="*", help="scenario names to run")
+    args = parser.parse_args()
+    q = args.quick
+    n = 20_000
+    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "python": sys.version.split()[0],
+                               "cpus": os.cpu_count(), "quick": q}
+    up = Collector()
+    black = Collector(blackhole=True)
+    down_url = f"http://127.0.0.1:{free_port()}"
+    plan = {
+        "ceiling": lambda: collector_ceiling(up),
+        "up": lambda: scenario_up(up, n, 2 if q else 3),
+        "down": lambda: scenario_unreachable(down_url, n, 2 if q else 3, cap=30 if q else 60),
+        "blackholed": lambda: scenario_unreachable(black.url, n, 2 if q else 3,
+                                                   cap=30 if q else 60),
+        "recovery": lambda: scenario_recovery(n, cap=30 if q else 60),
+        "memory": lambda: scenario_memory([10_000, 100_000] if q else
+                                          [10_000, 100_000, 1_000_000],
+                                          [10_000, 100_000], cap=60 if q else 120),
+        "drain": lambda: scenario_drain(20_000 if q else 100_000),
+        "hook": lambda: scenario_hook(up, black, 5 if q else 15, 2 if q else 3,
+                                      cap=30 if q else 60),
+        "many_hooks": lambda: scenario_many_hooks(up, 50 if q else 200, 8),
+    }
+    try:
+        for name, run in plan.items():
+            if args.only and name not in args.only:
+                continue
+            started = time.monotonic()
+            print(f"-- {name}", file=sys.stderr, flush=True)
+            results[name] = run()
+            results[name + "_seconds"] = round(time.monotonic() - started, 1)
+    finally:
+        up.stop()
+        black.stop()
+    out_dir = HERE / "results"
+    out_dir.mkdir(exist_ok=True)
+    (out_dir / "latest.json").write_text(json.dumps(results, indent=2))
+    from report import render
+
+    print(render(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""File primitives shared by the hook path and the cache: private folders, atomic writes,
+flock'd sections. Standard library only, and only what Python has loaded anyway, so the
+hook path stays fast.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import stat
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import TracebackType
+    from typing import Any
+
+FORMAT_VERSION = 1
+
+
+class UnsafeCacheDir(OSError):
+    """The cache folder is not a private folder of this user."""
+
+
+def make_private_dir(path: str | os.PathLike[str]) -> None:
+    """Create ``path`` (0700) if missing; refuse one that is not this user's own folder."""
+    path = os.fspath(path)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), 0o700, exist_ok=True)
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        target = os.stat(path)
+        if info.st_uid != os.getuid() or target.st_uid != os.getuid():
+            raise UnsafeCacheDir(errno.EPERM, "cache folder is a link owned by another user",
+                                 path)
+        info = target
+    if not stat.S_ISDIR(info.st_mode):
+        raise UnsafeCacheDir(errno.ENOTDIR, "cache path is not a folder", path)
+    if info.st_uid != os.getuid():
+        raise UnsafeCacheDir(errno.EPERM, "cache folder belongs to another user", path)
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        os.chmod(path, 0o700)
+
+
+def ensure_cache(root: str | os.PathLike[str]) -> str:
+    """The cache folder and its subfolders, private; returns the root as a string."""
+    root = os.fspath(root)
+    make_private_dir(root)
+    for name in ("pending", "dead", "quarantine", "tmp"):
+        make_private_dir(os.path.join(root, name))
+    return root
+
+
+def file_name(written_ms: int, count: int) -> str:
+    """``<ms>-<pid>-<random>-<count>.json``: sorts by age, says its size without reading."""
+    return f"{written_ms:013d}-{os.getpid()}-{os.urandom(4).hex()}-{count}.json"
+
+
+def encode_file(events: list[bytes], extra: dict[str, object] | None = None) -> bytes:
+    """The bytes of one cache file: a header line, then one event per line."""
+    if extra:
+        from ._json import dumps
+
+        head = dumps({"shipper": FORMAT_VERSION, "n": len(events), **extra})
+    else:
+        head = b'{"shipper":%d,"n":%d}' % (FORMAT_VERSION, len(events))
+    return b"\n".join([head, *events]) + b"\n"
+
+
+def atomic_write(root: str, folder: str, name: str, data: bytes, *, fsync: bool = True) -> str:
+    """Write ``data`` to ``root/tmp``, then rename it to ``root/folder/name``: readers see
+    the whole file or none of it. Returns the final path. Raises OSError."""
+    tmp = os.path.join(root, "tmp", name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if fsync:
+            os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        unlink_quietly(tmp)
+        raise
+    os.close(fd)
+    final = os.path.join(root, folder, name)
+    try:
+        os.rename(tmp, final)
+    except BaseException:
+        unlink_quietly(tmp)
+        raise
+    return final
+
+
+def unlink_quietly(path: str | os.PathLike[str]) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+class Locked:
+    """``with Locked(path) as mine:`` holds an exclusive flock on ``path`` for the block.
+
+    Non-blocking: ``mine`` is False when another process holds it.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, blocking: bool = True) -> None:
+        self.path = os.fspath(path)
+        self.blocking = blocking
+        self.fd: int | None = None
+
+    def __enter__(self) -> bool:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if self.blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd = fd
+        return True
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def read_json(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A JSON object from ``path``; empty if missing or damaged (these files are advisory)."""
+    from ._json import loads
+
+    try:
+        with open(path, "rb") as f:
+            data = loads(f.read())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_json(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
+    """Replace ``path`` atomically with ``data`` as JSON (0600)."""
+    from ._json import dumps
+
+    path = os.fspath(path)
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{os.urandom(3).hex()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        os.write(fd, dumps(data))
+    finally:
+        os.close(fd)
+    try:
+        os.replace(tmp, path)
+    except OSError:
+        os.unlink(tmp)
+        raise
