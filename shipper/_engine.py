@@ -29,6 +29,7 @@ from ._config import Settings
 from ._courier import Courier, Sleep
 from ._deliver import Event
 from ._drops import add_drops, read_drops
+from ._event import use_fast_json
 from ._prune import prune
 from ._spool import Spool
 from ._transport import make_client
@@ -75,6 +76,7 @@ class Engine:
         rand: Callable[[], float] = random.random,
     ) -> None:
         self.settings = settings
+        use_fast_json()  # a long-running client: orjson (if installed) pays for itself
         self.spool = Spool(settings.cache_path)
         self.transport = transport
         self.clock: Clock = clock or SystemClock()

@@ -180,12 +180,13 @@ def _fast_default(value: object) -> object:
 def encode(value: object) -> bytes:
     """Encode any value as compact JSON bytes; never raises.
 
-    Uses orjson when it is installed (``pip install shipper[speed]``), the standard library
-    otherwise; both give the same JSON for the same value up to key order and escaping.
+    Uses orjson once `use_fast_json` has loaded it (the long-running clients do, when
+    ``shipper[speed]`` is installed), the standard library otherwise; both give the same
+    JSON for the same value up to key order and escaping. Short-lived processes keep to the
+    standard library: importing orjson pulls in dataclasses and inspect, which costs a hook
+    more than it saves.
     """
-    if not _encoder_memo:
-        _encoder_memo.append(_orjson_encoder())
-    fast = _encoder_memo[0]
+    fast = _encoder_memo[0] if _encoder_memo else None
     if fast is not None:
         try:
             return fast(value)
@@ -199,7 +200,16 @@ def encode_stdlib(value: object) -> bytes:
     return dumps(value).encode("ascii")
 
 
-_encoder_memo: list[Callable[[object], bytes] | None] = []  # _orjson_encoder's answer
+_encoder_memo: list[Callable[[object], bytes]] = []  # the orjson encoder, once loaded
+
+
+def use_fast_json() -> bool:
+    """Load orjson for `encode` if it is installed; True if it is in use."""
+    if not _encoder_memo:
+        fast = _orjson_encoder()
+        if fast is not None:
+            _encoder_memo.append(fast)
+    return bool(_encoder_memo)
 
 
 def _orjson_encoder() -> Callable[[object], bytes] | None:

@@ -1,9 +1,11 @@
-"""JSON for small internal documents: orjson when installed, the standard library otherwise.
-
-Imported lazily on first use, so the hook path pays for whichever it needs only once.
+"""JSON for small internal documents: orjson when something already loaded it (a long-running
+client), the standard library otherwise (short-lived processes: importing orjson costs them
+more than it saves).
 """
 
 from __future__ import annotations
+
+import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -16,22 +18,23 @@ def loads(data: bytes | str) -> Any:
     orjson first; what it refuses (integers past 64 bits, say) gets a second opinion
     from the standard library, so both installs accept the same documents.
     """
-    try:
-        import orjson
+    orjson = sys.modules.get("orjson")
+    if orjson is not None:
+        try:
+            return orjson.loads(data)
+        except ValueError:
+            pass
+    import json
 
-        return orjson.loads(data)
-    except (ImportError, ValueError):
-        import json
-
-        return json.loads(data)
+    return json.loads(data)
 
 
 def dumps(value: Any) -> bytes:
     """Compact JSON bytes for plain data (dicts of str, numbers, bools, None, lists)."""
-    try:
-        import orjson
-    except ImportError:
+    orjson = sys.modules.get("orjson")
+    if orjson is None:
         import json
 
         return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    data: bytes = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return data

@@ -220,7 +220,7 @@ def test_hook_does_not_import_httpx_or_asyncio(tmp_path: Path) -> None:
         "from shipper._cli import main\n"
         "main()\n"
         "heavy = [m for m in ('httpx', 'httpcore', 'asyncio', 'ssl', 'anyio', 'typing',\n"
-        "                     'pathlib', 'argparse', 'logging', 'platformdirs')\n"
+        "                     'pathlib', 'argparse', 'logging', 'platformdirs', 'orjson')\n"
         "         if m in sys.modules and m not in before]\n"
         "real.write('heavy:' + ','.join(heavy))\n"
         "real.flush()\n"

@@ -69,3 +69,30 @@ def test_repr_hides_the_api_key() -> None:
     """The API key never shows in a repr (and so in a log line or traceback)."""
     s = load_settings({"api_key": "sekret-123"})
     assert "sekret-123" not in repr(s) and "sekret-123" not in str(s)
+
+
+@pytest.mark.parametrize("xdg", [None, "", "/custom/xdg"])
+def test_default_folders_match_platformdirs(monkeypatch: pytest.MonkeyPatch,
+                                            xdg: str | None) -> None:
+    """The folders computed without platformdirs are the ones platformdirs gives."""
+    import platformdirs
+
+    from shipper._config import config_file, default_cache_dir
+
+    for var in ("XDG_STATE_HOME", "XDG_CONFIG_HOME"):
+        if xdg is None:
+            monkeypatch.delenv(var, raising=False)
+        else:
+            monkeypatch.setenv(var, xdg)
+    assert default_cache_dir() == platformdirs.user_state_dir("shipper", appauthor=False)
+    assert config_file({}) == str(
+        Path(platformdirs.user_config_dir("shipper", appauthor=False)) / "config.toml")
+
+
+def test_settings_are_immutable_values() -> None:
+    """Settings compare by value, refuse assignment, and _replace makes a changed copy."""
+    a = load_settings({"batch_size": 9})
+    assert a == load_settings({"batch_size": 9}) and a != load_settings()
+    with pytest.raises(AttributeError):
+        a.batch_size = 3  # type: ignore[misc]
+    assert a._replace(batch_size=4).batch_size == 4 and a.batch_size == 9
