@@ -244,9 +244,11 @@ def peer_hook_script(sdk: str, url: str) -> list[str]:
 
 
 def time_command(cmd: list[str], env: dict[str, str], runs: int, cap: float,
-                 stdin: bytes = b"") -> dict[str, Any]:
+                 stdin: bytes = b"", *, between: Any = None) -> dict[str, Any]:
     samples = []
     for _ in range(runs):
+        if between is not None:
+            between()  # not timed: e.g. let the last run's background sync finish
         started = time.perf_counter()
         try:
             subprocess.run(cmd, input=stdin, env=env, stdout=subprocess.DEVNULL,
@@ -257,27 +259,54 @@ def time_command(cmd: list[str], env: dict[str, str], runs: int, cap: float,
     return {"median_ms": statistics.median(samples), "runs": runs}
 
 
+def hook_venv() -> Path:
+    """A clean virtual environment with shipper and the peers, and nothing else: the
+    machine's own Python may load extra modules at start-up that hide import costs."""
+    venv = HERE / ".venv-hook"
+    if not (venv / "bin" / "shipper").exists():
+        subprocess.run([PY, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "-e",
+                        f"{HERE.parent}[bench]"], check=True)
+    return venv / "bin"
+
+
 def scenario_hook(up: Collector, blackhole: Collector, runs: int, peer_runs: int,
                   cap: float) -> dict[str, Any]:
-    """A fresh process records one event and exits."""
-    shipper_bin = str(Path(PY).with_name("shipper"))
+    """A fresh process records one event and exits (in a clean venv)."""
+    bin_dir = hook_venv()
+    py, shipper_bin = str(bin_dir / "python"), str(bin_dir / "shipper")
     down = f"http://127.0.0.1:{free_port()}"
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"venv": str(bin_dir.parent)}
     with temp_cache() as cache:
         env = base_env(cache)
-        subprocess.run([PY, "-c", "import shipper, httpx"], env=env, check=False)  # warm pyc
-        out["python -c pass"] = time_command([PY, "-c", "pass"], env, runs, cap)
+        subprocess.run([py, "-c", "import shipper._cli, httpx"], env=env, check=False)  # pyc
+
+        def sync_done() -> None:
+            lock = cache / "sync.lock"
+            for _ in range(100):
+                if subprocess.run([py, "-c", "import fcntl, os, sys\n"
+                                   f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"
+                                   "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)"],
+                                  capture_output=True, check=False).returncode == 0:
+                    time.sleep(0.3)  # and let that sync's interpreter finish exiting
+                    return
+                time.sleep(0.1)
+
+        out["python -c pass"] = time_command([py, "-c", "pass"], env, runs, cap)
         for label, url in (("up", up.url), ("down", down), ("blackholed", blackhole.url)):
             hook_env = {**env, "SHIPPER_ENDPOINT": url}
             out[f"shipper hook ({label})"] = time_command(
                 [shipper_bin, "hook", "--source", "claude-code"], hook_env, runs, cap,
-                HOOK_PAYLOAD)
+                HOOK_PAYLOAD, between=sync_done)
             out[f"shipper emit ({label})"] = time_command(
-                [shipper_bin, "emit", "hook.event", "-p", "x=1"], hook_env, runs, cap)
+                [shipper_bin, "emit", "hook.event", "-p", "x=1"], hook_env, runs, cap,
+                between=sync_done)
             for sdk in PEERS:
+                peer = peer_hook_script(sdk, url)
+                peer[0] = py
                 out[f"{sdk} ({label})"] = time_command(
-                    peer_hook_script(sdk, url), env, peer_runs if label != "up" else runs, cap)
-            time.sleep(2.5)  # let detached syncs linger out before the next mode
+                    peer, env, peer_runs if label != "up" else runs, cap)
+            sync_done()
     return out
 
 
@@ -364,7 +393,7 @@ def main() -> None:
         "recovery": lambda: scenario_recovery(n, cap=30 if q else 60),
         "memory": lambda: scenario_memory([10_000, 100_000] if q else
                                           [10_000, 100_000, 1_000_000],
-                                          [10_000, 100_000], cap=60 if q else 120),
+                                          [10_000, 100_000], cap=30 if q else 60),
         "drain": lambda: scenario_drain(20_000 if q else 100_000),
         "hook": lambda: scenario_hook(up, black, 5 if q else 15, 2 if q else 3,
                                       cap=30 if q else 60),

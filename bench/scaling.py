@@ -16,7 +16,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from run import PY, Collector, base_env, drive, free_port, temp_cache
+from run import PY, Collector, base_env, drive, free_port, scenario_drain, temp_cache
 
 HERE = Path(__file__).resolve().parent
 
@@ -58,24 +58,7 @@ def throughput_by_batch_size(up: Collector, n: int = 20_000) -> dict[str, float]
 
 def drain_by_backlog(sizes: tuple[int, ...] = (10_000, 50_000, 100_000)) -> dict[str, float]:
     """`shipper sync` events/s for backlogs of several sizes."""
-    out = {}
-    for size in sizes:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        with temp_cache() as cache:
-            drive("shipper", url, size, cache, cap=600)
-            collector = Collector(port=port)
-            try:
-                started = time.monotonic()
-                subprocess.run([PY, "-m", "shipper", "sync", "-q"],
-                               env={**base_env(cache), "SHIPPER_ENDPOINT": url}, timeout=600,
-                               check=False)
-                seconds = time.monotonic() - started
-                got = collector.stats()["unique"]
-            finally:
-                collector.stop()
-        out[str(size)] = got / seconds
-    return out
+    return {str(size): scenario_drain(size)["events_per_s"] for size in sizes}
 
 
 def gzip_levels() -> dict[str, dict[str, float]]:

@@ -344,7 +344,14 @@ def _cmd_prune(args: argparse.Namespace) -> int:
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from ._doctor import doctor
 
-    return doctor(_settings(), sys.stdout)
+    try:
+        settings = _settings()
+    except ConfigError as exc:
+        print(f"shipper doctor\n  FIX   configuration: {exc}\n"
+              "        -> fix or remove that value (see docs/configuration.md)\n"
+              "1 thing(s) to fix")
+        return 1
+    return doctor(settings, sys.stdout)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

@@ -100,7 +100,9 @@ class Courier:
         """Deliver one batch with retries; dead-letter refused events; update the breaker."""
 
         async def post(raw: list[bytes]) -> Answer:
-            return await post_batch(self.client, self.batch_url, raw)
+            # never wait past the caller's deadline (a flush at close), whatever timeout says
+            limit = max(0.05, min(self.settings.timeout, time_left()))
+            return await post_batch(self.client, self.batch_url, raw, limit)
 
         def on_failure(answer: Answer) -> bool:
             breaker = self.state.record_failure(answer.detail, trip=answer.kind == CONFIG)

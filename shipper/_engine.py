@@ -94,6 +94,7 @@ class Engine:
         self._backlog_checked = -1e18
         self._backlog = True  # files from earlier runs may be waiting
         self._unsaved_drops: dict[str, int] = {}  # counted here, not yet in drops.json
+        self._overflowed = False  # a burst went to disk while the service was fine
 
     # -- any thread ---------------------------------------------------------------------
 
@@ -114,7 +115,9 @@ class Engine:
 
     def spill_overflow(self) -> int:
         items = _pop_up_to(self.overflow, len(self.overflow))
-        return self.spill(items)
+        written = self.spill(items)
+        self._overflowed = self._overflowed or written > 0
+        return written
 
     def spill(self, events: list[Event]) -> int:
         """Write events to the disk cache (blocking). Returns how many were written."""
@@ -216,24 +219,36 @@ class Engine:
 
             if self.overflow:
                 await offload(self.spill_overflow)
+            went = True
             if self.queue:
-                await self._send_queue(courier, time_left, final=deadline is not None)
+                went = await self._send_queue(courier, time_left, final=deadline is not None)
             elif deadline is None:
                 await self._maybe_drain(courier)
+            if deadline is not None and went and self._overflowed and time_left() > 0:
+                # a flush (or close) also delivers what a burst spilled on overflow, while
+                # the collector takes it and time is left
+                await self._drain(courier, time_left)
             after = (self.counters.delivered, self.counters.spilled, sum(
                 self.counters.dropped.values()))
             return FlushResult(*(a - b for a, b in zip(after, before, strict=True)))
 
     async def _send_queue(self, courier: Courier, time_left: Callable[[], float],
-                          final: bool) -> None:
+                          final: bool) -> bool:
+        """Send the memory queue; False if the service refused or failed along the way."""
         gate = await courier.gate()
         if not gate.open:
             if final or not self._within_patience():
                 await offload(self.spill_memory)
-            return
+            return False
         while self.queue and time_left() > 0:
             batch = _take_batch(self.queue, self.settings.batch_size, self.settings.batch_bytes)
-            outcome = await courier.send(batch, time_left)
+            try:
+                outcome = await courier.send(batch, time_left)
+            except BaseException:
+                # cancelled (close gave up waiting) or broken mid-send: the batch is in no
+                # queue any more, so keep it on disk before going
+                self.spill(batch)
+                raise
             self.counters.delivered += len(outcome.delivered)
             self.counters.dead_lettered += len(outcome.dead)
             self.counters.retries += outcome.retries
@@ -241,11 +256,12 @@ class Engine:
                 await offload(self.spill, outcome.remaining)
             if outcome.stopped_by is not None:
                 await offload(self.spill_memory)
-                return
+                return False
         if self.queue and final:
             await offload(self.spill_memory)
         if not final:
             await self._maybe_drain(courier)
+        return True
 
     def _within_patience(self) -> bool:
         """While the service is down, keep a little in memory rather than a file per event."""
@@ -261,11 +277,16 @@ class Engine:
         self._backlog = bool(entries)
         if not entries:
             return
+        stop_at = self.clock.monotonic() + _DRAIN_SLICE_S
+        await self._drain(courier, lambda: stop_at - self.clock.monotonic())
+
+    async def _drain(self, courier: Courier, time_left: Callable[[], float]) -> None:
         gate = await courier.gate()
         if not gate.open:
             return
-        stop_at = self.clock.monotonic() + _DRAIN_SLICE_S
-        result = await courier.drain(lambda: stop_at - self.clock.monotonic())
+        result = await courier.drain(time_left)
+        self._backlog = result.stopped_by is not None or time_left() <= 0
+        self._overflowed = self._overflowed and self._backlog
         self.counters.synced += result.delivered
         self.counters.dead_lettered += result.dead_lettered
         self.counters.retries += result.retries
@@ -306,6 +327,7 @@ class Engine:
         self._wakeup = None
         self._lock = None
         self._stopping = False
+        self._overflowed = False
         self.counters = Counters()
 
     def stats(self) -> dict[str, Any]:

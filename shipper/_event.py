@@ -221,7 +221,9 @@ def _orjson_encoder() -> Callable[[object], bytes] | None:
     option = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
 
     def fast(value: object) -> bytes:
-        return orjson.dumps(value, default=_fast_default, option=option)
+        # orjson's result keeps a ~4 KiB buffer for a 300-byte event; a queue of them would
+        # hold ten times the memory it needs, so keep an exact-size copy instead
+        return memoryview(orjson.dumps(value, default=_fast_default, option=option)).tobytes()
 
     return fast
 

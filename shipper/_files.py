@@ -64,26 +64,52 @@ def file_name(written_ms: int, count: int) -> str:
     return f"{written_ms:013d}-{os.getpid()}-{os.urandom(4).hex()}-{count}.json"
 
 
-def encode_file(events: list[bytes], extra: dict[str, object] | None = None) -> bytes:
-    """The bytes of one cache file: a header line, then one event per line."""
+def file_parts(events: list[bytes], extra: dict[str, object] | None = None) -> list[bytes]:
+    """The pieces of one cache file, in order: a header line, then one event per line.
+
+    Written with ``os.writev`` as they are: joining them first would allocate a buffer the
+    size of the file on every spill, which fragments the heap of a long outage.
+    """
     if extra:
         from ._json import dumps
 
         head = dumps({"shipper": FORMAT_VERSION, "n": len(events), **extra})
     else:
         head = b'{"shipper":%d,"n":%d}' % (FORMAT_VERSION, len(events))
-    return b"\n".join([head, *events]) + b"\n"
+    parts = [head]
+    for event in events:
+        parts += (b"\n", event)
+    parts.append(b"\n")
+    return parts
 
 
-def atomic_write(root: str, folder: str, name: str, data: bytes, *, fsync: bool = True) -> str:
-    """Write ``data`` to ``root/tmp``, then rename it to ``root/folder/name``: readers see
-    the whole file or none of it. Returns the final path. Raises OSError."""
+def encode_file(events: list[bytes], extra: dict[str, object] | None = None) -> bytes:
+    """The bytes of one cache file: a header line, then one event per line."""
+    return b"".join(file_parts(events, extra))
+
+
+_IOV_MAX = 1024
+
+
+def _write_all(fd: int, parts: list[bytes]) -> None:
+    for start in range(0, len(parts), _IOV_MAX):
+        chunk = parts[start:start + _IOV_MAX]
+        written = os.writev(fd, chunk)
+        if written < sum(len(p) for p in chunk):  # a short write: finish it plainly
+            view = memoryview(b"".join(chunk))[written:]
+            while view:
+                view = view[os.write(fd, view):]
+
+
+def atomic_write(root: str, folder: str, name: str, data: bytes | list[bytes], *,
+                 fsync: bool = True) -> str:
+    """Write ``data`` (bytes, or pieces to write in order) to ``root/tmp``, then rename it
+    to ``root/folder/name``: readers see the whole file or none of it. Returns the final
+    path. Raises OSError."""
     tmp = os.path.join(root, "tmp", name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        _write_all(fd, [data] if isinstance(data, bytes) else data)
         if fsync:
             os.fsync(fd)
     except BaseException:

@@ -118,8 +118,8 @@ def start_background_sync(settings: Settings, overrides: dict[str, Any]) -> bool
         )
         _children.add(pid)
         return True
-    except OSError as exc:
-        _log.warning("cannot start a background sync: %s", exc.strerror or exc)
+    except (OSError, NotImplementedError) as exc:  # posix_spawn's setsid is not everywhere
+        _log.warning("cannot start a background sync: %s", getattr(exc, "strerror", None) or exc)
         return False
     finally:
         os.close(fd)

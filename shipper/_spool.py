@@ -31,6 +31,7 @@ from ._files import (
     encode_file,
     ensure_cache,
     file_name,
+    file_parts,
     make_private_dir,
 )
 
@@ -152,8 +153,8 @@ class Spool:
                extra: dict[str, object] | None = None) -> Path:
         self.ensure()
         ms = int(time.time() * 1000) if written_ms is None else written_ms
-        data = encode_file(events, extra)
-        return Path(atomic_write(str(self.root), folder, file_name(ms, len(events)), data,
+        parts = file_parts(events, extra)
+        return Path(atomic_write(str(self.root), folder, file_name(ms, len(events)), parts,
                                  fsync=self.fsync))
 
     def write(self, events: list[bytes], *, written_ms: int | None = None) -> Path:

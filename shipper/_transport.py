@@ -81,15 +81,19 @@ def make_client(
     )
 
 
-async def post_batch(client: httpx.AsyncClient, url: str, events: list[bytes]) -> Answer:
-    """POST one batch; every failure becomes an Answer, nothing raises."""
+async def post_batch(client: httpx.AsyncClient, url: str, events: list[bytes],
+                     timeout: float | None = None) -> Answer:
+    """POST one batch, within ``timeout`` seconds if given (else the client's); every
+    failure becomes an Answer, nothing raises."""
     body = batch_body(events)
     headers = {}
     if len(body) > GZIP_OVER:
         body = gzip(body)
         headers["Content-Encoding"] = "gzip"
+    limit = (httpx.Timeout(timeout, connect=min(1.0, timeout)) if timeout is not None
+             else httpx.USE_CLIENT_DEFAULT)
     try:
-        response = await client.post(url, content=body, headers=headers)
+        response = await client.post(url, content=body, headers=headers, timeout=limit)
     except httpx.TimeoutException as exc:
         return Answer(TRANSIENT, None, None, f"timeout ({type(exc).__name__})")
     except httpx.HTTPError as exc:

@@ -144,6 +144,36 @@ def down_collector(tmp_path: Path) -> Iterator[Collector]:
     c.stop()
 
 
+def events_on_disk(cache: Path) -> list[dict[str, Any]]:
+    """Every pending event in a cache folder, parsed (claims are released again)."""
+    from shipper._spool import Spool
+
+    spool = Spool(cache)
+    out = []
+    for entry in spool.entries():
+        claim = spool.claim(entry)
+        assert claim is not None
+        out += [json.loads(raw) for _, raw in claim.events]
+        claim.release()
+    return out
+
+
+def write_backlog(cache: Path, files: int, per_file: int) -> list[str]:
+    """Fill a cache with files x per_file events of known ids; returns the ids."""
+    from shipper._spool import Spool
+
+    spool = Spool(cache)
+    ids = []
+    for f in range(files):
+        batch = []
+        for i in range(per_file):
+            event_id = f"00000000-0000-7000-8000-{f:06d}{i:06d}"
+            ids.append(event_id)
+            batch.append(json.dumps({"id": event_id, "event": "backlog"}).encode())
+        spool.write(batch)
+    return ids
+
+
 def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.05) -> bool:
     """Poll until ``predicate()`` is true or ``timeout`` passes (a bound, not an assertion)."""
     deadline = time.monotonic() + timeout

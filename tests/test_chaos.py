@@ -22,7 +22,7 @@ import pytest
 from shipper import Shipper
 from shipper._spool import Spool, decode_file
 
-from .conftest import Collector, child_env, wait_for
+from .conftest import Collector, child_env, wait_for, write_backlog
 
 pytestmark = pytest.mark.chaos
 
@@ -105,14 +105,7 @@ def test_sigkill_syncs_at_random_points_of_a_large_backlog(collector: Collector,
     """A 20,000-event backlog; syncs SIGKILLed at random moments, four times; then a clean
     sync delivers everything and no file stays claimed."""
     spool = Spool(cache_dir)
-    recorded = []
-    for f in range(200):
-        batch = []
-        for i in range(100):
-            event_id = f"00000000-0000-7000-8000-{f:06d}{i:06d}"
-            recorded.append(event_id)
-            batch.append(json.dumps({"id": event_id, "event": "backlog"}).encode())
-        spool.write(batch)
+    recorded = write_backlog(cache_dir, files=200, per_file=100)
     collector.faults(latency=0.01)
     env = child_env(cache_dir, SHIPPER_ENDPOINT=collector.url, SHIPPER_BATCH_SIZE="300")
     rng = random.Random(11)
@@ -367,3 +360,57 @@ def test_multiprocessing_loses_and_doubles_nothing(method: str, collector: Colle
     assert len(expected) == 230
     assert sorted(collector.ids()) == sorted(expected)
     assert collector.stats()["duplicates"] == 0
+
+
+def test_rate_limited_collector_is_honoured_then_delivered(collector: Collector,
+                                                           cache_dir: Path) -> None:
+    """429 with Retry-After: the client waits as told, then everything is delivered."""
+    collector.faults(status=429, retry_after="1")
+    s = Shipper(endpoint=collector.url, max_retries=5, breaker_threshold=10,
+                shutdown_timeout=10)
+    ids = [s.track("e", {"i": i}) for i in range(50)]
+    time.sleep(1.5)  # let a few 429s happen, then lift the limit
+    collector.faults(status=None, retry_after=None)
+    s.close()
+    assert sorted(set(collector.ids())) == sorted(ids)
+    assert collector.stats()["refused_requests"] >= 1
+    assert pending(cache_dir) == 0
+
+
+def test_blackholed_collector_never_traps_the_program(collector: Collector,
+                                                      cache_dir: Path) -> None:
+    """A collector that accepts and never answers: close returns, nothing is lost, and the
+    events arrive once it answers again."""
+    collector.faults(blackhole=True)
+    s = Shipper(endpoint=collector.url, shutdown_timeout=0.5, timeout=1.0)
+    ids = [s.track("e", {"i": i}) for i in range(200)]
+    result = s.close()
+    assert result.delivered == 0
+    assert pending(cache_dir) == 200  # the batch in flight was spilled too, not dropped
+    collector.faults(blackhole=False)
+    sync_until_clean(child_env(cache_dir, SHIPPER_ENDPOINT=collector.url))
+    assert sorted(set(collector.ids())) == sorted(ids)
+
+
+def test_collector_body_limit_splits_batches_for_real(collector: Collector,
+                                                      cache_dir: Path) -> None:
+    """A collector answering 413 above 7 events gets halves until each fits; none lost."""
+    collector.faults(max_events=7)
+    with Shipper(endpoint=collector.url, batch_size=100) as s:
+        ids = [s.track("e", {"i": i}) for i in range(100)]
+    assert sorted(collector.ids()) == sorted(ids)
+    assert collector.stats()["refused_requests"] >= 1
+    assert pending(cache_dir) == 0
+
+
+def test_refused_events_are_dead_lettered_over_http(collector: Collector,
+                                                    cache_dir: Path) -> None:
+    """400 for marked events: they land in dead/, every other event is delivered."""
+    collector.faults(refuse_marked=True)
+    with Shipper(endpoint=collector.url) as s:
+        good = [s.track("e", {"i": i}) for i in range(60)]
+        s.track("bad", {"refuse": True})
+        good += [s.track("e", {"i": i}) for i in range(60, 90)]
+    assert sorted(collector.ids()) == sorted(good)
+    spool = Spool(cache_dir)
+    assert spool.folder_count(spool.dead) == (1, 1)

@@ -15,18 +15,7 @@ from hypothesis import strategies as st
 from shipper._cli import main
 from shipper._spool import Spool
 
-from .conftest import Collector, child_env
-
-
-def events_on_disk(cache: Path) -> list[dict[str, object]]:
-    spool = Spool(cache)
-    out = []
-    for entry in spool.entries():
-        claim = spool.claim(entry)
-        assert claim is not None
-        out += [json.loads(raw) for _, raw in claim.events]
-        claim.release()
-    return out
+from .conftest import Collector, child_env, events_on_disk
 
 
 def test_emit_records_properties(cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -239,3 +228,48 @@ def test_hook_fuzz_any_bytes(tmp_path_factory: pytest.TempPathFactory, payload: 
     cache = tmp_path_factory.mktemp("fuzz")
     out = run_hook(payload, cache, "--source", "cursor")
     assert out.returncode == 0 and out.stdout == b""
+
+
+def test_doctor_reports_a_broken_config_as_a_finding(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad config value is something to fix (exit 1), named in the report."""
+    monkeypatch.setenv("SHIPPER_BATCH_SIZE", "lots")
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "SHIPPER_BATCH_SIZE" in out and "FIX" in out
+
+
+def test_sync_draws_a_progress_bar_on_a_terminal(collector: Collector, tmp_path: Path) -> None:
+    """On a terminal, a large backlog gets a progress bar with counts and rate."""
+    import pty
+
+    cache = tmp_path / "c"
+    spool = Spool(cache)
+    for f in range(30):
+        spool.write([json.dumps({"id": f"{f}-{i}", "event": "e"}).encode() for i in range(100)])
+    leader, follower = pty.openpty()
+    try:
+        out = subprocess.run([sys.executable, "-m", "shipper", "sync"], stderr=follower,
+                             stdout=subprocess.DEVNULL,
+                             env=child_env(cache, SHIPPER_ENDPOINT=collector.url),
+                             timeout=120, check=False)
+        os.close(follower)
+        follower = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)
+    assert out.returncode == 0
+    text = seen.decode()
+    assert "3,000/3,000 events" in text and "/s" in text and "[####" in text
+    assert "delivered 3000 event(s)" in text

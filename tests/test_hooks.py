@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 from shipper._sources import to_event
-from shipper._spool import Spool
 
-from .conftest import ROOT, child_env
+from .conftest import ROOT, child_env, events_on_disk
 
 try:
     import tomllib
@@ -32,17 +31,6 @@ def env_for(cache: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def recorded(cache: Path) -> list[dict[str, Any]]:
-    spool = Spool(cache)
-    out = []
-    for entry in spool.entries():
-        claim = spool.claim(entry)
-        assert claim is not None
-        out += [json.loads(raw) for _, raw in claim.events]
-        claim.release()
-    return out
-
-
 def run_command(command: str | list[str], payload: dict[str, Any], cache: Path,
                 as_argument: bool = False, **env: str) -> dict[str, Any]:
     data = json.dumps(payload)
@@ -56,7 +44,7 @@ def run_command(command: str | list[str], payload: dict[str, Any], cache: Path,
                              env=env_for(cache, **env), capture_output=True, timeout=60,
                              check=False)
     assert out.returncode == 0 and out.stdout == b""
-    (event,) = recorded(cache)
+    (event,) = events_on_disk(cache)
     return event
 
 
@@ -210,7 +198,7 @@ def test_git_post_commit_records_the_commit(tmp_path: Path) -> None:
     (repo / "b.txt").write_text("b")
     git("add", ".")
     git("commit", "-q", "-m", SECRET)
-    (event,) = recorded(cache)
+    (event,) = events_on_disk(cache)
     assert event["event"] == "git.commit"
     props = event["properties"]
     assert props["sha"] == git("rev-parse", "HEAD")

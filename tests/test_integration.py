@@ -16,7 +16,7 @@ import pytest
 from shipper import Shipper
 from shipper._spool import Spool
 
-from .conftest import Collector, child_env, wait_for
+from .conftest import Collector, child_env, wait_for, write_backlog
 
 
 def pending(cache: Path) -> int:
@@ -117,15 +117,7 @@ def test_many_processes_write_and_sync_one_cache(collector: Collector, cache_dir
 
 def test_sigkill_of_a_sync_leaves_nothing_stuck(collector: Collector, cache_dir: Path) -> None:
     """A sync killed mid-way releases its claims; the next sync delivers everything."""
-    spool = Spool(cache_dir)
-    recorded = []
-    for f in range(40):
-        batch = []
-        for i in range(250):
-            event_id = f"00000000-0000-7000-8000-{f:06d}{i:06d}"
-            recorded.append(event_id)
-            batch.append(json.dumps({"id": event_id, "event": "e"}).encode())
-        spool.write(batch)
+    recorded = write_backlog(cache_dir, files=40, per_file=250)
     collector.faults(latency=0.05)
     env = child_env(cache_dir, SHIPPER_ENDPOINT=collector.url, SHIPPER_BATCH_SIZE="250")
     for _ in range(3):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import subprocess
 import sys
@@ -12,26 +11,14 @@ from pathlib import Path
 import pytest
 
 import shipper
-from shipper._spool import Spool
 
-from .conftest import child_env
-
-
-def pending(cache: Path) -> list[dict[str, object]]:
-    spool = Spool(cache)
-    out = []
-    for entry in spool.entries():
-        claim = spool.claim(entry)
-        assert claim is not None
-        out += [json.loads(raw) for _, raw in claim.events]
-        claim.release()
-    return out
+from .conftest import child_env, events_on_disk
 
 
 def test_track_writes_one_durable_event(cache_dir: Path) -> None:
     """shipper.track puts the event on disk at once, with its id."""
     event_id = shipper.track("cli.run", {"args": 3})
-    (doc,) = pending(cache_dir)
+    (doc,) = events_on_disk(cache_dir)
     assert doc["id"] == event_id and doc["event"] == "cli.run"
 
 
