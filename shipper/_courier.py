@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 
@@ -41,7 +41,6 @@ class GateResult:
     open: bool
     why: str = ""
     probed: bool = False
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 class Courier:

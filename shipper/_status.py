@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -162,8 +161,3 @@ def free_bytes(path: str) -> int | None:
         return None
     return info.f_bavail * info.f_frsize
 
-
-def now_iso() -> str:
-    from ._event import rfc3339_ms
-
-    return rfc3339_ms(time.time())
