@@ -133,6 +133,22 @@ def unlink_quietly(path: str | os.PathLike[str]) -> None:
         pass
 
 
+def try_lock(path: str | os.PathLike[str]) -> int | None:
+    """An open descriptor holding an exclusive flock on ``path``, or None if another
+    process holds it. The lock lasts until the descriptor (and every copy of it) is closed.
+    Raises OSError if the file cannot be opened."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 class Locked:
     """``with Locked(path) as mine:`` holds an exclusive flock on ``path`` for the block.
 

@@ -7,7 +7,6 @@ sync holds the cache's lock and the shared state does not say the service is dow
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sys
 import time
@@ -16,7 +15,7 @@ from . import _log
 from ._config import Settings, load_settings
 from ._drops import add_drops
 from ._event import build_event
-from ._files import atomic_write, encode_file, ensure_cache, file_name
+from ._files import atomic_write, encode_file, ensure_cache, file_name, try_lock
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -88,15 +87,12 @@ def start_background_sync(settings: Settings, overrides: dict[str, Any]) -> bool
     hooks racing each other cannot both start one. Returns True if a sync was started.
     """
     try:
-        fd = os.open(os.path.join(settings.cache_root, SYNC_LOCK),
-                     os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        fd = try_lock(os.path.join(settings.cache_root, SYNC_LOCK))
     except OSError:
         return False
+    if fd is None:
+        return False  # a sync is running; it lingers for events like ours
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return False  # a sync is running; it lingers for events like ours
         if _service_known_down(settings):
             return False
         env = dict(os.environ)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import os
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from ._aio import offload
 from ._clock import SystemClock
 from ._config import Settings, load_settings
 from ._courier import Courier, Sleep
+from ._files import try_lock
 from ._oneshot import SYNC_LOCK
 from ._prune import prune
 from ._spool import Spool
@@ -93,36 +93,21 @@ def background_sync(lock_fd: int | None, linger: float = 2.0) -> SyncResult:
         # an event written just as we let the lock go would wait for the next hook: look again
         if result.stopped_by is not None or not spool.entries():
             return result
-        lock_fd = _try_lock(spool)
+        lock_fd = try_lock(spool.root / SYNC_LOCK)
         if lock_fd is None:
             return result  # another sync took over
     return result
 
 
-def _try_lock(spool: Spool) -> int | None:
-    fd = os.open(spool.root / SYNC_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
-
-
 async def _acquire(root: Any, wait_s: float) -> int | None:
     """The sync lock, waiting up to ``wait_s``; None if it stayed busy (we go on regardless:
     per-file locks keep two syncs from sending one file)."""
-    fd = os.open(root / SYNC_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     stop_at = time.monotonic() + wait_s
     while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fd = try_lock(root / SYNC_LOCK)
+        if fd is not None or time.monotonic() >= stop_at:
             return fd
-        except BlockingIOError:
-            if time.monotonic() >= stop_at:
-                os.close(fd)
-                return None
-            await asyncio.sleep(_LOCK_POLL_S)
+        await asyncio.sleep(_LOCK_POLL_S)
 
 
 async def _run(
