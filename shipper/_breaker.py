@@ -14,17 +14,17 @@ MAX_COOLDOWN_S = 300.0
 class Breaker:
     """An immutable breaker state; every transition returns a new one."""
 
-    __slots__ = ("cooldown", "failures", "opened_at", "reason")
+    __slots__ = ("cooldown", "failures", "opened_mono", "reason")
 
-    def __init__(self, failures: int = 0, opened_at: float | None = None,
+    def __init__(self, failures: int = 0, opened_mono: float | None = None,
                  cooldown: float = 0.0, reason: str = "") -> None:
         self.failures = failures
-        self.opened_at = opened_at  # monotonic seconds; None while closed
+        self.opened_mono = opened_mono  # monotonic seconds; None while closed
         self.cooldown = cooldown
         self.reason = reason
 
     def _key(self) -> tuple[int, float | None, float, str]:
-        return (self.failures, self.opened_at, self.cooldown, self.reason)
+        return (self.failures, self.opened_mono, self.cooldown, self.reason)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Breaker) and self._key() == other._key()
@@ -33,13 +33,13 @@ class Breaker:
         return hash(self._key())
 
     def __repr__(self) -> str:
-        return "Breaker(failures={!r}, opened_at={!r}, cooldown={!r}, reason={!r})".format(
+        return "Breaker(failures={!r}, opened_mono={!r}, cooldown={!r}, reason={!r})".format(
             *self._key())
 
     def state(self, now: float) -> str:
-        if self.opened_at is None:
+        if self.opened_mono is None:
             return "closed"
-        if now < self.opened_at or now >= self.opened_at + self.cooldown:
+        if now < self.opened_mono or now >= self.opened_mono + self.cooldown:
             # the clock ran backwards (new boot) or the cooldown is over: time for a trial
             return "half_open"
         return "open"

@@ -9,14 +9,12 @@ from pathlib import Path
 import pytest
 
 from shipper import AsyncShipper
-from shipper._prune import prune
-from shipper._spool import Spool
-from shipper._state import SharedState
+from shipper._cache._prune import prune
+from shipper._cache._spool import Spool
+from shipper._cache._state import SharedState
 
 from .conftest import FakeClock
 from .mockcollector import MockCollector
-
-pytestmark = pytest.mark.chaos
 
 
 @pytest.mark.parametrize("jump", [-86_400 * 30, -3600, 3600, 86_400 * 30])
@@ -34,7 +32,7 @@ def test_breaker_ignores_wall_clock_jumps(tmp_path: Path, clock: FakeClock, jump
 def test_health_ttl_ignores_wall_clock_jumps(tmp_path: Path, clock: FakeClock,
                                              jump: int) -> None:
     """A cached probe result expires after health_ttl of monotonic time, whatever the wall."""
-    from shipper._state import PROBE, WAIT, decide
+    from shipper._gate import PROBE, WAIT, decide
 
     state = SharedState(tmp_path, clock, threshold=3, cooldown=30)
     state.record_probe(False, "down")

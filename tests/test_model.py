@@ -18,9 +18,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from shipper._drops import read_drops
-from shipper._prune import prune
-from shipper._spool import Claim, Spool, decode_file
+from shipper._cache._drops import read_drops
+from shipper._cache._prune import prune
+from shipper._cache._spool import Claim, Spool, decode_file
 
 pytestmark = pytest.mark.chaos
 

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shipper._drops import read_drops
-from shipper._prune import prune
-from shipper._spool import CorruptFile, Spool, decode_file, encode_file
+from shipper._cache._drops import read_drops
+from shipper._cache._files import encode_file
+from shipper._cache._prune import prune
+from shipper._cache._spool import CorruptFile, Spool, decode_file
 
 
 def ev(i: int, **extra: object) -> bytes:

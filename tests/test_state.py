@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from shipper._breaker import Breaker
-from shipper._state import PROBE, SEND, WAIT, Health, SharedState, Snapshot, decide
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shipper._breaker import MAX_COOLDOWN_S, Breaker
+from shipper._cache._state import Health, SharedState, Snapshot, read_state, state_document
+from shipper._gate import PROBE, SEND, WAIT, decide
 
 from .conftest import FakeClock
 
 
 def snap(health: Health | None = None, breaker: Breaker | None = None) -> Snapshot:
-    return Snapshot(health, breaker or Breaker(), None)
+    return Snapshot(health, breaker or Breaker())
 
 
 def test_decide_probes_when_nothing_is_known() -> None:
@@ -80,3 +86,80 @@ def test_damaged_state_file_reads_as_unknown(tmp_path: Path, clock: FakeClock) -
     assert s.read() == snap()
     s.record_probe(True)
     assert s.read().health is not None
+
+
+@pytest.mark.parametrize("cooldown", ["Infinity", "NaN", "-Infinity", "1e400", "-5", "301",
+                                      '"30"', "true", "null"])
+def test_bad_cooldown_in_the_file_leaves_the_breaker_closed(tmp_path: Path, clock: FakeClock,
+                                                            cooldown: str) -> None:
+    """A cooldown that is not a finite number in range reads as a closed breaker, so a
+    damaged or hostile state.json can never wedge delivery."""
+    breaker = f'{{"failures": 3, "opened_mono": {clock.mono!r}, "cooldown": {cooldown}}}'
+    (tmp_path / "state.json").write_text(f'{{"breaker": {breaker}}}')
+    s = SharedState(tmp_path, clock, threshold=3, cooldown=30)
+    assert s.read().breaker == Breaker()
+    assert decide(s.read(), clock.mono, ttl=30) == PROBE
+
+
+@pytest.mark.parametrize("health", [
+    '{"healthy": true, "checked_mono": NaN, "checked_wall": 1}',
+    '{"healthy": true, "checked_mono": 1, "checked_wall": Infinity}',
+    '{"healthy": "yes", "checked_mono": 1, "checked_wall": 1}',
+    '{"healthy": true, "checked_mono": "1", "checked_wall": 1}',
+    '[true]',
+])
+def test_bad_health_in_the_file_reads_as_unknown(tmp_path: Path, clock: FakeClock,
+                                                 health: str) -> None:
+    """A health result with a non-finite or mistyped field is ignored (probe again)."""
+    (tmp_path / "state.json").write_text(f'{{"health": {health}}}')
+    s = SharedState(tmp_path, clock, threshold=3, cooldown=30)
+    assert s.read().health is None
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner,
+                                                                max_size=4),
+    max_leaves=12)
+state_keys = st.sampled_from(["health", "breaker", "boot", "version", "failures",
+                              "opened_mono", "cooldown", "reason", "healthy", "checked_mono",
+                              "checked_wall", "detail"])
+state_docs = st.dictionaries(state_keys, json_values | st.dictionaries(state_keys, json_values),
+                             max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=state_docs)
+def test_any_state_document_reads_as_a_valid_snapshot(doc: dict[str, object]) -> None:
+    """Whatever the file holds, the reader returns finite numbers in range, never raises."""
+    snap = read_state(doc, "boot")
+    br = snap.breaker
+    assert br.failures >= 0 and 0.0 <= br.cooldown <= MAX_COOLDOWN_S
+    assert br.opened_mono is None or 0.0 <= br.opened_mono < 1e12
+    if snap.health is not None:
+        assert 0.0 <= snap.health.checked_mono < 1e12
+        assert 0.0 <= snap.health.checked_wall <= 253_402_300_799.0  # showable as a date
+    assert read_state(state_document(snap, "boot"), "boot") == snap  # the writer round-trips
+
+
+def test_state_written_before_a_reboot_is_ignored(tmp_path: Path, clock: FakeClock) -> None:
+    """Monotonic times from another boot mean nothing: such a file reads as unknown."""
+    s = SharedState(tmp_path, clock, threshold=1, cooldown=30)
+    s.record_failure("HTTP 503")
+    doc = json.loads((tmp_path / "state.json").read_text())
+    doc["boot"] = "another-boot"
+    (tmp_path / "state.json").write_text(json.dumps(doc))
+    assert s.read() == snap()
+
+
+def test_state_file_names_its_clocks(tmp_path: Path, clock: FakeClock) -> None:
+    """The file says which clock each time is on, and holds nothing that is never read."""
+    s = SharedState(tmp_path, clock, threshold=1, cooldown=30)
+    s.record_probe(False, "down")
+    s.record_failure("HTTP 503")
+    doc = json.loads((tmp_path / "state.json").read_text())
+    assert set(doc) == {"version", "boot", "health", "breaker"}
+    assert set(doc["health"]) == {"healthy", "checked_mono", "checked_wall", "detail"}
+    assert set(doc["breaker"]) == {"failures", "opened_mono", "cooldown", "reason"}
+    assert doc["breaker"]["opened_mono"] == clock.mono
+    assert doc["health"]["checked_wall"] == clock.wall

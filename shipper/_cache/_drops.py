@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 
-from . import _log
+from .. import _log
 from ._files import Locked, make_private_dir, read_json, write_json
+from ._layout import DROPS_FILE, DROPS_LOCK, join
 
 
 def add_drops(root: str | os.PathLike[str], counts: dict[str, int]) -> bool:
@@ -17,8 +18,8 @@ def add_drops(root: str | os.PathLike[str], counts: dict[str, int]) -> bool:
     root = os.fspath(root)
     try:
         make_private_dir(root)  # never write into a folder someone else controls
-        with Locked(os.path.join(root, "drops.lock")):
-            path = os.path.join(root, "drops.json")
+        with Locked(join(root, DROPS_LOCK)):
+            path = join(root, DROPS_FILE)
             totals = read_json(path)
             for reason, n in counts.items():
                 old = totals.get(reason)
@@ -31,5 +32,5 @@ def add_drops(root: str | os.PathLike[str], counts: dict[str, int]) -> bool:
 
 
 def read_drops(root: str | os.PathLike[str]) -> dict[str, int]:
-    data = read_json(os.path.join(os.fspath(root), "drops.json"))
+    data = read_json(join(os.fspath(root), DROPS_FILE))
     return {k: v for k, v in data.items() if isinstance(v, int)}

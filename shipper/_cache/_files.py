@@ -1,6 +1,6 @@
 """File primitives shared by the hook path and the cache: private folders, atomic writes,
-flock'd sections. Standard library only, and only what Python has loaded anyway, so the
-hook path stays fast.
+flock'd sections, small JSON documents. Standard library only, and only what Python has
+loaded anyway, so the hook path stays fast.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import fcntl
 import os
 import stat
 
+from ._layout import FOLDERS, FORMAT_VERSION, TMP, join
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import TracebackType
     from typing import Any
-
-FORMAT_VERSION = 1
 
 
 class UnsafeCacheDir(OSError):
@@ -54,14 +54,9 @@ def ensure_cache(root: str | os.PathLike[str]) -> str:
     """The cache folder and its subfolders, private; returns the root as a string."""
     root = os.fspath(root)
     make_private_dir(root)
-    for name in ("pending", "dead", "quarantine", "tmp"):
-        make_private_dir(os.path.join(root, name))
+    for name in FOLDERS:
+        make_private_dir(join(root, name))
     return root
-
-
-def file_name(written_ms: int, count: int) -> str:
-    """``<ms>-<pid>-<random>-<count>.json``: sorts by age, says its size without reading."""
-    return f"{written_ms:013d}-{os.getpid()}-{os.urandom(4).hex()}-{count}.json"
 
 
 def file_parts(events: list[bytes], extra: dict[str, object] | None = None) -> list[bytes]:
@@ -71,7 +66,7 @@ def file_parts(events: list[bytes], extra: dict[str, object] | None = None) -> l
     size of the file on every spill, which fragments the heap of a long outage.
     """
     if extra:
-        from ._json import dumps
+        from .._json import dumps
 
         head = dumps({"shipper": FORMAT_VERSION, "n": len(events), **extra})
     else:
@@ -106,7 +101,7 @@ def atomic_write(root: str, folder: str, name: str, data: bytes | list[bytes], *
     """Write ``data`` (bytes, or pieces to write in order) to ``root/tmp``, then rename it
     to ``root/folder/name``: readers see the whole file or none of it. Returns the final
     path. Raises OSError."""
-    tmp = os.path.join(root, "tmp", name + ".tmp")
+    tmp = join(root, TMP, name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         _write_all(fd, [data] if isinstance(data, bytes) else data)
@@ -117,7 +112,7 @@ def atomic_write(root: str, folder: str, name: str, data: bytes | list[bytes], *
         unlink_quietly(tmp)
         raise
     os.close(fd)
-    final = os.path.join(root, folder, name)
+    final = join(root, folder, name)
     try:
         os.rename(tmp, final)
     except BaseException:
@@ -182,7 +177,7 @@ class Locked:
 
 def read_json(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A JSON object from ``path``; empty if missing or damaged (these files are advisory)."""
-    from ._json import loads
+    from .._json import loads
 
     try:
         with open(path, "rb") as f:
@@ -194,7 +189,7 @@ def read_json(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def write_json(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
     """Replace ``path`` atomically with ``data`` as JSON (0600)."""
-    from ._json import dumps
+    from .._json import dumps
 
     path = os.fspath(path)
     folder, name = os.path.split(path)

@@ -1,17 +1,10 @@
 """The disk cache: atomic event files that many processes write and sync at once.
 
-Layout under the cache folder (0700, files 0600)::
-
-    pending/<ms>-<pid>-<rand>-<n>.json    events waiting for delivery, oldest name first
-    dead/...                              events the collector refused (dead letter)
-    quarantine/...                        files that could not be read or parsed
-    tmp/                                  files being written; renamed into place when whole
-
-A file is JSON Lines: a header ``{"shipper":1,"n":N}`` then N event objects, one a line.
-It is written to ``tmp/`` and renamed into ``pending/``, so a reader never sees half a file.
-A syncer *claims* a file with a non-blocking ``flock``; the kernel drops the lock when the
-syncer dies, even by SIGKILL, so nothing is ever stuck. A file is unlinked only after the
-collector accepted all its events.
+The folders and the file format are named in `_layout`. A file is written to ``tmp/`` and
+renamed into ``pending/``, so a reader never sees half a file. A syncer *claims* a file with
+a non-blocking ``flock``; the kernel drops the lock when the syncer dies, even by SIGKILL,
+so nothing is ever stuck. A file is unlinked only after the collector accepted all its
+events.
 """
 
 from __future__ import annotations
@@ -23,20 +16,19 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from . import _log
-from ._files import (
+from .. import _log
+from ._files import atomic_write, ensure_cache, file_parts
+from ._layout import (
+    DEAD,
     FORMAT_VERSION,
-    UnsafeCacheDir,
-    atomic_write,
-    encode_file,
-    ensure_cache,
+    PENDING,
+    QUARANTINE,
+    TMP,
     file_name,
-    file_parts,
-    make_private_dir,
+    parse_name,
+    quarantine_name,
+    quarantined_original,
 )
-
-__all__ = ["Claim", "CorruptFile", "Entry", "Spool", "UnsafeCacheDir", "decode_file",
-           "encode_file", "make_private_dir"]
 
 _STALE_TMP_S = 3600.0
 
@@ -83,15 +75,6 @@ def decode_file(data: bytes) -> list[tuple[str, bytes]]:
     return out
 
 
-def _parse_name(name: str) -> tuple[int, int] | None:
-    if not name.endswith(".json"):
-        return None
-    parts = name[:-5].split("-")
-    if len(parts) != 4 or not (parts[0].isdigit() and parts[3].isdigit()):
-        return None
-    return int(parts[0]), int(parts[3])
-
-
 class Claim:
     """A pending file this process holds the lock of, with its events."""
 
@@ -132,10 +115,10 @@ class Spool:
 
     def __init__(self, root: Path, *, fsync: bool = True) -> None:
         self.root = Path(root)
-        self.pending = self.root / "pending"
-        self.dead = self.root / "dead"
-        self.quarantine = self.root / "quarantine"
-        self.tmp = self.root / "tmp"
+        self.pending = self.root / PENDING
+        self.dead = self.root / DEAD
+        self.quarantine = self.root / QUARANTINE
+        self.tmp = self.root / TMP
         self.fsync = fsync
         self._ready = False
 
@@ -159,11 +142,11 @@ class Spool:
 
     def write(self, events: list[bytes], *, written_ms: int | None = None) -> Path:
         """Write events as one new pending file, atomically. Raises OSError on failure."""
-        return self._write("pending", events, written_ms)
+        return self._write(PENDING, events, written_ms)
 
     def dead_letter(self, events: list[bytes], reason: str) -> Path:
         """Keep events the collector refused, with the reason, out of the pending set."""
-        return self._write("dead", events, None, {"reason": reason[:500]})
+        return self._write(DEAD, events, None, {"reason": reason[:500]})
 
     # -- reading ------------------------------------------------------------------------
 
@@ -175,13 +158,17 @@ class Spool:
             return []
         out = []
         for name in names:
-            parsed = _parse_name(name)
+            parsed = parse_name(name)
             if parsed is None:
                 self._quarantine(self.pending / name, "foreign file name")
                 continue
             out.append(Entry(self.pending / name, parsed[0], parsed[1]))
         out.sort()
         return out
+
+    def pending_events(self) -> int:
+        """How many events are pending, counted from the file names alone."""
+        return sum(entry.count for entry in self.entries())
 
     def claim(self, entry: Entry) -> Claim | None:
         """Lock and read one pending file; None if another process holds it or it is gone.
@@ -218,7 +205,7 @@ class Spool:
     def _quarantine(self, path: Path, why: str) -> None:
         try:
             self.ensure()
-            os.rename(path, self.quarantine / f"{int(time.time() * 1000)}-{path.name}")
+            os.rename(path, self.quarantine / quarantine_name(int(time.time() * 1000), path.name))
             _log.warning("cache file %s moved to quarantine: %s", path.name, why)
         except FileNotFoundError:
             pass
@@ -236,7 +223,7 @@ class Spool:
             return 0, 0
         events = 0
         for name in names:
-            parsed = _parse_name(name.split("-", 1)[1] if folder == self.quarantine else name)
+            parsed = parse_name(quarantined_original(name) if folder == self.quarantine else name)
             events += parsed[1] if parsed else 0
         return len(names), events
 

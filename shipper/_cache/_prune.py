@@ -6,7 +6,7 @@ import os
 import time
 from typing import NamedTuple
 
-from . import _log
+from .. import _log
 from ._drops import add_drops
 from ._spool import Entry, Spool
 

@@ -1,0 +1,40 @@
+"""Whether a would-be sender sends, probes the health endpoint first, or waits.
+
+A pure function of the shared state (`_cache._state.Snapshot`) and the monotonic time, so
+every process that shares a cache makes the same decision from the same file.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._cache._state import Snapshot
+
+SEND, PROBE, WAIT = "send", "probe", "wait"
+
+
+def decide(snap: Snapshot, now: float, *, ttl: float, force: bool = False,
+           probes: bool = True) -> str:
+    """What to do at monotonic time ``now``: `SEND`, `PROBE` or `WAIT`.
+
+    - ``force`` is the explicit sync: it probes afresh whatever the breaker and the cache say.
+    - An open breaker waits; once half-open, a trial needs a probe made after the cooldown.
+    - Otherwise a health result younger than ``ttl`` is trusted either way.
+    - ``probes=False`` is a destination with no health endpoint: the breaker alone gates,
+      and after its cooldown the next batch is the trial.
+    """
+    if not probes:
+        return SEND if force or snap.breaker.state(now) != "open" else WAIT
+    if force:
+        return PROBE
+    state = snap.breaker.state(now)
+    if state == "open":
+        return WAIT
+    health = snap.health
+    if health is None or not 0.0 <= now - health.checked_mono < ttl:
+        return PROBE
+    if state == "half_open":
+        opened = snap.breaker.opened_mono or 0.0
+        if health.checked_mono < opened + snap.breaker.cooldown:
+            return PROBE  # a trial needs a probe made after the cooldown ended
+    return SEND if health.healthy else WAIT
