@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shipper._cli import main
-from shipper._spool import Spool
+from shipper._cache._spool import Spool
+from shipper._cli._main import main
 
 from .conftest import Collector, child_env, events_on_disk
 
@@ -78,6 +78,27 @@ def test_status_json_has_contract_keys(cache_dir: Path, capsys: pytest.CaptureFi
     assert set(st["health"]) >= {"healthy", "checked_at"}
     assert st["endpoint"] == "http://127.0.0.1:9/base"
     assert "sk-live-secret" not in out and "pw" not in st["endpoint"]
+
+
+@pytest.mark.parametrize("state", [
+    '{"breaker": {"failures": 3, "opened_mono": 1, "cooldown": Infinity, "reason": "x"}}',
+    '{"breaker": {"failures": 3, "opened_mono": NaN, "cooldown": 30}}',
+    '{"health": {"healthy": false, "checked_mono": 1, "checked_wall": 1e300}}',
+    '{"health": {"healthy": true, "checked_mono": 1e308, "checked_wall": -1}}',
+    '[1, 2]', '{"breaker": "open"}',
+])
+def test_status_survives_a_hostile_state_file(cache_dir: Path, state: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A state.json with infinities, NaN or absurd times never crashes status (text or
+    JSON); it reads as no knowledge."""
+    main(["emit", "a"])
+    (cache_dir / "state.json").write_text(state)
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    assert "pending:    1 event" in capsys.readouterr().out
+    assert main(["status", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["breaker"]["state"] == "closed" and doc["health"]["healthy"] is None
 
 
 def test_status_text_explains_a_missing_endpoint(capsys: pytest.CaptureFixture[str]) -> None:
@@ -206,7 +227,7 @@ def test_hook_does_not_import_httpx_or_asyncio(tmp_path: Path) -> None:
         "sys.stdin = io.TextIOWrapper(io.BytesIO(b'{\"hook_event_name\":\"Stop\"}'))\n"
         "sys.argv = ['shipper', 'hook', '--source', 'claude-code']\n"
         "real = os.fdopen(os.dup(1), 'w')\n"
-        "from shipper._cli import main\n"
+        "from shipper._cli._main import main\n"
         "main()\n"
         "heavy = [m for m in ('httpx', 'httpcore', 'asyncio', 'ssl', 'anyio', 'typing',\n"
         "                     'pathlib', 'argparse', 'logging', 'platformdirs', 'orjson')\n"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from shipper._sources import to_event
+from shipper._cli._sources import to_event
 
 from .conftest import ROOT, child_env, events_on_disk
 

@@ -9,11 +9,11 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from ._config import load_settings
-from ._oneshot import record
+from .._cache._spool import Spool
+from .._config import load_settings
+from .._oneshot import record
+from .._sync import sync
 from ._serve import make_server
-from ._spool import Spool
-from ._sync import pending_events, sync
 
 
 def _free_port() -> int:
@@ -34,7 +34,7 @@ def demo(out: TextIO, *, events: int = 5) -> int:
     say(f"1. The collector at {endpoint} is not running yet. Recording {events} events...\n")
     for i in range(events):
         record(settings, "demo.step", {"step": i + 1, "of": events}, start_sync=False)
-    say(f"   {pending_events(spool)} events are safe on disk in {spool.pending}\n")
+    say(f"   {spool.pending_events()} events are safe on disk in {spool.pending}\n")
 
     first = sync(2.0, endpoint=endpoint, cache_dir=str(spool.root))
     say(f"2. A sync now finds the collector down ({first.stopped_by}); "

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import sys
 
-from ._config import Settings, load_settings
-from ._errors import ConfigError
-from ._version import __version__
+from .._config import Settings, load_settings
+from .._errors import ConfigError
+from .._guard import never_raises
+from .._version import __version__
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -108,6 +109,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         _parser().print_help(sys.stderr)
         return 2
+    return _run_command(args)
+
+
+def _internal_error(args: argparse.Namespace) -> int:
+    print(f"shipper {args.command}: internal error (a bug in shipper); nothing was lost from "
+          "the cache. Please report it with the output of `shipper doctor`.", file=sys.stderr)
+    return 1
+
+
+@never_raises("shipper command", 1, recover=_internal_error)
+def _run_command(args: argparse.Namespace) -> int:
     handler = globals()[f"_cmd_{args.command}"]
     try:
         result: int = handler(args)
@@ -126,29 +138,33 @@ def _settings(**overrides: Any) -> Settings:
 # -- recording ----------------------------------------------------------------------------
 
 
+class _OutOfTime(BaseException):
+    """The hook's budget ran out (raised from SIGALRM)."""
+
+
+def _out_of_time(signum: int, frame: object) -> None:
+    raise _OutOfTime
+
+
 def _hook_main(argv: list[str]) -> int:
     """``shipper hook``: always exit 0, never a byte on stdout, give up after a budget."""
+    _hook_within_budget(argv)
+    return 0
+
+
+@never_raises("shipper hook", None, catch=BaseException)  # a hook must never fail its agent
+def _hook_within_budget(argv: list[str]) -> None:
     import signal
 
-    class _OutOfTime(BaseException):
-        pass
-
-    def out_of_time(signum: int, frame: object) -> None:
-        raise _OutOfTime
-
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # nothing may reach the agent, not even from C code
+    os.close(devnull)
+    signal.signal(signal.SIGALRM, _out_of_time)
+    signal.setitimer(signal.ITIMER_REAL, HOOK_BUDGET_S)
     try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)  # nothing may reach the agent, not even from C code
-        os.close(devnull)
-        signal.signal(signal.SIGALRM, out_of_time)
-        signal.setitimer(signal.ITIMER_REAL, HOOK_BUDGET_S)
-        try:
-            _hook(argv)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    except BaseException:  # noqa: BLE001, S110 - a hook must never fail its agent
-        pass
-    return 0
+        _hook(argv)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _flag_value(argv: list[str], i: int, flag: str) -> tuple[str | None, int]:
@@ -190,7 +206,7 @@ def _hook(argv: list[str]) -> None:
         settings = load_settings()
     except ConfigError:
         return
-    from ._oneshot import record
+    from .._oneshot import record
 
     name, props = to_event(source, raw, include_content=include or settings.include_content,
                            event=event)
@@ -213,7 +229,7 @@ def _read_stdin() -> bytes:
 
 def _emit(argv: list[str]) -> int:
     """``emit EVENT [-p KEY=VALUE ...] [--json OBJECT] [--print-id]``, parsed by hand."""
-    from ._json import loads
+    from .._json import loads
 
     event: str | None = None
     props: dict[str, Any] = {}
@@ -255,7 +271,7 @@ def _emit(argv: list[str]) -> int:
         if not isinstance(loaded, dict):
             raise _UsageError("--json must be a JSON object")
         props = {**loaded, **props}
-    from ._oneshot import record
+    from .._oneshot import record
 
     event_id = record(_settings(), event, props)
     if print_id and event_id:
@@ -268,20 +284,17 @@ def _emit(argv: list[str]) -> int:
 
 def _cmd_sync(args: argparse.Namespace) -> int:
     if args.background:
-        from ._sync import background_sync
+        from .._sync import background_sync
 
-        try:
-            background_sync(args.lock_fd)
-        except Exception:  # noqa: BLE001, S110 - detached: nobody to tell; the cache keeps all
-            pass
+        background_sync(args.lock_fd)  # never raises: detached, the cache keeps everything
         return 0
     settings = _settings()
     if not settings.base_url:
         print("shipper sync: no endpoint is set (SHIPPER_ENDPOINT or endpoint in config.toml)",
               file=sys.stderr)
         return 2
+    from .._sync import sync
     from ._progress import Progress
-    from ._sync import sync
 
     progress = Progress(sys.stderr, enabled=not (args.quiet or args.json))
     result = sync(args.timeout, progress=progress.update)
@@ -317,8 +330,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_prune(args: argparse.Namespace) -> int:
-    from ._prune import prune
-    from ._spool import Spool
+    from .._cache._prune import prune
+    from .._cache._spool import Spool
 
     settings = _settings()
     result = prune(

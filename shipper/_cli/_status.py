@@ -6,11 +6,12 @@ import os
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ._clock import SystemClock
-from ._config import Settings
-from ._drops import read_drops
-from ._spool import Spool
-from ._state import SharedState
+from .._cache._drops import read_drops
+from .._cache._layout import SYNC_LOCK
+from .._cache._spool import Spool
+from .._cache._state import SharedState
+from .._clock import SystemClock
+from .._config import Settings
 
 
 def public_endpoint(endpoint: str | None) -> str | None:
@@ -30,7 +31,7 @@ def public_endpoint(endpoint: str | None) -> str | None:
 def _iso(ts: float | None) -> str | None:
     if ts is None:
         return None
-    from ._event import rfc3339_ms
+    from .._event import rfc3339_ms
 
     return rfc3339_ms(ts)
 
@@ -55,8 +56,8 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     breaker = snap.breaker
     state = breaker.state(mono)
     open_until = None
-    if state == "open" and breaker.opened_at is not None:
-        open_until = now + (breaker.opened_at + breaker.cooldown - mono)
+    if state == "open" and breaker.opened_mono is not None:
+        open_until = now + (breaker.opened_mono + breaker.cooldown - mono)
     health = snap.health
     return {
         "endpoint": public_endpoint(settings.endpoint),
@@ -76,12 +77,12 @@ def collect_status(settings: Settings) -> dict[str, Any]:
             "state": state,
             "failures": breaker.failures,
             "reason": breaker.reason or None,
-            "cooldown_s": breaker.cooldown if breaker.opened_at is not None else None,
+            "cooldown_s": breaker.cooldown if breaker.opened_mono is not None else None,
             "open_until": _iso(open_until),
         },
         "health": {
             "healthy": health.healthy if health else None,
-            "checked_at": _iso(health.checked_at) if health else None,
+            "checked_at": _iso(health.checked_wall) if health else None,
             "age_s": round(mono - health.checked_mono, 3) if health else None,
             "detail": health.detail if health else None,
         },
@@ -91,7 +92,7 @@ def collect_status(settings: Settings) -> dict[str, Any]:
 
 
 def _sync_running(spool: Spool) -> bool:
-    path = spool.root / "sync.lock"
+    path = spool.root / SYNC_LOCK
     return path.exists() and spool.is_locked(path)
 
 

@@ -7,7 +7,7 @@ edits, commands and their output, prompt text, messages) is shipped only when
 
 from __future__ import annotations
 
-from ._json import dumps, loads
+from .._json import dumps, loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
