@@ -1,7 +1,9 @@
 """The courier: health gate, breaker bookkeeping and delivery of memory or disk batches.
 
-It joins the pieces that do I/O (HTTP client, spool, shared state) to the pure policy in
-`_deliver` and `_state`. Both the running clients and ``shipper sync`` use it.
+It joins the pieces that do I/O (the HTTP client, the spool, the shared state) to the pure
+policy in `_deliver` and `_gate`, for one destination. Both the running clients and
+``shipper sync`` use it. Every file operation (the shared state's lock included) runs in a
+worker thread: the caller's event loop never blocks on a disk or on another process.
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ import httpx
 
 from . import _log
 from ._aio import offload
-from ._config import Settings
-from ._deliver import Event, Outcome, chunk_events, deliver
-from ._spool import Claim, Spool
-from ._state import PROBE, SEND, SharedState, decide
-from ._transport import CONFIG, Answer, post_batch, probe
+from ._cache._drops import add_drops
+from ._cache._spool import Claim, Spool
+from ._cache._state import SharedState
+from ._deliver import CONFIG, Answer, Event, Outcome, chunk_events, deliver
+from ._gate import PROBE, SEND, decide
+from ._transport import probe, send
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ._clock import Clock
+    from ._clock import Clock, Deadline
+    from ._config import Settings
+    from ._destinations._base import Destination
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -47,6 +52,7 @@ class Courier:
     def __init__(
         self,
         settings: Settings,
+        destination: Destination,
         spool: Spool,
         client: httpx.AsyncClient,
         *,
@@ -55,6 +61,7 @@ class Courier:
         rand: Callable[[], float] = random.random,
     ) -> None:
         self.settings = settings
+        self.destination = destination
         self.spool = spool
         self.client = client
         self.clock = clock
@@ -62,21 +69,19 @@ class Courier:
         self.rand = rand
         self.state = SharedState(spool.root, clock, threshold=settings.breaker_threshold,
                                  cooldown=settings.breaker_cooldown)
-        base = settings.base_url or ""
-        self.batch_url = base + "/v1/batch"
-        self.health_url = base + settings.health_path
-        self.last_health: tuple[bool, float] | None = None  # (healthy, wall time)
         self._auth_logged = False
 
     async def gate(self, *, force: bool = False) -> GateResult:
         """May we send now? Probes the health endpoint when the shared result is stale."""
         if not self.settings.base_url:
             return GateResult(False, "no endpoint")
+        health_url = self.destination.health_url
         snap = await offload(self.state.read)
-        action = decide(snap, self.clock.monotonic(), ttl=self.settings.health_ttl, force=force)
+        action = decide(snap, self.clock.monotonic(), ttl=self.settings.health_ttl,
+                        force=force, probes=health_url is not None)
         if action == SEND:
             return GateResult(True)
-        if action != PROBE:
+        if action != PROBE or health_url is None:
             return GateResult(False, snap.breaker.reason or "service unavailable")
         turn = self.state.probe_turn(blocking=force)
         mine = await offload(turn.__enter__)
@@ -88,23 +93,25 @@ class Courier:
                 action = decide(snap, self.clock.monotonic(), ttl=self.settings.health_ttl)
                 if action != PROBE:
                     return GateResult(action == SEND, "probed by another process")
-            healthy, detail = await probe(self.client, self.health_url)
-            self.last_health = (healthy, self.clock.time())
+            healthy, detail = await probe(self.client, health_url)
             await offload(self.state.record_probe, healthy, detail)
             return GateResult(healthy, detail, probed=True)
         finally:
             await offload(turn.__exit__, None, None, None)
 
-    async def send(self, events: list[Event], time_left: Callable[[], float]) -> Outcome:
+    async def send(self, events: list[Event], deadline: Deadline) -> Outcome:
         """Deliver one batch with retries; dead-letter refused events; update the breaker."""
+        destination = self.destination
 
         async def post(raw: list[bytes]) -> Answer:
             # never wait past the caller's deadline (a flush at close), whatever timeout says
-            limit = max(0.05, min(self.settings.timeout, time_left()))
-            return await post_batch(self.client, self.batch_url, raw, limit)
+            limit = max(0.05, min(self.settings.timeout, deadline.left()))
+            request = destination.batch_request(raw, self.clock.time())
+            return await send(self.client, destination, request, limit)
 
-        def on_failure(answer: Answer) -> bool:
-            breaker = self.state.record_failure(answer.detail, trip=answer.kind == CONFIG)
+        async def on_failure(answer: Answer) -> bool:
+            breaker = await offload(self.state.record_failure, answer.detail,
+                                    trip=answer.kind == CONFIG)
             if answer.kind == CONFIG and not self._auth_logged:
                 self._auth_logged = True
                 _log.warning("the collector refused delivery (%s); events stay on disk",
@@ -112,10 +119,9 @@ class Courier:
             return breaker is None or breaker.allows(self.clock.monotonic())
 
         outcome = await deliver(events, post, attempts=max(1, self.settings.max_retries),
-                                sleep=self.sleep, time_left=time_left, on_failure=on_failure,
+                                sleep=self.sleep, deadline=deadline, on_failure=on_failure,
                                 rand=self.rand)
         if outcome.delivered:
-            self.last_health = (True, self.clock.time())
             await offload(self.state.record_success)
         if outcome.dead:
             await offload(self._dead_letter, outcome.dead)
@@ -131,8 +137,6 @@ class Courier:
                 _log.warning("%d event(s) refused by the collector (%s) kept in %s",
                              len(events), reason, path)
             except OSError as exc:
-                from ._drops import add_drops
-
                 add_drops(self.spool.root, {"refused_unwritable": len(events)})
                 _log.warning("%d refused event(s) lost: cannot write dead letter: %s",
                              len(events), exc.strerror)
@@ -159,7 +163,7 @@ class Courier:
 
     async def drain(
         self,
-        time_left: Callable[[], float],
+        deadline: Deadline,
         *,
         progress: Callable[[int], None] | None = None,
     ) -> DrainResult:
@@ -170,7 +174,7 @@ class Courier:
         """
         result = DrainResult()
         skip: set[str] = set()
-        while time_left() > 0:
+        while not deadline.expired:
             claims = await offload(self._claim_group, skip)
             if not claims:
                 break
@@ -179,10 +183,8 @@ class Courier:
             try:
                 for batch in chunk_events(events, self.settings.batch_size,
                                           self.settings.batch_bytes):
-                    got = await self.send(batch, time_left)
-                    outcome.delivered += got.delivered
-                    outcome.dead += got.dead
-                    outcome.retries += got.retries
+                    got = await self.send(batch, deadline)
+                    outcome.add(got)
                     if got.stopped_by is not None:
                         outcome.stopped_by = got.stopped_by
                         break
@@ -210,4 +212,3 @@ def _settle(claims: list[Claim], outcome: Outcome) -> None:
         except OSError as exc:
             _log.warning("cannot update cache file %s: %s", claim.entry.name, exc.strerror)
             claim.release()
-

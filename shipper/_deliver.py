@@ -1,6 +1,8 @@
 """Delivery policy for a list of events, apart from any I/O: retry, split, bisect, stop.
 
-``deliver`` is given a ``post`` coroutine (one HTTP exchange) and a ``sleep``; tests pass
+The vocabulary is `Answer`: what one exchange with a destination came to, in one of five
+kinds. Destinations turn their receiver's replies into answers; `deliver` decides what to do
+next. ``deliver`` is given a ``post`` coroutine (one exchange) and a ``sleep``; tests pass
 fakes for both. Events are ``(id, json_bytes)`` pairs.
 """
 
@@ -9,21 +11,47 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ._backoff import retry_delay
-from ._transport import ACCEPTED, CONFIG, REFUSED, TOO_LARGE, TRANSIENT, Answer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._clock import Deadline
 
 Event = tuple[str, bytes]
+
+ACCEPTED = "accepted"    # delivered
+TRANSIENT = "transient"  # try again later: 408, 429, 5xx, network errors, timeouts
+TOO_LARGE = "too_large"  # split the batch and resend the halves: 413
+REFUSED = "refused"      # these events are refused: bisect to find them (400, 422)
+CONFIG = "config"        # our configuration is wrong (401, 403, 404): stop, keep everything
+
+
+class Answer(NamedTuple):
+    """What one exchange came to."""
+
+    kind: str
+    status: int | None = None
+    retry_after: float | None = None
+    detail: str = ""
 
 
 @dataclass
 class Outcome:
+    """What `deliver` did with a list of events: each is delivered, dead or remaining."""
+
     delivered: list[str] = field(default_factory=list)
     dead: list[tuple[Event, str]] = field(default_factory=list)
     remaining: list[Event] = field(default_factory=list)
     stopped_by: Answer | None = None
     retries: int = 0
-    requests: int = 0
+
+    def add(self, other: Outcome) -> None:
+        """Fold in the outcome of a later batch of the same delivery."""
+        self.delivered += other.delivered
+        self.dead += other.dead
+        self.retries += other.retries
 
 
 def chunk_events(events: list[Event], max_count: int, max_bytes: int) -> list[list[Event]]:
@@ -43,20 +71,24 @@ def chunk_events(events: list[Event], max_count: int, max_bytes: int) -> list[li
     return batches
 
 
+async def _go_on(_answer: Answer) -> bool:
+    return True
+
+
 async def deliver(
     events: list[Event],
     post: Callable[[list[bytes]], Awaitable[Answer]],
     *,
     attempts: int,
     sleep: Callable[[float], Awaitable[None]],
-    time_left: Callable[[], float],
-    on_failure: Callable[[Answer], bool] = lambda _answer: True,
+    deadline: Deadline,
+    on_failure: Callable[[Answer], Awaitable[bool]] = _go_on,
     rand: Callable[[], float] = random.random,
 ) -> Outcome:
     """Send ``events`` as one batch, and as its halves where the collector asks for that.
 
     - transient answers are retried up to ``attempts`` times with backoff (or Retry-After),
-      while ``time_left()`` allows and ``on_failure`` (the breaker) says go on; then stop;
+      while the deadline allows and ``on_failure`` (the breaker) says go on; then stop;
     - 413 splits the batch in halves; 400/422 bisects down to the refused events, which are
       returned in ``dead``; a single event refused or too large is dead too;
     - a configuration answer (401/403/404) stops at once.
@@ -69,7 +101,6 @@ async def deliver(
         chunk = stack.pop()
         attempt = 0
         while True:
-            out.requests += 1
             answer = await post([raw for _, raw in chunk])
             if answer.kind == ACCEPTED:
                 out.delivered.extend(event_id for event_id, _ in chunk)
@@ -82,14 +113,13 @@ async def deliver(
                     stack.extend((chunk[mid:], chunk[:mid]))
                 break
             attempt += 1
-            go_on = on_failure(answer)
+            go_on = await on_failure(answer)
             delay = retry_delay(attempt, answer.retry_after, rand=rand)
             if (answer.kind == CONFIG or not go_on or attempt >= attempts
-                    or delay >= time_left()):
+                    or delay >= deadline.left()):
                 out.stopped_by = answer
                 out.remaining = chunk + [e for rest in reversed(stack) for e in rest]
                 return out
-            assert answer.kind == TRANSIENT  # noqa: S101 - the kinds above are exhaustive
             out.retries += 1
             await sleep(delay)
     return out

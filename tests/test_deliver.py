@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 
-from shipper._deliver import Event, chunk_events, deliver
-from shipper._transport import (
+from shipper._clock import Deadline
+from shipper._deliver import (
     ACCEPTED,
     CONFIG,
     REFUSED,
     TOO_LARGE,
     TRANSIENT,
     Answer,
-    batch_body,
-    classify,
+    Event,
+    chunk_events,
+    deliver,
 )
+from shipper._destinations._base import Reply, answer_for_status
+from shipper._destinations._native import batch_body
 
 from .conftest import FakeClock
 
@@ -34,6 +37,7 @@ class Collector:
         self.script = list(script or [])
         self.max_events = max_events
         self.batches: list[list[str]] = []
+        self.accepted: list[list[str]] = []
 
     async def post(self, raw: list[bytes]) -> Answer:
         docs = [json.loads(r) for r in raw]
@@ -44,6 +48,7 @@ class Collector:
             return Answer(TOO_LARGE, 413)
         if any(d["properties"]["refuse"] for d in docs):
             return Answer(REFUSED, 400, detail="HTTP 400: bad event")
+        self.accepted.append([d["id"] for d in docs])
         return Answer(ACCEPTED, 200)
 
 
@@ -51,7 +56,7 @@ async def run(c: Collector, evs: list[Event], clock: FakeClock, *, attempts: int
               budget: float = 1e9, on_failure: object = None):  # type: ignore[no-untyped-def]
     kw = {} if on_failure is None else {"on_failure": on_failure}
     return await deliver(evs, c.post, attempts=attempts, sleep=clock.sleep,
-                         time_left=lambda: budget, rand=lambda: 1.0, **kw)
+                         deadline=Deadline.after(clock, budget), rand=lambda: 1.0, **kw)
 
 
 async def test_accepted_batch_is_one_request(clock: FakeClock) -> None:
@@ -97,7 +102,10 @@ async def test_no_wait_longer_than_the_time_left(clock: FakeClock) -> None:
 async def test_breaker_opening_stops_retries(clock: FakeClock) -> None:
     """When on_failure says the breaker opened, delivery stops at once."""
     c = Collector([Answer(TRANSIENT, 503)] * 5)
-    out = await run(c, events(2), clock, on_failure=lambda a: False)
+    async def breaker_opened(answer: Answer) -> bool:
+        return False
+
+    out = await run(c, events(2), clock, on_failure=breaker_opened)
     assert len(c.batches) == 1 and len(out.remaining) == 2
 
 
@@ -106,7 +114,8 @@ async def test_413_splits_until_batches_fit(clock: FakeClock) -> None:
     c = Collector(max_events=3)
     out = await run(c, events(10), clock)
     assert sorted(out.delivered) == sorted(f"id-{i}" for i in range(10))
-    assert all(len(b) <= 3 for b in c.batches[1:] if len(b) <= 3)
+    assert sorted(len(b) for b in c.accepted) == [2, 2, 3, 3]  # 10 -> 5 + 5 -> 2 + 3 each
+    assert [len(b) for b in c.batches if len(b) > 3] == [10, 5, 5]  # each refused, then halved
     assert out.dead == []
 
 
@@ -141,6 +150,10 @@ async def test_stop_midway_keeps_unsent_halves(clock: FakeClock) -> None:
     out = await run(c, evs, clock)
     assert out.delivered == [f"id-{i}" for i in range(4)]
     assert out.remaining == evs[4:]
+
+
+def classify(status: int) -> Answer:
+    return answer_for_status(Reply(status, {}), not_found="no such path")
 
 
 def test_classify_follows_the_wire_protocol() -> None:

@@ -1,0 +1,39 @@
+"""``destination = "shipper"``: shipper's own wire protocol (``POST /v1/batch``), the default.
+
+The body embeds each event's own JSON bytes, never re-encoded:
+``{"batch": [EVENT, ...], "sent_at": "<RFC 3339>"}``.
+"""
+
+from __future__ import annotations
+
+from .._event import rfc3339_ms
+from ._base import Destination, Reply, Request, answer_for_status, compressed
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .._deliver import Answer
+
+BATCH_PATH = "/v1/batch"
+
+
+def batch_body(events: list[bytes], sent_at: float) -> bytes:
+    """The request body: the events' own JSON bytes joined, never re-encoded."""
+    return (b'{"batch":[' + b",".join(events) + b'],"sent_at":"'
+            + rfc3339_ms(sent_at).encode() + b'"}')
+
+
+class Native(Destination):
+    kind = "shipper"
+
+    def client_headers(self) -> dict[str, str]:
+        key = self.settings.api_key
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def batch_request(self, events: list[bytes], sent_at: float) -> Request:
+        headers = {"Content-Type": "application/json"}
+        body = compressed(batch_body(events, sent_at), headers)
+        return Request("POST", self.base_url + BATCH_PATH, headers, body)
+
+    def read_reply(self, reply: Reply) -> Answer:
+        return answer_for_status(
+            reply, not_found=f"the endpoint has no {BATCH_PATH} (check the endpoint URL)")
