@@ -18,11 +18,11 @@ from typing import Any
 
 import httpx
 
-from . import _log
 from ._config import Settings, load_settings
 from ._courier import Sleep
 from ._engine import Engine, FlushResult
-from ._event import build_event
+from ._event import make_event
+from ._guard import never_raises, never_raises_async
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,16 +30,24 @@ if TYPE_CHECKING:
 
 
 class _Base:
+    """What both clients share: settings, the engine, ``track`` and ``stats``.
+
+    ``transport``, ``clock``, ``sleep`` and ``rand`` are for tests: an httpx transport (a
+    ``MockTransport``, say), a clock with ``time()`` and ``monotonic()``, an async sleep and
+    the jitter's random source. Everything else is a setting (see `Settings`).
+    """
+
     _engine: Engine
     settings: Settings
 
-    def _setup(
+    def __init__(
         self,
-        settings: dict[str, Any],
-        transport: httpx.AsyncBaseTransport | None,
-        clock: Clock | None,
-        sleep: Sleep | None,
-        rand: Callable[[], float] | None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+        rand: Callable[[], float] | None = None,
+        **settings: Any,
     ) -> None:
         self.settings = load_settings(settings)
         extra: dict[str, Any] = {"rand": rand} if rand is not None else {}
@@ -47,9 +55,14 @@ class _Base:
                               **extra)
         self._closed = False
         self._at_exit: Callable[[], object] | None = None
+        self._init_worker()
         ref = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _after_fork(ref))
 
+    def _init_worker(self) -> None:
+        """Set up what runs delivery (a task or a thread) before it is started."""
+
+    @never_raises("track()", None, recover=lambda self, *a, **k: self._lost_to_a_bug())
     def track(
         self,
         event: str,
@@ -59,40 +72,33 @@ class _Base:
         timestamp: Any = None,
     ) -> str | None:
         """Queue one event; return its id, or None if it was dropped. Never raises."""
-        try:
-            if self.settings.disabled:
-                return None
-            event_id, raw = build_event(event, properties, context, timestamp)
-            if len(raw) > self.settings.max_event_bytes:
-                self._engine.counters.drop("too_large")
-                _log.warning("event %r dropped: %d bytes is over max_event_bytes (%d)",
-                             event if isinstance(event, str) else type(event).__name__,
-                             len(raw), self.settings.max_event_bytes)
-                return None
-            if self._closed:
-                self._engine.spill([(event_id, raw)])
-                return event_id
-            self._started()
-            self._engine.put((event_id, raw))
-            return event_id
-        except Exception:  # noqa: BLE001 - recording must never break the caller
-            try:
-                self._engine.counters.drop("internal_error")
-                _log.exception("track() failed; event dropped")
-            except Exception:  # noqa: BLE001, S110 - not even logging may raise here
-                pass
+        if self.settings.disabled:
             return None
+        made = make_event(event, properties, context, timestamp,
+                          max_bytes=self.settings.max_event_bytes, encode=self._engine.encode)
+        if made is None:
+            self._engine.counters.drop("too_large")
+            return None
+        if self._closed:
+            self._engine.spill([made])
+            return made[0]
+        self._started()
+        self._engine.put(made)
+        return made[0]
+
+    def _lost_to_a_bug(self) -> None:
+        self._engine.counters.drop("internal_error")
 
     def _started(self) -> None:
         """Hook for the threaded client to start its thread lazily."""
 
+    @never_raises("stats()", None, recover=lambda self: {})
     def stats(self) -> dict[str, Any]:
         """Counters and state: tracked, delivered, spilled, synced, dropped, breaker, health."""
-        try:
-            return self._engine.stats()
-        except Exception:  # noqa: BLE001 - stats never raise either
-            _log.exception("stats() failed")
-            return {}
+        return self._engine.stats()
+
+    def _spill_all(self) -> FlushResult:
+        return FlushResult(spilled=self._engine.spill_memory())
 
     def _forked(self) -> None:
         self._engine.after_fork_in_child()
@@ -131,16 +137,7 @@ def _at_shutdown(client: Shipper) -> None:
 class AsyncShipper(_Base):
     """asyncio client: ``async with AsyncShipper(endpoint=...) as s: s.track("x")``."""
 
-    def __init__(
-        self,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        clock: Clock | None = None,
-        sleep: Sleep | None = None,
-        rand: Callable[[], float] | None = None,
-        **settings: Any,
-    ) -> None:
-        self._setup(settings, transport, clock, sleep, rand)
+    def _init_worker(self) -> None:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -179,11 +176,7 @@ class AsyncShipper(_Base):
             atexit.unregister(self._at_exit)
         if self.settings.disabled:
             return FlushResult()
-        try:
-            result = await self._engine.aclose()
-        except Exception:  # noqa: BLE001 - closing never raises
-            _log.exception("aclose() failed")
-            result = FlushResult(spilled=self._engine.spill_memory())
+        result = await self._close_engine()
         if self._task is not None:
             self._task.cancel()
             try:
@@ -192,20 +185,15 @@ class AsyncShipper(_Base):
                 pass
         return result
 
+    @never_raises_async("aclose()", FlushResult(), recover=lambda self: self._spill_all())
+    async def _close_engine(self) -> FlushResult:
+        return await self._engine.aclose()
+
 
 class Shipper(_Base):
     """Threaded client: ``with Shipper(endpoint=...) as s: s.track("x")``."""
 
-    def __init__(
-        self,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        clock: Clock | None = None,
-        sleep: Sleep | None = None,
-        rand: Callable[[], float] | None = None,
-        **settings: Any,
-    ) -> None:
-        self._setup(settings, transport, clock, sleep, rand)
+    def _init_worker(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -232,18 +220,20 @@ class Shipper(_Base):
         """The thread: an event loop running the engine's worker until close stops it."""
         asyncio.set_event_loop(loop)
         try:
-            loop.create_task(self._engine.run(ready.set), name="shipper")
-            loop.run_forever()
-            pending = asyncio.all_tasks(loop)
-            for task in pending:
-                task.cancel()
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-        except Exception:  # noqa: BLE001 - reported; memory spills at close
-            _log.exception("delivery thread stopped")
+            self._run_loop(loop, ready)
         finally:
             ready.set()
             loop.close()
+
+    @never_raises("the delivery thread", None)  # what is in memory spills at close
+    def _run_loop(self, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+        loop.create_task(self._engine.run(ready.set), name="shipper")
+        loop.run_forever()
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
 
     def __enter__(self) -> Shipper:
         if not self.settings.disabled:
@@ -273,16 +263,13 @@ class Shipper(_Base):
             future.cancel()
             return FlushResult(spilled=self._engine.spill_memory())
 
+    @never_raises("flush()", FlushResult())
     def flush(self, timeout: float | None = None) -> FlushResult:
         """Deliver what is queued, or spill it to disk; never raises."""
         if self.settings.disabled or self._closed:
             return FlushResult()
         limit = self.settings.shutdown_timeout if timeout is None else timeout
-        try:
-            return self._call(lambda: self._engine.flush(limit), limit + 1.0)
-        except Exception:  # noqa: BLE001 - flush never raises
-            _log.exception("flush() failed")
-            return FlushResult()
+        return self._call(lambda: self._engine.flush(limit), limit + 1.0)
 
     def close(self) -> FlushResult:
         """Flush within ``shutdown_timeout``, spill the rest, stop the thread. Idempotent."""
@@ -292,24 +279,22 @@ class Shipper(_Base):
             self._closed = True
         if self.settings.disabled:
             return FlushResult()
-        try:
-            result = self._call(self._engine.aclose, self.settings.shutdown_timeout + 1.0)
-            loop, thread = self._loop, self._thread
-            if loop is not None and thread is not None:
-                try:
-                    loop.call_soon_threadsafe(loop.stop)
-                except RuntimeError:  # already closed
-                    pass
-                thread.join(1.0)
-            # whatever a late track() added while we closed
-            spilled = self._engine.spill_memory()
-            return FlushResult(result.delivered, result.spilled + spilled, result.dropped)
-        except Exception:  # noqa: BLE001 - closing never raises
-            _log.exception("close() failed")
-            return FlushResult(spilled=self._engine.spill_memory())
+        return self._close_engine()
+
+    @never_raises("close()", FlushResult(), recover=lambda self: self._spill_all())
+    def _close_engine(self) -> FlushResult:
+        result = self._call(self._engine.aclose, self.settings.shutdown_timeout + 1.0)
+        loop, thread = self._loop, self._thread
+        if loop is not None and thread is not None:
+            try:
+                loop.call_soon_threadsafe(loop.stop)
+            except RuntimeError:  # already closed
+                pass
+            thread.join(1.0)
+        # whatever a late track() added while we closed
+        spilled = self._engine.spill_memory()
+        return FlushResult(result.delivered, result.spilled + spilled, result.dropped)
 
     def _forked(self) -> None:
         super()._forked()
-        self._loop = None
-        self._thread = None
-        self._start_lock = threading.Lock()
+        self._init_worker()  # the parent's thread and loop do not exist here

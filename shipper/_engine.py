@@ -1,9 +1,11 @@
 """The delivery engine behind both clients: memory queue, batching worker, spill, recovery.
 
 ``put`` is the only method called from user threads: it appends to a deque (atomic in
-CPython, no lock) and at most wakes the worker. Everything else runs on the engine's event
-loop. Disk writes happen in a worker thread, or in the caller's thread only when the memory
-queue and the overflow are both full (back-pressure instead of unbounded memory).
+CPython) and at most wakes the worker. Everything else runs on the engine's event loop, in
+one of two named paths: `Engine.tick`, the worker's periodic cycle, and `Engine.flush`, which
+works to a deadline and leaves nothing in memory. Disk writes happen in a worker thread, or
+in the caller's thread only when the memory queue and the overflow are both full
+(back-pressure instead of unbounded memory).
 """
 
 from __future__ import annotations
@@ -15,31 +17,40 @@ import asyncio
 import concurrent.futures.thread  # noqa: F401
 import contextlib
 import random
+import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from . import _log
 from ._aio import offload
-from ._clock import SystemClock
+from ._cache._drops import add_drops, read_drops
+from ._cache._prune import prune
+from ._cache._spool import Spool
+from ._clock import Deadline, SystemClock
 from ._config import Settings
 from ._courier import Courier, Sleep
 from ._deliver import Event
-from ._drops import add_drops, read_drops
-from ._event import use_fast_json
-from ._prune import prune
-from ._spool import Spool
+from ._destinations._select import destination_for
+from ._event import fast_encoder
+from ._guard import never_raises_async
 from ._transport import make_client
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._clock import Clock
 
+TICK_BUDGET_S = 60.0  # a periodic send gives a batch this long, retries included, then spills
 _DRAIN_SLICE_S = 5.0  # disk draining yields to fresh events this often
 _BACKLOG_CHECK_S = 5.0
+
+# what sending the memory queue came to
+SENT = "sent"                # the service took what it was offered
+GATE_CLOSED = "gate_closed"  # nothing was tried: the breaker or the health result said wait
+FAILED = "failed"            # the service failed or refused along the way
 
 
 @dataclass(frozen=True)
@@ -50,19 +61,57 @@ class FlushResult:
     spilled: int = 0
     dropped: int = 0
 
+    @classmethod
+    def between(cls, before: dict[str, int], after: dict[str, int]) -> FlushResult:
+        """What happened between two `Counters.snapshot` results."""
+        return cls(*(after[k] - before[k] for k in ("delivered", "spilled", "dropped")))
 
-@dataclass
+
 class Counters:
-    tracked: int = 0
-    delivered: int = 0
-    spilled: int = 0
-    synced: int = 0
-    dead_lettered: int = 0
-    retries: int = 0
-    dropped: dict[str, int] = field(default_factory=dict)
+    """What an engine did, counted from any thread (user threads, the loop, the pool).
 
-    def drop(self, reason: str, n: int = 1) -> None:
-        self.dropped[reason] = self.dropped.get(reason, 0) + n
+    Drops are also kept as *unsaved* until `take_unsaved` hands them over to be added to
+    the cache's persistent totals.
+    """
+
+    NAMES = ("tracked", "delivered", "spilled", "synced", "dead_lettered", "retries")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values = dict.fromkeys(self.NAMES, 0)
+        self._dropped: dict[str, int] = {}
+        self._unsaved: dict[str, int] = {}
+
+    def add(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self._values[name] += n
+
+    def drop(self, reason: str, n: int = 1, *, persist: bool = False) -> None:
+        """Count ``n`` events lost for ``reason``; ``persist``: also for drops.json."""
+        with self._lock:
+            self._dropped[reason] = self._dropped.get(reason, 0) + n
+            if persist:
+                self._unsaved[reason] = self._unsaved.get(reason, 0) + n
+
+    def take_unsaved(self) -> dict[str, int]:
+        with self._lock:
+            unsaved, self._unsaved = self._unsaved, {}
+        return unsaved
+
+    def restore_unsaved(self, counts: dict[str, int]) -> None:
+        """Give back drops that could not be saved, for a later try."""
+        with self._lock:
+            for reason, n in counts.items():
+                self._unsaved[reason] = self._unsaved.get(reason, 0) + n
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every counter now, consistent: the names above, ``dropped`` (total) and
+        ``dropped_by`` (by reason)."""
+        with self._lock:
+            snap: dict[str, Any] = dict(self._values)
+            snap["dropped_by"] = dict(self._dropped)
+        snap["dropped"] = sum(snap["dropped_by"].values())
+        return snap
 
 
 class Engine:
@@ -76,13 +125,20 @@ class Engine:
         rand: Callable[[], float] = random.random,
     ) -> None:
         self.settings = settings
-        use_fast_json()  # a long-running client: orjson (if installed) pays for itself
+        self.destination = destination_for(settings)
+        self.encode = fast_encoder()  # a long-running client: orjson pays for itself
         self.spool = Spool(settings.cache_path)
         self.transport = transport
         self.clock: Clock = clock or SystemClock()
         self.sleep: Sleep = sleep or asyncio.sleep
         self.rand = rand
-        self.counters = Counters()
+        self._backlog_checked = -1e18
+        self._backlog = True  # files from earlier runs may be waiting
+        self._fresh_start()
+
+    def _fresh_start(self) -> None:
+        """Empty queues, counters, and nothing of the event loop's yet."""
+        self.counters = Counters()  # a fresh lock too: after a fork another thread held it
         self.queue: deque[Event] = deque()
         self.overflow: deque[Event] = deque()
         self.notify: Callable[[], None] = _nothing
@@ -91,16 +147,13 @@ class Engine:
         self._wakeup: asyncio.Event | None = None
         self._lock: asyncio.Lock | None = None
         self._stopping = False
-        self._backlog_checked = -1e18
-        self._backlog = True  # files from earlier runs may be waiting
-        self._unsaved_drops: dict[str, int] = {}  # counted here, not yet in drops.json
         self._overflowed = False  # a burst went to disk while the service was fine
 
     # -- any thread ---------------------------------------------------------------------
 
     def put(self, item: Event) -> None:
         """Queue one encoded event; never blocks on delivery."""
-        self.counters.tracked += 1
+        self.counters.add("tracked")
         queue = self.queue
         if len(queue) < self.settings.queue_size:
             queue.append(item)
@@ -129,21 +182,20 @@ class Engine:
                 self.spool.write(part)
                 written += len(part)
             except OSError as exc:
-                self.counters.drop("disk_unwritable", len(part))
-                unsaved = self._unsaved_drops
-                unsaved["disk_unwritable"] = unsaved.get("disk_unwritable", 0) + len(part)
+                self.counters.drop("disk_unwritable", len(part), persist=True)
                 _log.warning("%d event(s) lost: cannot write the disk cache %s: %s",
                              len(part), self.spool.root, exc.strerror or exc)
         self.save_drops()
-        self.counters.spilled += written
+        self.counters.add("spilled", written)
         if written:
             self._backlog = True
         return written
 
     def save_drops(self) -> None:
         """Persist drop counts for `shipper status`; kept for a later try if the disk is full."""
-        if self._unsaved_drops and add_drops(self.spool.root, self._unsaved_drops):
-            self._unsaved_drops = {}
+        unsaved = self.counters.take_unsaved()
+        if unsaved and not add_drops(self.spool.root, unsaved):
+            self.counters.restore_unsaved(unsaved)
 
     def spill_memory(self) -> int:
         """Spill everything held in memory (used at exit, after fork, and after close)."""
@@ -165,9 +217,9 @@ class Engine:
 
     def _ensure_started(self) -> Courier:
         if self.courier is None:
-            self._client = make_client(self.settings, self.transport)
-            self.courier = Courier(self.settings, self.spool, self._client, clock=self.clock,
-                                   sleep=self.sleep, rand=self.rand)
+            self._client = make_client(self.settings, self.destination, self.transport)
+            self.courier = Courier(self.settings, self.destination, self.spool, self._client,
+                                   clock=self.clock, sleep=self.sleep, rand=self.rand)
             self._wakeup = asyncio.Event()
             self._lock = asyncio.Lock()
         return self.courier
@@ -193,7 +245,7 @@ class Engine:
             if self._stopping:
                 break
             try:
-                await self._cycle(None)
+                await self.tick()
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - the worker must outlive any bug of ours
@@ -205,63 +257,72 @@ class Engine:
         if self._wakeup is not None:
             self._wakeup.set()
 
-    async def _cycle(self, deadline: float | None) -> FlushResult:
+    async def tick(self) -> None:
+        """The periodic cycle: send the memory queue, then the disk backlog while the
+        service takes it. While the service is down a little stays in memory (see
+        `_within_patience`) rather than a file per event."""
         courier = self._ensure_started()
         assert self._lock is not None  # noqa: S101 - set by _ensure_started
         async with self._lock:
-            before = (self.counters.delivered, self.counters.spilled, sum(
-                self.counters.dropped.values()))
-
-            def time_left() -> float:
-                if deadline is None:
-                    return 60.0
-                return deadline - self.clock.monotonic()
-
             if self.overflow:
                 await offload(self.spill_overflow)
-            went = True
             if self.queue:
-                went = await self._send_queue(courier, time_left, final=deadline is not None)
-            elif deadline is None:
-                await self._maybe_drain(courier)
-            if deadline is not None and went and self._overflowed and time_left() > 0:
+                sent = await self._send_queue(courier, Deadline.after(self.clock,
+                                                                      TICK_BUDGET_S))
+                if sent == FAILED or (sent == GATE_CLOSED and not self._within_patience()):
+                    await offload(self.spill_memory)
+                if sent != SENT:
+                    return
+            await self._maybe_drain(courier)
+
+    async def flush(self, timeout: float | None = None) -> FlushResult:
+        """Deliver what is queued now; spill what cannot go before ``timeout`` (default
+        ``shutdown_timeout``). Nothing stays in memory. Never raises."""
+        limit = self.settings.shutdown_timeout if timeout is None else timeout
+        before = self.counters.snapshot()
+        await self._flush(Deadline.after(self.clock, limit))
+        return FlushResult.between(before, self.counters.snapshot())
+
+    @never_raises_async("flush", None,
+                        recover=lambda self, deadline: self.spill_memory_quietly())
+    async def _flush(self, deadline: Deadline) -> None:
+        courier = self._ensure_started()
+        assert self._lock is not None  # noqa: S101 - set by _ensure_started
+        async with self._lock:
+            if self.overflow:
+                await offload(self.spill_overflow)
+            sent = await self._send_queue(courier, deadline) if self.queue else SENT
+            if self.queue:
+                await offload(self.spill_memory)
+            if sent == SENT and self._overflowed and not deadline.expired:
                 # a flush (or close) also delivers what a burst spilled on overflow, while
                 # the collector takes it and time is left
-                await self._drain(courier, time_left)
-            after = (self.counters.delivered, self.counters.spilled, sum(
-                self.counters.dropped.values()))
-            return FlushResult(*(a - b for a, b in zip(after, before, strict=True)))
+                await self._drain(courier, deadline)
 
-    async def _send_queue(self, courier: Courier, time_left: Callable[[], float],
-                          final: bool) -> bool:
-        """Send the memory queue; False if the service refused or failed along the way."""
+    async def _send_queue(self, courier: Courier, deadline: Deadline) -> str:
+        """Send the memory queue until it is empty, the deadline passes or the service fails
+        (`SENT`, `GATE_CLOSED` or `FAILED`). What a failed batch leaves is spilled; the rest
+        of the queue stays for the caller to keep or spill."""
         gate = await courier.gate()
         if not gate.open:
-            if final or not self._within_patience():
-                await offload(self.spill_memory)
-            return False
-        while self.queue and time_left() > 0:
+            return GATE_CLOSED
+        while self.queue and not deadline.expired:
             batch = _take_batch(self.queue, self.settings.batch_size, self.settings.batch_bytes)
             try:
-                outcome = await courier.send(batch, time_left)
+                outcome = await courier.send(batch, deadline)
             except BaseException:
                 # cancelled (close gave up waiting) or broken mid-send: the batch is in no
                 # queue any more, so keep it on disk before going
                 self.spill(batch)
                 raise
-            self.counters.delivered += len(outcome.delivered)
-            self.counters.dead_lettered += len(outcome.dead)
-            self.counters.retries += outcome.retries
+            self.counters.add("delivered", len(outcome.delivered))
+            self.counters.add("dead_lettered", len(outcome.dead))
+            self.counters.add("retries", outcome.retries)
             if outcome.remaining:
                 await offload(self.spill, outcome.remaining)
             if outcome.stopped_by is not None:
-                await offload(self.spill_memory)
-                return False
-        if self.queue and final:
-            await offload(self.spill_memory)
-        if not final:
-            await self._maybe_drain(courier)
-        return True
+                return FAILED
+        return SENT
 
     def _within_patience(self) -> bool:
         """While the service is down, keep a little in memory rather than a file per event."""
@@ -275,21 +336,19 @@ class Engine:
         self._backlog_checked = now
         entries = await offload(self.spool.entries)
         self._backlog = bool(entries)
-        if not entries:
-            return
-        stop_at = self.clock.monotonic() + _DRAIN_SLICE_S
-        await self._drain(courier, lambda: stop_at - self.clock.monotonic())
+        if entries:
+            await self._drain(courier, Deadline.after(self.clock, _DRAIN_SLICE_S))
 
-    async def _drain(self, courier: Courier, time_left: Callable[[], float]) -> None:
+    async def _drain(self, courier: Courier, deadline: Deadline) -> None:
         gate = await courier.gate()
         if not gate.open:
             return
-        result = await courier.drain(time_left)
-        self._backlog = result.stopped_by is not None or time_left() <= 0
+        result = await courier.drain(deadline)
+        self._backlog = result.stopped_by is not None or deadline.expired
         self._overflowed = self._overflowed and self._backlog
-        self.counters.synced += result.delivered
-        self.counters.dead_lettered += result.dead_lettered
-        self.counters.retries += result.retries
+        self.counters.add("synced", result.delivered)
+        self.counters.add("dead_lettered", result.dead_lettered)
+        self.counters.add("retries", result.retries)
         if result.delivered:
             _log.debug("delivered %d cached event(s)", result.delivered)
 
@@ -297,59 +356,34 @@ class Engine:
         prune(self.spool, max_age_days=self.settings.max_age_days,
               max_cache_mb=self.settings.max_cache_mb)
 
-    async def flush(self, timeout: float | None = None) -> FlushResult:
-        """Deliver what is queued now; spill what cannot go before ``timeout``. Never raises."""
-        limit = self.settings.shutdown_timeout if timeout is None else timeout
-        deadline = self.clock.monotonic() + max(limit, 0.0)
-        try:
-            return await self._cycle(deadline)
-        except Exception:  # noqa: BLE001 - flush never raises
-            _log.exception("flush failed; spilling what is in memory")
-            spilled = await offload(self.spill_memory)
-            return FlushResult(spilled=spilled)
-
     async def aclose(self) -> FlushResult:
         self.stop()
-        result = await self.flush(self.settings.shutdown_timeout)
-        spilled = await offload(self.spill_memory)
+        before = self.counters.snapshot()
+        await self.flush(self.settings.shutdown_timeout)
+        await offload(self.spill_memory)
         if self._client is not None:
             with contextlib.suppress(Exception):
                 await self._client.aclose()
-        return FlushResult(result.delivered, result.spilled + spilled, result.dropped)
+        return FlushResult.between(before, self.counters.snapshot())
 
     def after_fork_in_child(self) -> None:
         """The parent still owns what was queued before the fork: forget it here."""
-        self.queue = deque()
-        self.overflow = deque()
-        self.notify = _nothing
-        self.courier = None
-        self._client = None
-        self._wakeup = None
-        self._lock = None
-        self._stopping = False
-        self._overflowed = False
-        self.counters = Counters()
+        self._fresh_start()
 
     def stats(self) -> dict[str, Any]:
-        c = self.counters
-        snap = self.courier.state.read() if self.courier else None
-        breaker = snap.breaker.state(self.clock.monotonic()) if snap else "closed"
-        health = snap.health if snap else None
-        dropped = dict(c.dropped)
+        snap = self.counters.snapshot()
+        state = self.courier.state.read() if self.courier else None
+        breaker = state.breaker.state(self.clock.monotonic()) if state else "closed"
+        health = state.health if state else None
         return {
-            "tracked": c.tracked,
-            "delivered": c.delivered,
-            "spilled": c.spilled,
-            "synced": c.synced,
-            "dead_lettered": c.dead_lettered,
-            "retries": c.retries,
+            **{name: snap[name] for name in Counters.NAMES},
             "queued": len(self.queue) + len(self.overflow),
-            "dropped": dropped,
-            "dropped_total": sum(dropped.values()),
+            "dropped": snap["dropped_by"],
+            "dropped_total": snap["dropped"],
             "dropped_on_disk": read_drops(self.spool.root),
             "breaker": breaker,
             "health": {"healthy": health.healthy if health else None,
-                       "checked_at": health.checked_at if health else None},
+                       "checked_at": health.checked_wall if health else None},
         }
 
 
@@ -378,4 +412,3 @@ def _take_batch(queue: deque[Event], max_count: int, max_bytes: int) -> list[Eve
         batch.append(queue.popleft())
         size += len(item[1]) + 1
     return batch
-

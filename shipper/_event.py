@@ -13,6 +13,7 @@ import os
 import sys
 import time
 
+from . import _log
 from ._version import __version__
 
 TYPE_CHECKING = False
@@ -40,16 +41,21 @@ def uuid7(now_ms: int | None = None) -> str:
 _VARIANT = "89ab"
 
 
-_last_prefix = ["", -1]  # a memo of _second_prefix's last answer, nothing more
+# The last second formatted, as one (second, text) tuple: replaced whole, never mutated, so
+# a thread reads a consistent pair whatever the others do. A memo, nothing more.
+_prefix_memo: tuple[int, str] = (-1, "")
 
 
 def _second_prefix(second: int) -> str:
     """``2026-11-23T07:36:49.`` for a second since the epoch, remembered for the next call."""
-    if _last_prefix[1] != second:
+    global _prefix_memo  # noqa: PLW0603 - a memo swapped whole is safe across threads
+    memo = _prefix_memo
+    if memo[0] != second:
         t = time.gmtime(second)
-        _last_prefix[:] = [f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
-                           f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.", second]
-    return _last_prefix[0]  # type: ignore[return-value]
+        memo = (second, f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+                        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.")
+        _prefix_memo = memo
+    return memo[1]
 
 
 def rfc3339_ms(epoch_s: float) -> str:
@@ -177,39 +183,31 @@ def _fast_default(value: object) -> object:
     return converted
 
 
-def encode(value: object) -> bytes:
-    """Encode any value as compact JSON bytes; never raises.
-
-    Uses orjson once `use_fast_json` has loaded it (the long-running clients do, when
-    ``shipper[speed]`` is installed), the standard library otherwise; both give the same
-    JSON for the same value up to key order and escaping. Short-lived processes keep to the
-    standard library: importing orjson pulls in dataclasses and inspect, which costs a hook
-    more than it saves.
-    """
-    fast = _encoder_memo[0] if _encoder_memo else None
-    if fast is not None:
-        try:
-            return fast(value)
-        except Exception:  # noqa: BLE001, S110 - cycles, huge ints, surrogates: stdlib path
-            pass
-    return encode_stdlib(value)
-
-
 def encode_stdlib(value: object) -> bytes:
-    """`encode` with the standard library only."""
+    """Encode any value as compact JSON bytes with the standard library; never raises."""
     return dumps(value).encode("ascii")
 
 
-_encoder_memo: list[Callable[[object], bytes]] = []  # the orjson encoder, once loaded
+def fast_encoder() -> Callable[[object], bytes]:
+    """The encoder a long-running client uses: orjson when it is installed (``shipper[speed]``),
+    falling back to the standard library for what orjson refuses (cycles, huge integers,
+    lone surrogates); plain `encode_stdlib` otherwise. Both give the same JSON for the same
+    value up to key order and escaping.
 
+    Short-lived processes keep to `encode_stdlib`: importing orjson costs a hook more than it
+    saves. Each client chooses its own encoder; nothing here is process-wide.
+    """
+    fast = _orjson_encoder()
+    if fast is None:
+        return encode_stdlib
 
-def use_fast_json() -> bool:
-    """Load orjson for `encode` if it is installed; True if it is in use."""
-    if not _encoder_memo:
-        fast = _orjson_encoder()
-        if fast is not None:
-            _encoder_memo.append(fast)
-    return bool(_encoder_memo)
+    def encode(value: object) -> bytes:
+        try:
+            return fast(value)
+        except Exception:  # noqa: BLE001 - cycles, huge ints, surrogates: stdlib path
+            return encode_stdlib(value)
+
+    return encode
 
 
 def _orjson_encoder() -> Callable[[object], bytes] | None:
@@ -249,6 +247,8 @@ def build_event(
     properties: object = None,
     context: object = None,
     timestamp: object = None,
+    *,
+    encode: Callable[[object], bytes] = encode_stdlib,
 ) -> tuple[str, bytes]:
     """Build one contract event. Returns its id and its UTF-8 JSON encoding."""
     event_id = uuid7()
@@ -271,3 +271,22 @@ def build_event(
     ctx["library"] = LIBRARY
     doc = {"id": event_id, "event": name, "timestamp": stamp, "properties": props, "context": ctx}
     return event_id, encode(doc)
+
+
+def make_event(
+    event: object,
+    properties: object,
+    context: object,
+    timestamp: object,
+    *,
+    max_bytes: int,
+    encode: Callable[[object], bytes] = encode_stdlib,
+) -> tuple[str, bytes] | None:
+    """`build_event`, then the size check every recording path makes: None (with a warning
+    that names the event safely, whatever its type) when it is over ``max_bytes``."""
+    event_id, raw = build_event(event, properties, context, timestamp, encode=encode)
+    if len(raw) > max_bytes:
+        _log.warning("event %s dropped: %d bytes is over max_event_bytes (%d)",
+                     _safe_repr(event), len(raw), max_bytes)
+        return None
+    return event_id, raw

@@ -12,19 +12,24 @@ import sys
 import time
 
 from . import _log
+from ._cache._drops import add_drops
+from ._cache._files import atomic_write, encode_file, ensure_cache, try_lock
+from ._cache._layout import PENDING, SYNC_LOCK, file_name, join
 from ._config import Settings, load_settings
-from ._drops import add_drops
-from ._event import build_event
-from ._files import atomic_write, encode_file, ensure_cache, file_name, try_lock
+from ._event import make_event
+from ._guard import never_raises
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-SYNC_LOCK = "sync.lock"
-_children: set[int] = set()  # background syncs this process started, reaped when they end
+# Background syncs this process started, reaped as they end so that a long-running caller
+# of shipper.track() leaves no zombies. Only pids of children are kept; a forked child
+# inherits the set and simply finds them not to be its own children.
+_children: set[int] = set()
 
 
+@never_raises("shipper.track()", None)
 def track(
     event: str,
     properties: dict[str, Any] | None = None,
@@ -39,12 +44,8 @@ def track(
     except Exception as exc:  # noqa: BLE001 - a bad keyword must not break a hook
         _log.warning("shipper.track: %s; event not recorded", exc)
         return None
-    try:
-        return record(resolved, event, properties, context=context, timestamp=timestamp,
-                      overrides=settings)
-    except Exception:  # noqa: BLE001 - recording never raises
-        _log.exception("shipper.track failed; event not recorded")
-        return None
+    return record(resolved, event, properties, context=context, timestamp=timestamp,
+                  overrides=settings)
 
 
 def record(
@@ -57,23 +58,23 @@ def record(
     overrides: dict[str, Any] | None = None,
     start_sync: bool = True,
 ) -> str | None:
+    """Write one event as its own pending file (fsync'd); None if it was dropped."""
     if settings.disabled:
         return None
     root = settings.cache_root
-    event_id, raw = build_event(event, properties, context, timestamp)
-    if len(raw) > settings.max_event_bytes:
+    made = make_event(event, properties, context, timestamp,
+                      max_bytes=settings.max_event_bytes)
+    if made is None:
         add_drops(root, {"too_large": 1})
-        _log.warning("event %r dropped: %d bytes is over max_event_bytes (%d)",
-                     event, len(raw), settings.max_event_bytes)
         return None
+    event_id, raw = made
     try:
         ensure_cache(root)
-        atomic_write(root, "pending", file_name(int(time.time() * 1000), 1),
-                     encode_file([raw]))
+        atomic_write(root, PENDING, file_name(int(time.time() * 1000), 1), encode_file([raw]))
     except OSError as exc:
         add_drops(root, {"disk_unwritable": 1})
-        _log.warning("event %r lost: cannot write the disk cache %s: %s",
-                     event, root, exc.strerror or exc)
+        _log.warning("event %s lost: cannot write the disk cache %s: %s",
+                     event_id, root, exc.strerror or exc)
         return None
     if start_sync and settings.endpoint:
         start_background_sync(settings, overrides or {})
@@ -87,7 +88,7 @@ def start_background_sync(settings: Settings, overrides: dict[str, Any]) -> bool
     hooks racing each other cannot both start one. Returns True if a sync was started.
     """
     try:
-        fd = try_lock(os.path.join(settings.cache_root, SYNC_LOCK))
+        fd = try_lock(join(settings.cache_root, SYNC_LOCK))
     except OSError:
         return False
     if fd is None:
@@ -133,10 +134,11 @@ def _reap() -> None:
 
 
 def _service_known_down(settings: Settings) -> bool:
+    from ._cache._state import SharedState
     from ._clock import SystemClock
-    from ._state import WAIT, SharedState, decide
+    from ._gate import WAIT, decide
 
-    state = SharedState(settings.cache_root, SystemClock(),
-                        threshold=settings.breaker_threshold, cooldown=settings.breaker_cooldown)
-    clock = state.clock
+    clock = SystemClock()
+    state = SharedState(settings.cache_root, clock, threshold=settings.breaker_threshold,
+                        cooldown=settings.breaker_cooldown)
     return decide(state.read(), clock.monotonic(), ttl=settings.health_ttl) == WAIT

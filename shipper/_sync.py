@@ -11,15 +11,16 @@ from typing import Any
 
 import httpx
 
-from . import _log
 from ._aio import offload
-from ._clock import SystemClock
+from ._cache._files import try_lock
+from ._cache._layout import SYNC_LOCK
+from ._cache._prune import prune
+from ._cache._spool import Spool
+from ._clock import Deadline, SystemClock
 from ._config import Settings, load_settings
 from ._courier import Courier, Sleep
-from ._files import try_lock
-from ._oneshot import SYNC_LOCK
-from ._prune import prune
-from ._spool import Spool
+from ._destinations._select import destination_for
+from ._guard import never_raises
 from ._transport import make_client
 
 TYPE_CHECKING = False
@@ -52,10 +53,6 @@ class SyncResult:
         return {**asdict(self), "ok": self.ok}
 
 
-def pending_events(spool: Spool) -> int:
-    return sum(entry.count for entry in spool.entries())
-
-
 def sync(
     timeout: float | None = None,
     *,
@@ -71,25 +68,35 @@ def sync(
         resolved = load_settings(settings)
     except Exception as exc:  # noqa: BLE001 - reported in the result
         return SyncResult(error=str(exc))
-    try:
-        result = asyncio.run(_run(resolved, timeout, progress=progress, transport=transport,
-                                  clock=clock or SystemClock(), sleep=sleep or asyncio.sleep,
-                                  force=True, lock_fd=None, linger=0.0))
-    except Exception as exc:  # noqa: BLE001 - sync never raises for faults
-        _log.exception("sync failed")
-        result = SyncResult(error=f"sync failed: {type(exc).__name__}")
+    result = _sync(resolved, timeout, progress=progress, transport=transport,
+                   clock=clock or SystemClock(), sleep=sleep or asyncio.sleep)
     result.seconds = time.monotonic() - started
     return result
 
 
+def _failed(*_args: object) -> SyncResult:
+    return SyncResult(error="sync failed: see the shipper log")
+
+
+@never_raises("sync", SyncResult(), recover=_failed)
+def _sync(settings: Settings, timeout: float | None, *,
+          progress: Callable[[int, int], None] | None,
+          transport: httpx.AsyncBaseTransport | None, clock: Clock, sleep: Sleep) -> SyncResult:
+    deadline = Deadline.never(clock) if timeout is None else Deadline.after(clock, timeout)
+    return asyncio.run(_run(settings, deadline, progress=progress, transport=transport,
+                            clock=clock, sleep=sleep, force=True, lock_fd=None, linger=0.0))
+
+
+@never_raises("background sync", SyncResult())  # detached: the cache keeps everything
 def background_sync(lock_fd: int | None, linger: float = 2.0) -> SyncResult:
     """The detached sync a hook starts: respects the shared health state, then lingers."""
     settings = load_settings()
     spool = Spool(settings.cache_path)
+    clock = SystemClock()
     for _ in range(3):
-        result = asyncio.run(_run(settings, None, progress=None, transport=None,
-                                  clock=SystemClock(), sleep=asyncio.sleep, force=False,
-                                  lock_fd=lock_fd, linger=linger))
+        result = asyncio.run(_run(settings, Deadline.never(clock), progress=None,
+                                  transport=None, clock=clock, sleep=asyncio.sleep,
+                                  force=False, lock_fd=lock_fd, linger=linger))
         # an event written just as we let the lock go would wait for the next hook: look again
         if result.stopped_by is not None or not spool.entries():
             return result
@@ -99,20 +106,20 @@ def background_sync(lock_fd: int | None, linger: float = 2.0) -> SyncResult:
     return result
 
 
-async def _acquire(root: Any, wait_s: float) -> int | None:
-    """The sync lock, waiting up to ``wait_s``; None if it stayed busy (we go on regardless:
-    per-file locks keep two syncs from sending one file)."""
-    stop_at = time.monotonic() + wait_s
+async def _acquire(root: Any, deadline: Deadline) -> int | None:
+    """The sync lock, waiting up to `_MAX_LOCK_WAIT_S` within ``deadline``; None if it
+    stayed busy (we go on regardless: per-file locks keep two syncs from sending one file)."""
+    patience = deadline.within(_MAX_LOCK_WAIT_S)
     while True:
         fd = try_lock(root / SYNC_LOCK)
-        if fd is not None or time.monotonic() >= stop_at:
+        if fd is not None or patience.expired:
             return fd
         await asyncio.sleep(_LOCK_POLL_S)
 
 
 async def _run(
     settings: Settings,
-    timeout: float | None,
+    deadline: Deadline,
     *,
     progress: Callable[[int, int], None] | None,
     transport: httpx.AsyncBaseTransport | None,
@@ -132,13 +139,8 @@ async def _run(
     except OSError as exc:
         result.error = f"cache folder {spool.root} is unusable: {exc.strerror or exc}"
         return result
-    end = None if timeout is None else clock.monotonic() + timeout
-
-    def time_left() -> float:
-        return 3600.0 if end is None else end - clock.monotonic()
-
     if lock_fd is None:
-        lock_fd = await _acquire(spool.root, min(_MAX_LOCK_WAIT_S, max(time_left(), 0.0)))
+        lock_fd = await _acquire(spool.root, deadline)
     try:
         pruned = await offload(
             prune, spool, max_age_days=settings.max_age_days, max_cache_mb=settings.max_cache_mb)
@@ -146,31 +148,32 @@ async def _run(
         if not settings.base_url:
             result.error = "no endpoint is set (SHIPPER_ENDPOINT or endpoint in config.toml)"
             return result
-        async with make_client(settings, transport) as client:
-            courier = Courier(settings, spool, client, clock=clock, sleep=sleep)
-            await _deliver_all(courier, result, time_left, progress, force=force)
+        destination = destination_for(settings)
+        async with make_client(settings, destination, transport) as client:
+            courier = Courier(settings, destination, spool, client, clock=clock, sleep=sleep)
+            await _deliver_all(courier, result, deadline, progress, force=force)
             idle_until = clock.monotonic() + linger
             while result.stopped_by is None and clock.monotonic() < idle_until:
                 await asyncio.sleep(_LINGER_POLL_S)
                 if spool.entries():
-                    await _deliver_all(courier, result, time_left, progress, force=False)
+                    await _deliver_all(courier, result, deadline, progress, force=False)
                     idle_until = clock.monotonic() + linger
     finally:
         if lock_fd is not None:
             os.close(lock_fd)
-        result.pending_events = pending_events(spool)
+        result.pending_events = spool.pending_events()
     return result
 
 
 async def _deliver_all(
     courier: Courier,
     result: SyncResult,
-    time_left: Callable[[], float],
+    deadline: Deadline,
     progress: Callable[[int, int], None] | None,
     *,
     force: bool,
 ) -> None:
-    total = await offload(pending_events, courier.spool)
+    total = await offload(courier.spool.pending_events)
     if total == 0:
         return
     gate = await courier.gate(force=force)
@@ -186,9 +189,9 @@ async def _deliver_all(
         if progress is not None:
             progress(done, total)
 
-    drained = await courier.drain(time_left, progress=step)
+    drained = await courier.drain(deadline, progress=step)
     result.delivered += drained.delivered
     result.dead_lettered += drained.dead_lettered
     result.stopped_by = drained.stopped_by
-    if drained.stopped_by is None and time_left() <= 0:
+    if drained.stopped_by is None and deadline.expired:
         result.stopped_by = "timeout"

@@ -1,0 +1,84 @@
+"""The one "never raises" boundary of shipper's public entry points.
+
+A failure of shipper itself (a bug, a hostile value, a broken disk) must never reach the
+program that records events: every public entry point is wrapped here instead of in a
+hand-written ``try`` block. The failure is logged once, with its traceback, on the
+``shipper`` logger; then an optional ``recover`` runs (spill what is in memory, say) and its
+result, or else ``fallback``, is returned.
+
+The hook path imports this module (``shipper.track`` is decorated), so it uses neither
+functools nor typing at run time.
+"""
+
+from __future__ import annotations
+
+from . import _log
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _recovered(what: str, fallback: object, recover: Callable[..., object] | None,
+               catch: type[BaseException], *args: object, **kwargs: object) -> Any:
+    try:
+        _log.exception("%s failed", what)
+        if recover is not None:
+            return recover(*args, **kwargs)
+    except catch:  # the boundary itself must hold
+        try:
+            _log.exception("%s: recovering from the failure failed too", what)
+        except catch:  # not even logging may raise here
+            pass
+    return fallback
+
+
+def _named_like(wrapper: Callable[..., object], func: Callable[..., object]) -> None:
+    for name in ("__module__", "__name__", "__qualname__", "__doc__"):
+        try:
+            setattr(wrapper, name, getattr(func, name))
+        except AttributeError:
+            pass
+    wrapper.__wrapped__ = func  # type: ignore[attr-defined]
+
+
+def never_raises(what: str, fallback: object = None, *,
+                 recover: Callable[..., object] | None = None,
+                 catch: type[BaseException] = Exception) -> Callable[[F], F]:
+    """Decorate a function: any ``Exception`` it raises is logged and ``recover(*args,
+    **kwargs)`` (given the same arguments) or ``fallback`` is returned instead. Both must be
+    of the function's return type. ``catch=BaseException`` also stops ``SystemExit``,
+    ``KeyboardInterrupt`` and the like, for the one caller that must survive them all (a
+    hook, which must never fail its agent)."""
+
+    def decorate(func: F) -> F:
+        def guarded(*args: object, **kwargs: object) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except catch:  # the point of the boundary
+                return _recovered(what, fallback, recover, catch, *args, **kwargs)
+
+        _named_like(guarded, func)
+        return guarded  # type: ignore[return-value]  # same signature as func, by construction
+
+    return decorate
+
+
+def never_raises_async(what: str, fallback: object = None, *,
+                       recover: Callable[..., object] | None = None) -> Callable[[F], F]:
+    """`never_raises` for a coroutine function (``recover`` is a plain function)."""
+
+    def decorate(func: F) -> F:
+        async def guarded(*args: object, **kwargs: object) -> Any:
+            try:
+                return await func(*args, **kwargs)
+            except Exception:  # noqa: BLE001 - the point of the boundary
+                return _recovered(what, fallback, recover, Exception, *args, **kwargs)
+
+        _named_like(guarded, func)
+        return guarded  # type: ignore[return-value]  # same signature as func, by construction
+
+    return decorate
