@@ -279,7 +279,7 @@ def scenario_hook(up: Collector, blackhole: Collector, runs: int, peer_runs: int
     out: dict[str, Any] = {"venv": str(bin_dir.parent)}
     with temp_cache() as cache:
         env = base_env(cache)
-        subprocess.run([py, "-c", "import shipper._cli, httpx"], env=env, check=False)  # pyc
+        subprocess.run([py, "-c", "import shipper._cli._main, httpx"], env=env, check=False)  # pyc
 
         def sync_done() -> None:
             lock = cache / "sync.lock"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,6 +131,22 @@ class Collector:
         return [e["id"] for e in self.events()]
 
 
+@contextlib.contextmanager
+def serving(server: Any) -> Iterator[str]:
+    """Run an in-process ``shipper serve`` server (from `make_server`) on a thread for the
+    block; yields its base URL. For tests that need to shape the server itself (a body
+    limit, a TLS socket); the others use the `collector` process fixture."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    scheme = "https" if hasattr(server.socket, "context") else "http"
+    try:
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
 @pytest.fixture
 def collector(tmp_path: Path) -> Iterator[Collector]:
     c = Collector(tmp_path)
@@ -144,9 +163,16 @@ def down_collector(tmp_path: Path) -> Iterator[Collector]:
     c.stop()
 
 
+def pending_events(cache: Path) -> int:
+    """How many events wait in a cache folder's pending files."""
+    from shipper._cache._spool import Spool
+
+    return Spool(cache).pending_events()
+
+
 def events_on_disk(cache: Path) -> list[dict[str, Any]]:
     """Every pending event in a cache folder, parsed (claims are released again)."""
-    from shipper._spool import Spool
+    from shipper._cache._spool import Spool
 
     spool = Spool(cache)
     out = []
@@ -160,7 +186,7 @@ def events_on_disk(cache: Path) -> list[dict[str, Any]]:
 
 def write_backlog(cache: Path, files: int, per_file: int) -> list[str]:
     """Fill a cache with files x per_file events of known ids; returns the ids."""
-    from shipper._spool import Spool
+    from shipper._cache._spool import Spool
 
     spool = Spool(cache)
     ids = []
@@ -172,6 +198,16 @@ def write_backlog(cache: Path, files: int, per_file: int) -> list[str]:
             batch.append(json.dumps({"id": event_id, "event": "backlog"}).encode())
         spool.write(batch)
     return ids
+
+
+async def wait_until(predicate: Any, timeout: float = 30.0, interval: float = 0.01) -> bool:
+    """`wait_for` inside a test's event loop: polls without blocking the loop."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(interval)
+    return bool(predicate())
 
 
 def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.05) -> bool:

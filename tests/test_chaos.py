@@ -20,15 +20,12 @@ from pathlib import Path
 import pytest
 
 from shipper import Shipper
-from shipper._spool import Spool, decode_file
+from shipper._cache._spool import Spool, decode_file
 
-from .conftest import Collector, child_env, wait_for, write_backlog
+from .conftest import Collector, child_env, pending_events, wait_for, write_backlog
 
 pytestmark = pytest.mark.chaos
 
-
-def pending(cache: Path) -> int:
-    return sum(e.count for e in Spool(cache).entries())
 
 
 def sync_until_clean(env: dict[str, str], attempts: int = 5) -> None:
@@ -111,13 +108,18 @@ def test_sigkill_syncs_at_random_points_of_a_large_backlog(collector: Collector,
     rng = random.Random(11)
     kills = 0
     for _ in range(4):
+        # kill at a random point of the delivery, measured in events received, not seconds
+        before = collector.stats()["events_received"]
+        point = before + rng.randint(1, 3000)
         proc = subprocess.Popen([sys.executable, "-m", "shipper", "sync", "-q"], env=env)
-        time.sleep(rng.uniform(0.3, 1.5))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait(30)
-    left = pending(cache_dir)
+        assert wait_for(lambda p=point: collector.stats()["events_received"] >= p,
+                        timeout=120, interval=0.01)
+        assert proc.poll() is None, "the sync finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(30) == -signal.SIGKILL
+        kills += 1
+    left = pending_events(cache_dir)
+    assert kills == 4 and left > 0
     collector.faults(latency=0.0)
     sync_until_clean(env)
     received = collector.ids()
@@ -311,7 +313,7 @@ def test_fifty_hooks_during_an_outage_cost_about_one_probe(collector: Collector,
     stats = collector.stats()
     assert stats["batch_requests"] == 0
     assert 1 <= stats["health_probes"] <= 2 + int(elapsed / 5)
-    assert pending(cache_dir) == 50
+    assert pending_events(cache_dir) == 50
     collector.faults(health_status=200)
     sync_until_clean(env)
     assert len(set(collector.ids())) == 50
@@ -335,7 +337,7 @@ def test_open_breaker_stops_batch_sends_across_processes(collector: Collector,
     for _ in range(5):
         subprocess.run([sys.executable, "-c", code], env=env, timeout=60, check=True)
     assert collector.stats()["batch_requests"] == opened_at
-    assert pending(cache_dir) == 8
+    assert pending_events(cache_dir) == 8
 
 
 def _mp_worker(args: tuple[str, str, int]) -> list[str]:
@@ -369,12 +371,12 @@ def test_rate_limited_collector_is_honoured_then_delivered(collector: Collector,
     s = Shipper(endpoint=collector.url, max_retries=5, breaker_threshold=10,
                 shutdown_timeout=10)
     ids = [s.track("e", {"i": i}) for i in range(50)]
-    time.sleep(1.5)  # let a few 429s happen, then lift the limit
+    assert wait_for(lambda: collector.stats()["refused_requests"] >= 2)  # told to wait, twice
     collector.faults(status=None, retry_after=None)
     s.close()
     assert sorted(set(collector.ids())) == sorted(ids)
     assert collector.stats()["refused_requests"] >= 1
-    assert pending(cache_dir) == 0
+    assert pending_events(cache_dir) == 0
 
 
 def test_blackholed_collector_never_traps_the_program(collector: Collector,
@@ -386,7 +388,7 @@ def test_blackholed_collector_never_traps_the_program(collector: Collector,
     ids = [s.track("e", {"i": i}) for i in range(200)]
     result = s.close()
     assert result.delivered == 0
-    assert pending(cache_dir) == 200  # the batch in flight was spilled too, not dropped
+    assert pending_events(cache_dir) == 200  # the batch in flight was spilled too, not dropped
     collector.faults(blackhole=False)
     sync_until_clean(child_env(cache_dir, SHIPPER_ENDPOINT=collector.url))
     assert sorted(set(collector.ids())) == sorted(ids)
@@ -400,7 +402,7 @@ def test_collector_body_limit_splits_batches_for_real(collector: Collector,
         ids = [s.track("e", {"i": i}) for i in range(100)]
     assert sorted(collector.ids()) == sorted(ids)
     assert collector.stats()["refused_requests"] >= 1
-    assert pending(cache_dir) == 0
+    assert pending_events(cache_dir) == 0
 
 
 def test_refused_events_are_dead_lettered_over_http(collector: Collector,

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
+import shipper
 from shipper import AsyncShipper, Shipper
-from shipper._spool import Spool
+from shipper._cache._spool import Spool
+from shipper._engine import Counters
+from shipper._event import rfc3339_ms
 
-from .conftest import FakeClock
+from .conftest import FakeClock, events_on_disk, pending_events, wait_until
 from .mockcollector import MockCollector
 
 URL = "http://collector.test"
 
-
-def on_disk(cache: Path) -> int:
-    return sum(e.count for e in Spool(cache).entries())
 
 
 def client(mock: MockCollector, clock: FakeClock, **kw: object) -> AsyncShipper:
@@ -71,7 +76,7 @@ async def test_outage_spills_to_disk_and_nothing_is_lost(clock: FakeClock,
             s.track("e", {"i": i})
         result = await s.flush()
         assert result.spilled == 25 and result.delivered == 0
-    assert on_disk(cache_dir) == 25
+    assert pending_events(cache_dir) == 25
     assert mock.batch_requests == []  # the failed probe kept us from sending at all
 
 
@@ -87,7 +92,7 @@ async def test_transient_errors_retry_then_spill_and_open_breaker(clock: FakeClo
         assert s.stats()["breaker"] == "open"
     assert len(mock.batch_requests) == 3  # breaker_threshold reached on the third failure
     assert len(clock.slept) == 2
-    assert on_disk(cache_dir) == 1
+    assert pending_events(cache_dir) == 1
 
 
 async def test_auth_refusal_keeps_events_and_logs_once(clock: FakeClock, cache_dir: Path,
@@ -102,7 +107,7 @@ async def test_auth_refusal_keeps_events_and_logs_once(clock: FakeClock, cache_d
         await s.flush()
         s.track("e")
         await s.flush()
-    assert on_disk(cache_dir) == 4
+    assert pending_events(cache_dir) == 4
     assert len(mock.batch_requests) == 1
     refused = [r for r in caplog.records if "refused" in r.getMessage()]
     assert len(refused) == 1
@@ -123,22 +128,34 @@ async def test_refused_events_go_to_dead_letter(clock: FakeClock, cache_dir: Pat
     assert spool.folder_count(spool.dead) == (1, 1)
 
 
-async def test_track_never_waits_on_a_blackholed_collector(clock: FakeClock,
-                                                           cache_dir: Path) -> None:
-    """While requests hang forever, track() still returns ids; flush gives up and spills."""
+def test_track_never_waits_on_a_blackholed_collector(cache_dir: Path) -> None:
+    """While the delivery thread is stuck in a request that never ends, track() from another
+    thread still returns at once; close then gives up on the request and spills, and every
+    event is delivered or on disk exactly once."""
     mock = MockCollector()
-    mock.hang = asyncio.Event()
-    s = AsyncShipper(endpoint=URL, transport=mock.transport, shutdown_timeout=0.2)
-    await s.start()
-    flusher = asyncio.create_task(s.flush(timeout=0.2))
-    await asyncio.sleep(0)
-    ids = [s.track("e") for _ in range(100)]
-    assert all(ids)
-    mock.hang.set()
-    await flusher
-    mock.down = True
-    await s.aclose()
-    assert on_disk(cache_dir) + len(mock.ids) >= 100
+    hang = threading.Event()
+    entered = threading.Event()
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/batch":
+            entered.set()
+            while not hang.is_set():  # a blackhole: it answers only when the test says so
+                await asyncio.sleep(0.01)
+        return await mock.handle(request)
+
+    s = Shipper(endpoint=URL, transport=httpx.MockTransport(handle), shutdown_timeout=0.5,
+                batch_size=10)
+    ids = [s.track("e", {"i": i}) for i in range(10)]  # one full batch: sent at once
+    assert entered.wait(30), "the batch was never sent"
+    late: list[str | None] = []
+    caller = threading.Thread(target=lambda: late.extend(s.track("late") for _ in range(100)))
+    caller.start()
+    caller.join(30)  # a bound, not a timing: a track() that waited would still be here
+    assert not caller.is_alive() and len(late) == 100 and all(late)
+    s.close()  # gives up on the hanging request and spills it
+    hang.set()
+    on_disk = [e["id"] for e in events_on_disk(cache_dir)]
+    assert sorted(on_disk + mock.ids) == sorted(ids + late)
 
 
 async def test_queue_overflow_spills_instead_of_dropping(clock: FakeClock,
@@ -151,7 +168,7 @@ async def test_queue_overflow_spills_instead_of_dropping(clock: FakeClock,
     await s.start()
     await s.aclose()
     assert sorted(mock.ids + [i for i in ids if i not in mock.ids]) == sorted(ids)
-    assert len(mock.ids) + on_disk(cache_dir) == 100
+    assert len(mock.ids) + pending_events(cache_dir) == 100
 
 
 async def test_oversized_event_is_dropped_and_counted(clock: FakeClock) -> None:
@@ -171,7 +188,7 @@ async def test_track_after_close_goes_to_disk(clock: FakeClock, cache_dir: Path)
         pass
     assert await s.aclose() == await s.aclose()  # idempotent
     assert s.track("late") is not None
-    assert on_disk(cache_dir) == 1
+    assert pending_events(cache_dir) == 1
 
 
 async def test_disabled_is_a_no_op(clock: FakeClock, cache_dir: Path) -> None:
@@ -191,14 +208,11 @@ async def test_running_client_drains_the_disk_cache_by_itself(cache_dir: Path) -
                             health_ttl=0.05) as s:
         ids = [s.track("e") for _ in range(30)]
         await s.flush()
-        assert on_disk(cache_dir) == 30
+        assert pending_events(cache_dir) == 30
         mock.down = False
         s.track("wake")
-        for _ in range(500):
-            if on_disk(cache_dir) == 0 and len(mock.ids) == 31:
-                break
-            await asyncio.sleep(0.01)
-        assert s.stats()["synced"] == 30
+        assert await wait_until(lambda: s.stats()["synced"] == 30)
+        assert pending_events(cache_dir) == 0
     assert set(ids) <= set(mock.ids)
     assert len(mock.ids) == len(set(mock.ids)) == 31
 
@@ -218,8 +232,9 @@ def test_threaded_client_delivers_from_many_threads(cache_dir: Path) -> None:
             t.join()
         result = s.flush(timeout=10)
         assert result.dropped == 0
+        assert s.stats()["tracked"] == 4000
     assert len(mock.ids) == len(set(mock.ids)) == 4000
-    assert on_disk(cache_dir) == 0
+    assert pending_events(cache_dir) == 0
 
 
 def test_threaded_close_spills_when_down(cache_dir: Path) -> None:
@@ -230,7 +245,7 @@ def test_threaded_close_spills_when_down(cache_dir: Path) -> None:
     for _ in range(40):
         s.track("e")
     result = s.close()
-    assert result.spilled == 40 and on_disk(cache_dir) == 40
+    assert result.spilled == 40 and pending_events(cache_dir) == 40
     assert s.close().spilled == 0
 
 
@@ -252,3 +267,97 @@ def test_track_survives_hostile_input(cache_dir: Path) -> None:
     assert s.track("e", properties=[1, 2]) is not None  # type: ignore[arg-type]
     assert s.track("e", timestamp=float("nan")) is not None
     assert s.close().delivered == 3 and len(mock.ids) == 3
+
+
+LOCK_HOLDER = """
+import fcntl, os, select, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+select.select([sys.stdin], [], [], 20)  # until the test says so, or 20 s at the most
+"""
+
+
+async def test_shared_state_io_never_blocks_the_event_loop(cache_dir: Path) -> None:
+    """Another process holds the shared-state lock while the collector answers 503: the
+    failure is recorded off the loop, so the caller's event loop keeps running meanwhile."""
+    mock = MockCollector()
+    async with AsyncShipper(endpoint=URL, transport=mock.transport, max_retries=1) as s:
+        s.track("first")
+        await s.flush()  # a fresh, healthy probe result: the next send needs no probe
+        with subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(cache_dir / "state.lock")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE) as holder:
+            assert holder.stdout is not None and holder.stdin is not None
+            assert holder.stdout.readline() == b"held\n"
+            mock.status = 503
+            s.track("second")
+            flushing = asyncio.create_task(s.flush(timeout=60))
+            assert await wait_until(lambda: len(mock.batch_requests) == 2)
+            for _ in range(5):
+                await asyncio.sleep(0.01)  # the loop runs...
+            assert holder.poll() is None  # ...while the other process still holds the lock
+            assert not flushing.done()  # and the failure is still waiting for that lock
+            holder.stdin.write(b"\n")
+            holder.stdin.flush()
+            result = await flushing
+        assert result.spilled == 1
+    state = json.loads((cache_dir / "state.json").read_text())
+    assert state["breaker"]["failures"] == 1
+
+
+def test_a_client_does_not_change_how_shipper_track_encodes(cache_dir: Path) -> None:
+    """Creating a client picks its own encoder; shipper.track() in the same process keeps
+    the standard library's (no process-wide switch)."""
+    pytest.importorskip("orjson")
+    s = Shipper(endpoint=URL, transport=MockCollector().transport)
+    try:
+        assert shipper.track("hook", {"name": "\u00e9"}) is not None
+        (raw,) = next((cache_dir / "pending").iterdir()).read_bytes().splitlines()[1:]
+        assert b"\\u00e9" in raw  # json.dumps escapes; orjson would write the UTF-8 bytes
+        assert s._engine.encode({"name": "\u00e9"}) == '{"name":"\u00e9"}'.encode()
+    finally:
+        s.close()
+
+
+def test_timestamps_stay_right_when_threads_format_different_seconds() -> None:
+    """The memo of the last formatted second is safe when threads race on it."""
+    seconds = [1_800_000_000 + i * 3607 for i in range(8)]
+    wrong: list[str] = []
+
+    def work(second: int) -> None:
+        want = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second)) + "250Z"
+        for _ in range(20_000):
+            got = rfc3339_ms(second + 0.25)
+            if got != want:
+                wrong.append(got)
+
+    threads = [threading.Thread(target=work, args=(sec,)) for sec in seconds]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
+
+
+def test_counters_are_exact_when_many_threads_count() -> None:
+    """Drops and tracked counts from many threads at once are neither lost nor doubled,
+    and drops kept for drops.json are handed over exactly once."""
+    counters = Counters()
+    handed: list[dict[str, int]] = []
+
+    def work() -> None:
+        for i in range(5_000):
+            counters.add("tracked")
+            counters.drop("disk_unwritable", persist=True)
+            if i % 500 == 0:
+                handed.append(counters.take_unsaved())
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    handed.append(counters.take_unsaved())
+    snap = counters.snapshot()
+    assert snap["tracked"] == 40_000 and snap["dropped_by"] == {"disk_unwritable": 40_000}
+    assert sum(h.get("disk_unwritable", 0) for h in handed) == 40_000

@@ -14,13 +14,9 @@ from pathlib import Path
 import pytest
 
 from shipper import Shipper
-from shipper._spool import Spool
+from shipper._cache._spool import Spool
 
-from .conftest import Collector, child_env, wait_for, write_backlog
-
-
-def pending(cache: Path) -> int:
-    return sum(e.count for e in Spool(cache).entries())
+from .conftest import Collector, child_env, pending_events, wait_for, write_backlog
 
 
 def run_py(code: str, env: dict[str, str], timeout: float = 120,
@@ -41,7 +37,7 @@ def test_client_delivers_to_a_real_collector(collector: Collector, cache_dir: Pa
         ids = [s.track("e", {"i": i}) for i in range(1200)]
     assert sorted(collector.ids()) == sorted(ids)
     assert collector.stats()["duplicates"] == 0
-    assert pending(cache_dir) == 0
+    assert pending_events(cache_dir) == 0
 
 
 def test_outage_spill_recovery_drain(down_collector: Collector, cache_dir: Path) -> None:
@@ -54,7 +50,7 @@ def test_outage_spill_recovery_drain(down_collector: Collector, cache_dir: Path)
         out = shipper_cmd("emit", "hook.event", "-p", f"i={i}", "--print-id", env=env)
         assert out.returncode == 0
         recorded.append(out.stdout.decode().strip())
-    assert pending(cache_dir) == 305
+    assert pending_events(cache_dir) == 305
     failed = shipper_cmd("sync", "--timeout", "5", env=env)
     assert failed.returncode == 1  # the service is down: events remain
     down_collector.start()
@@ -63,7 +59,7 @@ def test_outage_spill_recovery_drain(down_collector: Collector, cache_dir: Path)
     assert json.loads(done.stdout)["delivered"] == 305
     received = down_collector.ids()
     assert sorted(received) == sorted(recorded) and len(set(received)) == 305
-    assert pending(cache_dir) == 0
+    assert pending_events(cache_dir) == 0
 
 
 def test_running_client_drains_backlog_after_recovery(down_collector: Collector,
@@ -73,7 +69,7 @@ def test_running_client_drains_backlog_after_recovery(down_collector: Collector,
                  shutdown_timeout=0.5) as s:
         ids = [s.track("e") for _ in range(200)]
         s.flush(timeout=1)
-        assert pending(cache_dir) == 200
+        assert pending_events(cache_dir) == 200
         down_collector.start()
         assert wait_for(lambda: len(down_collector.ids()) >= 200, timeout=60)
     assert sorted(down_collector.ids()) == sorted(ids)
@@ -86,7 +82,7 @@ def test_hook_starts_a_background_sync(collector: Collector, cache_dir: Path) ->
     event_id = out.stdout.decode().strip()
     assert out.returncode == 0 and event_id
     assert wait_for(lambda: event_id in collector.ids(), timeout=60)
-    assert wait_for(lambda: pending(cache_dir) == 0, timeout=10)
+    assert wait_for(lambda: pending_events(cache_dir) == 0, timeout=10)
 
 
 def test_many_processes_write_and_sync_one_cache(collector: Collector, cache_dir: Path) -> None:
@@ -126,7 +122,7 @@ def test_sigkill_of_a_sync_leaves_nothing_stuck(collector: Collector, cache_dir:
         wait_for(lambda b=before: len(collector.ids()) > b + 500, timeout=60, interval=0.01)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
-    assert pending(cache_dir) > 0
+    assert pending_events(cache_dir) > 0
     collector.faults(latency=0.0)
     final = shipper_cmd("sync", "--json", env=env)
     assert final.returncode == 0, final.stderr
@@ -160,7 +156,7 @@ def test_events_in_memory_survive_interpreter_exit(down_collector: Collector,
             s.track("e", {{"i": i}})
     """
     assert run_py(code, env).returncode == 0
-    assert pending(cache_dir) == 50
+    assert pending_events(cache_dir) == 50
 
 
 def test_events_in_memory_are_delivered_at_exit(collector: Collector, cache_dir: Path) -> None:
@@ -172,7 +168,7 @@ def test_events_in_memory_are_delivered_at_exit(collector: Collector, cache_dir:
             s.track("e", {{"i": i}})
     """
     assert run_py(code, child_env(cache_dir)).returncode == 0
-    assert len(collector.ids()) == 50 and pending(cache_dir) == 0
+    assert len(collector.ids()) == 50 and pending_events(cache_dir) == 0
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
@@ -215,7 +211,7 @@ def test_wrong_api_key_keeps_events_and_status_says_why(tmp_path: Path, cache_di
         with Shipper(endpoint=collector.url, api_key="wrong-key") as s:
             for _ in range(10):
                 s.track("e")
-        assert pending(cache_dir) == 10
+        assert pending_events(cache_dir) == 10
         status = shipper_cmd("status", env=env).stdout.decode()
         assert "401" in status and "wrong-key" not in status
         st = json.loads(shipper_cmd("status", "--json", env=env).stdout)
@@ -245,4 +241,4 @@ def test_outage_seen_by_many_hooks_costs_about_one_probe(down_collector: Collect
     stats = down_collector.stats()
     assert stats["batch_requests"] == 0
     assert stats["health_probes"] <= 1 + int((time.monotonic() - started) / 60)
-    assert pending(cache_dir) == 20
+    assert pending_events(cache_dir) == 20
