@@ -29,12 +29,19 @@ CONFIG = "config"        # our configuration is wrong (401, 403, 404): stop, kee
 
 
 class Answer(NamedTuple):
-    """What one exchange came to."""
+    """What one exchange came to.
+
+    ``row``: for a refusal, the index (in the batch sent) of the event the receiver named as
+    refused, where it names one (ClickHouse's "at row N"). ``rejected``: for an acceptance,
+    how many events the receiver dropped without naming them (OTLP's partial success).
+    """
 
     kind: str
     status: int | None = None
     retry_after: float | None = None
     detail: str = ""
+    row: int | None = None
+    rejected: int = 0
 
 
 @dataclass
@@ -46,12 +53,14 @@ class Outcome:
     remaining: list[Event] = field(default_factory=list)
     stopped_by: Answer | None = None
     retries: int = 0
+    rejected: int = 0  # accepted, but dropped by the receiver without naming them
 
     def add(self, other: Outcome) -> None:
         """Fold in the outcome of a later batch of the same delivery."""
         self.delivered += other.delivered
         self.dead += other.dead
         self.retries += other.retries
+        self.rejected += other.rejected
 
 
 def chunk_events(events: list[Event], max_count: int, max_bytes: int) -> list[list[Event]]:
@@ -104,10 +113,15 @@ async def deliver(
             answer = await post([raw for _, raw in chunk])
             if answer.kind == ACCEPTED:
                 out.delivered.extend(event_id for event_id, _ in chunk)
+                out.rejected += answer.rejected
                 break
             if answer.kind in (TOO_LARGE, REFUSED):
+                row = answer.row if answer.kind == REFUSED else None
                 if len(chunk) == 1:
                     out.dead.append((chunk[0], answer.detail))
+                elif row is not None and 0 <= row < len(chunk):  # the receiver named it
+                    out.dead.append((chunk[row], answer.detail))
+                    stack.extend(part for part in (chunk[row + 1:], chunk[:row]) if part)
                 else:
                     mid = len(chunk) // 2
                     stack.extend((chunk[mid:], chunk[:mid]))

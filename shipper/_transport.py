@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 PROBE_TIMEOUT_S = 1.0
 CONNECT_TIMEOUT_S = 1.0
+ABSENT = "absent"  # the probe found no health endpoint (404/405), not a sick service
 
 
 def client_headers(destination: Destination) -> dict[str, str]:
@@ -71,11 +72,14 @@ async def send(client: httpx.AsyncClient, destination: Destination, request: Req
     return reply if isinstance(reply, Answer) else destination.read_reply(reply)
 
 
-async def probe(client: httpx.AsyncClient, url: str) -> tuple[bool, str]:
-    """GET the health URL: any 2xx within a second means healthy."""
+async def probe(client: httpx.AsyncClient, url: str) -> tuple[bool | str, str]:
+    """GET the health URL: any 2xx within a second means healthy (True); 404 or 405 means
+    there is no health endpoint there (`ABSENT`); anything else, unhealthy (False)."""
     reply = await exchange(client, Request("GET", url, {}), PROBE_TIMEOUT_S)
     if isinstance(reply, Answer):
         return False, f"health probe failed: {reply.detail}"
     if 200 <= reply.status < 300:
         return True, f"HTTP {reply.status}"
+    if reply.status in (404, 405):
+        return ABSENT, f"the health probe {url} answered HTTP {reply.status}"
     return False, f"health probe answered HTTP {reply.status}"

@@ -13,14 +13,21 @@ batch is sent.
 
 from __future__ import annotations
 
+import calendar
+import json
+import math
+import re
 import zlib
-from typing import TYPE_CHECKING, NamedTuple
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._backoff import parse_retry_after
 from .._deliver import ACCEPTED, CONFIG, REFUSED, TOO_LARGE, TRANSIENT, Answer
+from .._json import loads
+from ._kinds import DEFAULT_HEALTH_PATH, MAX_BATCH_EVENTS, MAX_REQUEST_BYTES
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from .._config import Settings
 
@@ -30,12 +37,24 @@ _DETAIL_CHARS = 200
 
 
 class Request(NamedTuple):
-    """One HTTP request, described: the transport sends it as it is."""
+    """One HTTP request, described: the transport sends it as it is. ``size`` is the body's
+    length before compression, which a receiver's request limit applies to."""
 
     method: str
     url: str
     headers: dict[str, str]
     content: bytes = b""
+    size: int = 0
+
+
+class Unsendable(ValueError):
+    """An event this destination cannot represent (a timestamp out of its range, say):
+    refused before anything is sent, like a refusal by the receiver."""
+
+    def __init__(self, index: int, reason: str) -> None:
+        super().__init__(reason)
+        self.index = index
+        self.reason = reason
 
 
 class Reply(NamedTuple):
@@ -65,6 +84,76 @@ def compressed(body: bytes, headers: dict[str, str]) -> bytes:
     return gzip(body)
 
 
+def _dumps_stdlib(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def json_encoder() -> Callable[[object], bytes]:
+    """Compact JSON for what a destination builds from parsed events (plain data only):
+    orjson where it is installed, the standard library otherwise."""
+    try:
+        import orjson
+    except ImportError:
+        return _dumps_stdlib
+
+    def dumps(value: object) -> bytes:
+        try:
+            return orjson.dumps(value)
+        except TypeError:  # an integer past 64 bits, parsed from an event: stdlib it is
+            return _dumps_stdlib(value)
+
+    return dumps
+
+
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
+def parse_events(events: list[bytes]) -> list[dict[str, Any]]:
+    """The native events of a batch, parsed (the cache only ever holds JSON objects).
+
+    orjson where it is loaded, but the standard library for an event with a number of 19
+    digits or more: orjson reads integers past 64 bits as floats, which would change them.
+    """
+    out = []
+    for raw in events:
+        doc = json.loads(raw) if _LONG_NUMBER.search(raw) else loads(raw)
+        out.append(doc if isinstance(doc, dict) else {"value": doc})
+    return out
+
+
+def split_context(doc: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """An event's user id (``context.user_id``, stamped when it was recorded with a
+    ``user_id`` setting) and the rest of its context, without the library."""
+    context = doc.get("context")
+    rest = {k: v for k, v in context.items() if k not in ("library", "user_id")} \
+        if isinstance(context, dict) else {}
+    user = context.get("user_id") if isinstance(context, dict) else None
+    return (None if user is None or user == "" else str(user)), rest
+
+
+def epoch_ms(stamp: object) -> int | None:
+    """Milliseconds since the epoch for an event's timestamp (RFC 3339, as recorded), or
+    None when it is not a readable time. A time without a zone is taken as UTC."""
+    if not isinstance(stamp, str):
+        return None
+    text = stamp.strip()
+    if len(text) == 24 and text[-1] == "Z" and text[19] == ".":  # the form we record
+        try:
+            seconds = calendar.timegm((int(text[:4]), int(text[5:7]), int(text[8:10]),
+                                       int(text[11:13]), int(text[14:16]), int(text[17:19])))
+            return seconds * 1000 + int(text[20:23])
+        except ValueError:
+            return None
+    try:
+        when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    value = when.timestamp()
+    return math.floor(value * 1000) if math.isfinite(value) else None
+
+
 def answer_for_status(reply: Reply, *, not_found: str) -> Answer:
     """The wire protocol's reading of an HTTP status, which most receivers share.
 
@@ -89,33 +178,54 @@ def answer_for_status(reply: Reply, *, not_found: str) -> Answer:
 
 class Destination:
     """A kind of receiver, for one endpoint. Subclasses set `kind` and implement
-    `batch_request`; the rest has defaults that suit most receivers."""
+    `batch_request`; the rest has defaults that suit most receivers.
+
+    ``anonymous_id`` is the id sent as the user where an event has no user id: random, made
+    once per cache (see `_cache._identity`), never derived from the machine or the user.
+    """
 
     kind = ""
-    #: an event larger than this (as native JSON) is dropped when recorded; None: no limit
-    max_event_bytes: int | None = None
-    #: a batch whose translated body is larger than this is split before it is sent
-    max_request_bytes: int | None = None
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, anonymous_id: str = "") -> None:
         self.settings = settings
+        self.anonymous_id = anonymous_id
         self.base_url = settings.base_url or ""
+        self.dumps = json_encoder()
+
+    @property
+    def max_request_bytes(self) -> int | None:
+        """A request body (before compression) larger than this is split before sending."""
+        return MAX_REQUEST_BYTES.get(self.kind)
+
+    @property
+    def max_batch_events(self) -> int | None:
+        return MAX_BATCH_EVENTS.get(self.kind)
 
     @property
     def health_url(self) -> str | None:
         """What a health probe GETs (any 2xx is healthy); None: this destination has none
         and the breaker alone gates sending."""
         path = self.settings.health_path
+        if path is None:
+            path = DEFAULT_HEALTH_PATH.get(self.kind)
         return self.base_url + path if path else None
 
     def client_headers(self) -> dict[str, str]:
-        """Headers sent with every request, the probe included (authentication)."""
-        return {}
+        """Headers sent with every request, the probe included: the ``headers`` setting and
+        the destination's authentication."""
+        return dict(self.settings.headers)
 
     def batch_request(self, events: list[bytes], sent_at: float) -> Request:
         """The request that delivers ``events`` (native JSON, one each), sent at ``sent_at``
-        (seconds since the epoch)."""
+        (seconds since the epoch). Raises `Unsendable` for an event it cannot represent."""
         raise NotImplementedError
+
+    def json_request(self, url: str, value: object, headers: dict[str, str] | None = None,
+                     ) -> Request:
+        """A POST of ``value`` as JSON, gzipped when large."""
+        body = self.dumps(value)
+        head = {"Content-Type": "application/json", **(headers or {})}
+        return Request("POST", url, head, compressed(body, head), len(body))
 
     def read_reply(self, reply: Reply) -> Answer:
         """What the receiver's reply to a batch means for delivery."""

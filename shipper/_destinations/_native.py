@@ -26,13 +26,16 @@ class Native(Destination):
     kind = "shipper"
 
     def client_headers(self) -> dict[str, str]:
-        key = self.settings.api_key
-        return {"Authorization": f"Bearer {key}"} if key else {}
+        headers = super().client_headers()
+        if self.settings.api_key:
+            headers["Authorization"] = f"Bearer {self.settings.api_key}"
+        return headers
 
     def batch_request(self, events: list[bytes], sent_at: float) -> Request:
         headers = {"Content-Type": "application/json"}
-        body = compressed(batch_body(events, sent_at), headers)
-        return Request("POST", self.base_url + BATCH_PATH, headers, body)
+        body = batch_body(events, sent_at)
+        return Request("POST", self.base_url + BATCH_PATH, headers, compressed(body, headers),
+                       len(body))
 
     def read_reply(self, reply: Reply) -> Answer:
         return answer_for_status(

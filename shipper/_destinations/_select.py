@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from . import _kinds
 from ._base import Destination
-from ._native import Native
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .._config import Settings
 
 
-def destination_for(settings: Settings) -> Destination:
-    """The `Destination` for ``settings``."""
-    return Native(settings)
+def destination_for(settings: Settings, anonymous_id: str = "") -> Destination:
+    """The `Destination` for ``settings`` (``destination``, default ``shipper``).
+    ``anonymous_id`` is sent as the user of events recorded without a ``user_id``."""
+    kind = settings.destination
+    cls: type[Destination]
+    if kind == _kinds.OTLP:
+        from ._otlp import Otlp as cls
+    elif kind == _kinds.SEGMENT:
+        from ._segment import Segment as cls
+    elif kind == _kinds.POSTHOG:
+        from ._posthog import PostHog as cls
+    elif kind == _kinds.CLICKHOUSE:
+        from ._clickhouse import ClickHouse as cls
+    elif kind == _kinds.WEBHOOK:
+        from ._webhook import Webhook as cls
+    else:
+        from ._native import Native as cls
+    return cls(settings, anonymous_id)

@@ -1,0 +1,62 @@
+"""What every kind of destination is, as plain data and one small function: the
+configuration and the hook path need it (health defaults, size limits, which cache folder an
+event belongs to) without importing any destination's code."""
+
+from __future__ import annotations
+
+NATIVE = "shipper"
+OTLP = "otlp"
+SEGMENT = "segment"
+POSTHOG = "posthog"
+CLICKHOUSE = "clickhouse"
+WEBHOOK = "webhook"
+KINDS = (NATIVE, OTLP, SEGMENT, POSTHOG, CLICKHOUSE, WEBHOOK)
+
+#: the health probe each kind has when ``health_path`` is not set (None: no probe)
+DEFAULT_HEALTH_PATH = {NATIVE: "/health", CLICKHOUSE: "/ping"}
+
+#: the receiver's own limit for one event (native JSON bytes), where it has one
+MAX_EVENT_BYTES = {SEGMENT: 32 * 1024}
+
+#: the receiver's own limit for one request body, before compression
+MAX_REQUEST_BYTES = {SEGMENT: 500 * 1000, POSTHOG: 20 * 1024 * 1024,
+                     OTLP: 20 * 1024 * 1024}
+
+#: the most events one request may carry
+MAX_BATCH_EVENTS = {SEGMENT: 2500}
+
+OTLP_LOGS_PATH = "/v1/logs"
+WEBHOOK_FORMATS = ("json", "ndjson")
+OTLP_PROTOCOLS = ("http/json", "http/protobuf")
+
+
+def identity(kind: str, base_url: str | None, otlp_logs_endpoint: str | None,
+             database: str, table: str) -> str | None:
+    """What tells one destination from another of its kind: where its batches go, and for
+    ClickHouse the table. Events and health state are kept apart by it (not by the key, so a
+    rotated key still delivers the events recorded before). None without an endpoint."""
+    if not base_url:
+        return None
+    if kind == OTLP:
+        return otlp_logs_url(base_url, otlp_logs_endpoint)
+    if kind == CLICKHOUSE:
+        return f"{base_url}/{database}.{table}"
+    return base_url
+
+
+def otlp_logs_url(base_url: str, logs_endpoint: str | None) -> str:
+    """Where OTLP logs go: ``OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`` as given (a bare host gets
+    ``/``), else the endpoint with ``/v1/logs`` appended."""
+    if logs_endpoint:
+        rest = logs_endpoint.split("://", 1)[-1]
+        return logs_endpoint if "/" in rest else logs_endpoint + "/"
+    return base_url + OTLP_LOGS_PATH
+
+
+def public_url(url: str) -> str:
+    """``url`` without a ``user:password@`` part or a query string, safe to show."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url.split("?", 1)[0]
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host.rsplit('@', 1)[-1]}{slash}{path.split('?', 1)[0]}"
