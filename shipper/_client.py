@@ -75,7 +75,8 @@ class _Base:
         if self.settings.disabled:
             return None
         made = make_event(event, properties, context, timestamp,
-                          max_bytes=self.settings.max_event_bytes, encode=self._engine.encode)
+                          max_bytes=self.settings.event_limit, user_id=self.settings.user_id,
+                          encode=self._engine.encode)
         if made is None:
             self._engine.counters.drop("too_large")
             return None

@@ -7,6 +7,7 @@ import os
 import sys
 
 from . import _log
+from ._destinations import _kinds
 from ._errors import ConfigError
 
 TYPE_CHECKING = False
@@ -22,12 +23,23 @@ DEFAULTS: dict[str, object] = {
     "api_key": None,
     "cache_dir": None,
     "disabled": False,
+    "destination": _kinds.NATIVE,
+    "headers": {},
+    "user_id": None,
+    "service_name": "shipper",
+    "resource_attributes": {},
+    "otlp_logs_endpoint": None,
+    "otlp_protocol": "http/json",
+    "clickhouse_database": "default",
+    "clickhouse_table": "shipper_events",
+    "clickhouse_user": "default",
+    "webhook_format": "json",
     "batch_size": 500,
     "batch_bytes": 512 * KIB,
     "flush_interval": 1.0,
     "queue_size": 10_000,
     "timeout": 5.0,
-    "health_path": "/health",
+    "health_path": None,  # None: the destination's own probe; "": no probe
     "health_ttl": 30.0,
     "breaker_threshold": 3,
     "breaker_cooldown": 30.0,
@@ -55,12 +67,23 @@ class Settings:
     api_key: str | None
     cache_dir: str | None
     disabled: bool
+    destination: str
+    headers: dict[str, str]
+    user_id: str | None
+    service_name: str
+    resource_attributes: dict[str, str]
+    otlp_logs_endpoint: str | None
+    otlp_protocol: str
+    clickhouse_database: str
+    clickhouse_table: str
+    clickhouse_user: str
+    webhook_format: str
     batch_size: int
     batch_bytes: int
     flush_interval: float
     queue_size: int
     timeout: float
-    health_path: str
+    health_path: str | None
     health_ttl: float
     breaker_threshold: int
     breaker_cooldown: float
@@ -77,7 +100,8 @@ class Settings:
         if unknown:
             raise ConfigError(f"unknown setting {sorted(unknown)[0]!r}")
         for key, default in DEFAULTS.items():
-            object.__setattr__(self, key, values.get(key, default))
+            value = values.get(key, default)
+            object.__setattr__(self, key, dict(value) if isinstance(value, dict) else value)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Settings are immutable; use _replace()")
@@ -92,12 +116,19 @@ class Settings:
         return isinstance(other, Settings) and self._asdict() == other._asdict()
 
     def __hash__(self) -> int:
-        return hash(tuple(self._asdict().items()))
+        return hash(tuple((k, tuple(sorted(v.items())) if isinstance(v, dict) else v)
+                          for k, v in self._asdict().items()))
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={'<hidden>' if k == 'api_key' and v else v!r}"
-                          for k, v in self._asdict().items())
-        return f"Settings({shown})"
+        def shown(key: str, value: object) -> str:
+            if key == "api_key" and value:
+                return "<hidden>"
+            if key == "headers" and isinstance(value, dict):  # values may be credentials
+                return repr(dict.fromkeys(value, "<hidden>"))
+            return repr(value)
+
+        return "Settings({})".format(", ".join(f"{k}={shown(k, v)}"
+                                               for k, v in self._asdict().items()))
 
     @property
     def cache_root(self) -> str:
@@ -114,11 +145,35 @@ class Settings:
     def base_url(self) -> str | None:
         return self.endpoint.rstrip("/") if self.endpoint else None
 
+    @property
+    def health_path_or_default(self) -> str | None:
+        """The health path to probe: the setting, else the destination's own; None: none."""
+        if self.health_path is None:
+            return _kinds.DEFAULT_HEALTH_PATH.get(self.destination)
+        return self.health_path or None
+
+    @property
+    def destination_identity(self) -> str | None:
+        """What tells this destination from any other of its kind (its URL, and for
+        ClickHouse its table); None without an endpoint."""
+        return _kinds.identity(self.destination, self.base_url, self.otlp_logs_endpoint,
+                               self.clickhouse_database, self.clickhouse_table)
+
+    @property
+    def event_limit(self) -> int:
+        """The largest event (native JSON bytes) that may be recorded for this destination."""
+        own = _kinds.MAX_EVENT_BYTES.get(self.destination)
+        return self.max_event_bytes if own is None else min(self.max_event_bytes, own)
+
 
 KEYS: dict[str, type] = {
     key: (str if default is None else type(default)) for key, default in DEFAULTS.items()
 }
 _POSITIVE = {"batch_size", "batch_bytes", "queue_size", "max_event_bytes"}
+_CHOICES = {"destination": _kinds.KINDS, "webhook_format": _kinds.WEBHOOK_FORMATS,
+            "otlp_protocol": _kinds.OTLP_PROTOCOLS}
+_IDENTIFIERS = {"clickhouse_database", "clickhouse_table"}
+_NON_EMPTY = {"service_name", "clickhouse_user"}  # "" means unset for these: the default
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -152,15 +207,68 @@ def config_file(environ: Mapping[str, str]) -> str:
                         "config.toml")
 
 
+def _unquote(text: str) -> str:
+    """Percent-decoding (``%20`` -> space) without importing urllib on the hook path."""
+    if "%" not in text:
+        return text
+    parts = text.split("%")
+    out = bytearray(parts[0].encode())
+    for part in parts[1:]:
+        try:
+            out += bytes.fromhex(part[:2]) + part[2:].encode()
+        except ValueError:
+            out += b"%" + part.encode()
+    return out.decode("utf-8", "replace")
+
+
+def parse_pairs(text: str) -> dict[str, str]:
+    """``key1=value1,key2=value2`` (the OpenTelemetry and ``SHIPPER_HEADERS`` form), values
+    percent-decoded. Raises ValueError on an item that is not ``key=value``."""
+    pairs = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{item.strip()!r} is not key=value")
+        pairs[_unquote(key.strip())] = _unquote(value.strip())
+    return pairs
+
+
+def _header_table(key: str, value: object) -> dict[str, str]:
+    if isinstance(value, str):
+        try:
+            value = parse_pairs(value)
+        except ValueError as exc:
+            raise ConfigError(f"{key}: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key} must be a table of names to values")
+    table = {}
+    for name, item in value.items():
+        if not isinstance(name, str) or not name or isinstance(item, (dict, list)):
+            raise ConfigError(f"{key} must map names to plain values")
+        text = "" if item is None else str(item).lower() if isinstance(item, bool) else str(item)
+        if any(c in name + text for c in "\r\n\0") or any(c in name for c in " :\t"):
+            raise ConfigError(f"{key}: {name!r} is not a valid header name or value")
+        table[name] = text
+    return table
+
+
 def _coerce(key: str, value: object) -> object:
     kind = KEYS[key]
+    if kind is dict:
+        return _header_table(key, value)
     if kind is str:
-        if value is None or value == "":
+        if value is None:
             return None
+        if value == "":
+            # "" unsets a key; for health_path it means "no probe"
+            return "" if key == "health_path" else DEFAULTS[key] if key in _NON_EMPTY else None
         if not isinstance(value, (str, os.PathLike)):
             raise ConfigError(f"{key} must be a string, not {type(value).__name__}")
         text = os.fspath(value)
-        return text if isinstance(text, str) else text.decode()
+        text = text if isinstance(text, str) else text.decode()
+        return _checked_text(key, text)
     if kind is bool:
         if isinstance(value, bool):
             return value
@@ -178,6 +286,57 @@ def _coerce(key: str, value: object) -> object:
     if key in _POSITIVE and number < 1:
         raise ConfigError(f"{key} must be at least 1")
     return number
+
+
+def _checked_text(key: str, text: str) -> str:
+    choices = _CHOICES.get(key)
+    if choices is not None:
+        normal = text.strip().lower()
+        if normal not in choices:
+            raise ConfigError(f"{key} must be one of {', '.join(choices)}, not {text!r}")
+        return normal
+    if key in _IDENTIFIERS and not (text.replace("_", "a").isalnum() and text.isascii()):
+        raise ConfigError(f"{key} must be letters, digits and _ only, not {text!r}")
+    if key == "health_path" and not text.startswith("/"):
+        return "/" + text
+    return text
+
+
+def _otel(env: Mapping[str, str], values: dict[str, object]) -> None:
+    """The OpenTelemetry exporter's standard variables, beneath shipper's own settings, for
+    ``destination = "otlp"``: OTEL_EXPORTER_OTLP[_LOGS]_ENDPOINT, _HEADERS and _PROTOCOL,
+    OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES."""
+
+    def first(*names: str) -> str | None:
+        for name in names:
+            raw = env.get(name, "").strip()
+            if raw:
+                return raw
+        return None
+
+    if "endpoint" not in values and "otlp_logs_endpoint" not in values:
+        logs = first("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
+        base = first("OTEL_EXPORTER_OTLP_ENDPOINT")
+        if logs is not None:  # used as given
+            values["endpoint"] = values["otlp_logs_endpoint"] = logs
+        elif base is not None:  # the logs path is appended
+            values["endpoint"] = base
+    sources = [("headers", ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS")),
+               ("resource_attributes", ("OTEL_RESOURCE_ATTRIBUTES",)),
+               ("service_name", ("OTEL_SERVICE_NAME",))]
+    for key, names in sources:
+        raw = first(*names)
+        if key not in values and raw is not None:
+            try:
+                values[key] = _coerce(key, raw)
+            except ConfigError as exc:  # the standard says: discard the whole variable
+                _log.warning("ignoring %s: %s", names[0], exc)
+    protocol = first("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+    if "otlp_protocol" not in values and protocol is not None:
+        if protocol.lower() in _kinds.OTLP_PROTOCOLS:
+            values["otlp_protocol"] = protocol.lower()
+        else:
+            _log.warning("OTLP protocol %r is not supported; sending http/json", protocol)
 
 
 def _read_file(path: str) -> dict[str, Any]:
@@ -242,6 +401,8 @@ def load_settings(
         if key not in KEYS:
             raise ConfigError(f"unknown setting {key!r}")
         values[key] = _coerce(key, value)
+    if values.get("destination") == _kinds.OTLP:
+        _otel(env, values)
     if env.get("DO_NOT_TRACK", "").strip().lower() in _TRUE:
         values["disabled"] = True
     return Settings(**values)

@@ -19,9 +19,20 @@ from ._aio import offload
 from ._cache._drops import add_drops
 from ._cache._spool import Claim, Spool
 from ._cache._state import SharedState
-from ._deliver import CONFIG, Answer, Event, Outcome, chunk_events, deliver
+from ._deliver import (
+    ACCEPTED,
+    CONFIG,
+    REFUSED,
+    TOO_LARGE,
+    Answer,
+    Event,
+    Outcome,
+    chunk_events,
+    deliver,
+)
+from ._destinations._base import Unsendable
 from ._gate import PROBE, SEND, decide
-from ._transport import probe, send
+from ._transport import ABSENT, probe, send
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -67,9 +78,17 @@ class Courier:
         self.clock = clock
         self.sleep = sleep
         self.rand = rand
-        self.state = SharedState(spool.root, clock, threshold=settings.breaker_threshold,
-                                 cooldown=settings.breaker_cooldown)
+        self.state = SharedState(spool.home, clock, threshold=settings.breaker_threshold,
+                                 cooldown=settings.breaker_cooldown, ensure=spool.ensure)
         self._auth_logged = False
+        self._absent_logged = False
+        self._prepared = False  # the destination's setup (ClickHouse's table) is done
+        limit = destination.max_batch_events
+        self.batch_count = min(settings.batch_size, limit or settings.batch_size)
+        request_limit = destination.max_request_bytes
+        # batches are cut on native sizes; leave room for what translation adds
+        self.batch_bytes = min(settings.batch_bytes, int(request_limit * 0.75)
+                               if request_limit else settings.batch_bytes)
 
     async def gate(self, *, force: bool = False) -> GateResult:
         """May we send now? Probes the health endpoint when the shared result is stale."""
@@ -93,38 +112,80 @@ class Courier:
                 action = decide(snap, self.clock.monotonic(), ttl=self.settings.health_ttl)
                 if action != PROBE:
                     return GateResult(action == SEND, "probed by another process")
-            healthy, detail = await probe(self.client, health_url)
+            verdict, detail = await probe(self.client, health_url)
+            if verdict == ABSENT:  # no health endpoint there: the breaker alone gates
+                if not self._absent_logged:
+                    self._absent_logged = True
+                    _log.warning("%s; delivering without a probe (set health_path = \"\" to "
+                                 "skip it)", detail)
+                verdict = True
+            healthy = bool(verdict)
             await offload(self.state.record_probe, healthy, detail)
             return GateResult(healthy, detail, probed=True)
         finally:
             await offload(turn.__exit__, None, None, None)
 
+    def _limit(self, deadline: Deadline) -> float:
+        # never wait past the caller's deadline (a flush at close), whatever timeout says
+        return max(0.05, min(self.settings.timeout, deadline.left()))
+
+    async def _prepare(self, deadline: Deadline) -> Answer | None:
+        """Run the destination's setup (once, and again after a configuration answer);
+        the answer that stopped it, or None when it is done."""
+        for request in self.destination.setup_requests():
+            answer = await send(self.client, self.destination, request, self._limit(deadline))
+            if answer.kind != ACCEPTED:
+                return answer
+        self._prepared = True
+        return None
+
+    async def _on_failure(self, answer: Answer) -> bool:
+        """Record a failed exchange in the shared breaker; False when it is now open."""
+        if answer.kind == CONFIG:
+            self._prepared = False  # a table dropped, say: set up again before the next try
+        breaker = await offload(self.state.record_failure, answer.detail,
+                                trip=answer.kind == CONFIG)
+        if answer.kind == CONFIG and not self._auth_logged:
+            self._auth_logged = True
+            _log.warning("the collector refused delivery (%s); events stay on disk",
+                         answer.detail)
+        return breaker is None or breaker.allows(self.clock.monotonic())
+
+    async def _post(self, raw: list[bytes], deadline: Deadline) -> Answer:
+        """One exchange for a batch: translate it, check the receiver's size limit, send."""
+        destination = self.destination
+        try:
+            request = destination.batch_request(raw, self.clock.time())
+        except Unsendable as exc:
+            return Answer(REFUSED, None, None, exc.reason, exc.index)
+        limit = destination.max_request_bytes
+        if limit is not None and request.size > limit:
+            return Answer(TOO_LARGE, None, None, f"{request.size} bytes is over the "
+                                                 f"{destination.kind} limit of {limit}")
+        return await send(self.client, destination, request, self._limit(deadline))
+
     async def send(self, events: list[Event], deadline: Deadline) -> Outcome:
         """Deliver one batch with retries; dead-letter refused events; update the breaker."""
-        destination = self.destination
+        if not self._prepared:
+            failed = await self._prepare(deadline)
+            if failed is not None:
+                await self._on_failure(failed)
+                return Outcome(remaining=list(events), stopped_by=failed)
 
         async def post(raw: list[bytes]) -> Answer:
-            # never wait past the caller's deadline (a flush at close), whatever timeout says
-            limit = max(0.05, min(self.settings.timeout, deadline.left()))
-            request = destination.batch_request(raw, self.clock.time())
-            return await send(self.client, destination, request, limit)
-
-        async def on_failure(answer: Answer) -> bool:
-            breaker = await offload(self.state.record_failure, answer.detail,
-                                    trip=answer.kind == CONFIG)
-            if answer.kind == CONFIG and not self._auth_logged:
-                self._auth_logged = True
-                _log.warning("the collector refused delivery (%s); events stay on disk",
-                             answer.detail)
-            return breaker is None or breaker.allows(self.clock.monotonic())
+            return await self._post(raw, deadline)
 
         outcome = await deliver(events, post, attempts=max(1, self.settings.max_retries),
-                                sleep=self.sleep, deadline=deadline, on_failure=on_failure,
+                                sleep=self.sleep, deadline=deadline, on_failure=self._on_failure,
                                 rand=self.rand)
         if outcome.delivered:
             await offload(self.state.record_success)
         if outcome.dead:
             await offload(self._dead_letter, outcome.dead)
+        if outcome.rejected:
+            await offload(add_drops, self.spool.root, {"rejected_by_receiver": outcome.rejected})
+            _log.warning("the receiver accepted a batch but rejected %d event(s) in it",
+                         outcome.rejected)
         return outcome
 
     def _dead_letter(self, dead: list[tuple[Event, str]]) -> None:
@@ -146,18 +207,18 @@ class Courier:
         claims: list[Claim] = []
         count = size = 0
         for entry in self.spool.entries():
-            if entry.name in skip:
+            if str(entry.path) in skip:
                 continue
-            if claims and count + entry.count > self.settings.batch_size:
+            if claims and count + entry.count > self.batch_count:
                 break
             claim = self.spool.claim(entry)
             if claim is None:
-                skip.add(entry.name)
+                skip.add(str(entry.path))
                 continue
             claims.append(claim)
             count += len(claim.events)
             size += sum(len(raw) for _, raw in claim.events)
-            if count >= self.settings.batch_size or size >= self.settings.batch_bytes:
+            if count >= self.batch_count or size >= self.batch_bytes:
                 break
         return claims
 
@@ -181,8 +242,7 @@ class Courier:
             events = [e for c in claims for e in c.events]
             outcome = Outcome(remaining=events)
             try:
-                for batch in chunk_events(events, self.settings.batch_size,
-                                          self.settings.batch_bytes):
+                for batch in chunk_events(events, self.batch_count, self.batch_bytes):
                     got = await self.send(batch, deadline)
                     outcome.add(got)
                     if got.stopped_by is not None:

@@ -28,8 +28,9 @@ import httpx
 from . import _log
 from ._aio import offload
 from ._cache._drops import add_drops, read_drops
+from ._cache._identity import anonymous_id
 from ._cache._prune import prune
-from ._cache._spool import Spool
+from ._cache._spool import Spool, all_spools
 from ._clock import Deadline, SystemClock
 from ._config import Settings
 from ._courier import Courier, Sleep
@@ -125,9 +126,8 @@ class Engine:
         rand: Callable[[], float] = random.random,
     ) -> None:
         self.settings = settings
-        self.destination = destination_for(settings)
         self.encode = fast_encoder()  # a long-running client: orjson pays for itself
-        self.spool = Spool(settings.cache_path)
+        self.spool = Spool.for_settings(settings)
         self.transport = transport
         self.clock: Clock = clock or SystemClock()
         self.sleep: Sleep = sleep or asyncio.sleep
@@ -146,6 +146,7 @@ class Engine:
         self._client: httpx.AsyncClient | None = None
         self._wakeup: asyncio.Event | None = None
         self._lock: asyncio.Lock | None = None
+        self._starting: asyncio.Lock | None = None
         self._stopping = False
         self._overflowed = False  # a burst went to disk while the service was fine
 
@@ -215,21 +216,33 @@ class Engine:
 
     # -- event loop ---------------------------------------------------------------------
 
-    def _ensure_started(self) -> Courier:
-        if self.courier is None:
-            self._client = make_client(self.settings, self.destination, self.transport)
-            self.courier = Courier(self.settings, self.destination, self.spool, self._client,
-                                   clock=self.clock, sleep=self.sleep, rand=self.rand)
+    def _loop_objects(self) -> tuple[asyncio.Event, asyncio.Lock]:
+        """The worker's wake-up event and the lock of its cycles, made on the running loop."""
+        if self._wakeup is None or self._lock is None:
             self._wakeup = asyncio.Event()
             self._lock = asyncio.Lock()
+        return self._wakeup, self._lock
+
+    async def _ensure_started(self) -> Courier:
+        """The courier (and its HTTP client), made once: the worker and a flush may both
+        ask for it first, so the making is serialised."""
+        if self.courier is None:
+            if self._starting is None:
+                self._starting = asyncio.Lock()
+            async with self._starting:
+                if self.courier is None:
+                    anonymous = await offload(anonymous_id, self.spool.root)
+                    destination = destination_for(self.settings, anonymous)
+                    self._client = make_client(self.settings, destination, self.transport)
+                    self.courier = Courier(self.settings, destination, self.spool,
+                                           self._client, clock=self.clock, sleep=self.sleep,
+                                           rand=self.rand)
         return self.courier
 
     async def run(self, started: Callable[[], None] = lambda: None) -> None:
         """The worker: wake on a full batch, overflow, or every ``flush_interval``."""
-        self._ensure_started()
-        assert self._wakeup is not None  # noqa: S101 - set by _ensure_started
+        wakeup, _ = self._loop_objects()
         loop = asyncio.get_running_loop()
-        wakeup = self._wakeup
 
         def notify() -> None:
             loop.call_soon_threadsafe(wakeup.set)
@@ -237,6 +250,7 @@ class Engine:
         self.notify = notify
         started()
         with contextlib.suppress(Exception):
+            await self._ensure_started()
             await offload(self._prune)
         while not self._stopping:
             with contextlib.suppress(asyncio.TimeoutError):
@@ -261,9 +275,9 @@ class Engine:
         """The periodic cycle: send the memory queue, then the disk backlog while the
         service takes it. While the service is down a little stays in memory (see
         `_within_patience`) rather than a file per event."""
-        courier = self._ensure_started()
-        assert self._lock is not None  # noqa: S101 - set by _ensure_started
-        async with self._lock:
+        _, lock = self._loop_objects()
+        async with lock:
+            courier = await self._ensure_started()
             if self.overflow:
                 await offload(self.spill_overflow)
             if self.queue:
@@ -286,9 +300,9 @@ class Engine:
     @never_raises_async("flush", None,
                         recover=lambda self, deadline: self.spill_memory_quietly())
     async def _flush(self, deadline: Deadline) -> None:
-        courier = self._ensure_started()
-        assert self._lock is not None  # noqa: S101 - set by _ensure_started
-        async with self._lock:
+        _, lock = self._loop_objects()
+        async with lock:
+            courier = await self._ensure_started()
             if self.overflow:
                 await offload(self.spill_overflow)
             sent = await self._send_queue(courier, deadline) if self.queue else SENT
@@ -307,7 +321,7 @@ class Engine:
         if not gate.open:
             return GATE_CLOSED
         while self.queue and not deadline.expired:
-            batch = _take_batch(self.queue, self.settings.batch_size, self.settings.batch_bytes)
+            batch = _take_batch(self.queue, courier.batch_count, courier.batch_bytes)
             try:
                 outcome = await courier.send(batch, deadline)
             except BaseException:
@@ -353,7 +367,7 @@ class Engine:
             _log.debug("delivered %d cached event(s)", result.delivered)
 
     def _prune(self) -> None:
-        prune(self.spool, max_age_days=self.settings.max_age_days,
+        prune(all_spools(self.spool.root), max_age_days=self.settings.max_age_days,
               max_cache_mb=self.settings.max_cache_mb)
 
     async def aclose(self) -> FlushResult:
@@ -364,6 +378,7 @@ class Engine:
         if self._client is not None:
             with contextlib.suppress(Exception):
                 await self._client.aclose()
+            await asyncio.sleep(0)  # let the loop finish closing the sockets it just closed
         return FlushResult.between(before, self.counters.snapshot())
 
     def after_fork_in_child(self) -> None:

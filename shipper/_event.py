@@ -280,10 +280,20 @@ def make_event(
     timestamp: object,
     *,
     max_bytes: int,
+    user_id: str | None = None,
     encode: Callable[[object], bytes] = encode_stdlib,
 ) -> tuple[str, bytes] | None:
     """`build_event`, then the size check every recording path makes: None (with a warning
-    that names the event safely, whatever its type) when it is over ``max_bytes``."""
+    that names the event safely, whatever its type) when it is over ``max_bytes``.
+
+    ``user_id`` (the setting) is kept in the event as ``context.user_id`` unless the caller's
+    context has one: the user an event was recorded for stays its user whenever it is sent.
+    """
+    if user_id is not None:
+        if isinstance(context, dict):
+            context = context if "user_id" in context else {**context, "user_id": user_id}
+        elif context is None:
+            context = {"user_id": user_id}
     event_id, raw = build_event(event, properties, context, timestamp, encode=encode)
     if len(raw) > max_bytes:
         _log.warning("event %s dropped: %d bytes is over max_event_bytes (%d)",

@@ -13,9 +13,18 @@ import time
 
 from . import _log
 from ._cache._drops import add_drops
-from ._cache._files import atomic_write, encode_file, ensure_cache, try_lock
-from ._cache._layout import PENDING, SYNC_LOCK, file_name, join
+from ._cache._files import atomic_write, encode_file, ensure_cache, ensure_destination, try_lock
+from ._cache._layout import (
+    DESTINATIONS,
+    PENDING,
+    SYNC_LOCK,
+    destination_dir,
+    destination_key,
+    file_name,
+    join,
+)
 from ._config import Settings, load_settings
+from ._destinations._kinds import public_url
 from ._event import make_event
 from ._guard import never_raises
 
@@ -62,44 +71,67 @@ def record(
     if settings.disabled:
         return None
     root = settings.cache_root
-    made = make_event(event, properties, context, timestamp,
-                      max_bytes=settings.max_event_bytes)
+    made = make_event(event, properties, context, timestamp, max_bytes=settings.event_limit,
+                      user_id=settings.user_id)
     if made is None:
         add_drops(root, {"too_large": 1})
         return None
     event_id, raw = made
+    identity = settings.destination_identity
+    key = destination_key(settings.destination, identity) if identity else None
     try:
-        ensure_cache(root)
-        atomic_write(root, PENDING, file_name(int(time.time() * 1000), 1), encode_file([raw]))
+        if key is None:  # no endpoint: the first destination that syncs takes it
+            ensure_cache(root)
+            folder = PENDING
+        else:
+            ensure_destination(root, key, {"kind": settings.destination,
+                                           "endpoint": public_url(identity or "")})
+            folder = join(DESTINATIONS, key, PENDING)
+        atomic_write(root, folder, file_name(int(time.time() * 1000), 1), encode_file([raw]))
     except OSError as exc:
         add_drops(root, {"disk_unwritable": 1})
         _log.warning("event %s lost: cannot write the disk cache %s: %s",
                      event_id, root, exc.strerror or exc)
         return None
-    if start_sync and settings.endpoint:
-        start_background_sync(settings, overrides or {})
+    if start_sync and key is not None:
+        start_background_sync(settings, destination_dir(root, key), overrides or {})
     return event_id
 
 
-def start_background_sync(settings: Settings, overrides: dict[str, Any]) -> bool:
-    """Start a detached ``shipper sync --background`` unless one runs or the service is down.
+def _env_value(value: object) -> str:
+    """A setting as its SHIPPER_* environment variable writes it."""
+    if isinstance(value, dict):
+        return ",".join(f"{_quote(str(k))}={_quote(str(v))}" for k, v in value.items())
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _quote(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-._~/:" else
+                   "".join(f"%{b:02X}" for b in c.encode()) for c in text)
+
+
+def start_background_sync(settings: Settings, home: str, overrides: dict[str, Any]) -> bool:
+    """Start a detached ``shipper sync --background`` for the destination whose folder is
+    ``home``, unless one runs or the service is known to be down.
 
     The sync lock is taken here and handed to the child as an inherited descriptor, so two
     hooks racing each other cannot both start one. Returns True if a sync was started.
     """
     try:
-        fd = try_lock(join(settings.cache_root, SYNC_LOCK))
+        fd = try_lock(join(home, SYNC_LOCK))
     except OSError:
         return False
     if fd is None:
         return False  # a sync is running; it lingers for events like ours
     try:
-        if _service_known_down(settings):
+        if _service_known_down(settings, home):
             return False
         env = dict(os.environ)
         for key, value in overrides.items():
             if value is not None:
-                env["SHIPPER_" + key.upper()] = str(value)
+                env["SHIPPER_" + key.upper()] = _env_value(value)
         os.set_inheritable(fd, True)
         args = [sys.executable, "-m", "shipper", "sync", "--background", "--lock-fd", str(fd)]
         devnull = os.devnull
@@ -133,12 +165,13 @@ def _reap() -> None:
             _children.discard(pid)
 
 
-def _service_known_down(settings: Settings) -> bool:
+def _service_known_down(settings: Settings, home: str) -> bool:
     from ._cache._state import SharedState
     from ._clock import SystemClock
     from ._gate import WAIT, decide
 
     clock = SystemClock()
-    state = SharedState(settings.cache_root, clock, threshold=settings.breaker_threshold,
+    state = SharedState(home, clock, threshold=settings.breaker_threshold,
                         cooldown=settings.breaker_cooldown)
-    return decide(state.read(), clock.monotonic(), ttl=settings.health_ttl) == WAIT
+    return decide(state.read(), clock.monotonic(), ttl=settings.health_ttl,
+                  probes=settings.health_path_or_default is not None) == WAIT

@@ -13,9 +13,10 @@ import httpx
 
 from ._aio import offload
 from ._cache._files import try_lock
+from ._cache._identity import anonymous_id
 from ._cache._layout import SYNC_LOCK
 from ._cache._prune import prune
-from ._cache._spool import Spool
+from ._cache._spool import Spool, all_spools
 from ._clock import Deadline, SystemClock
 from ._config import Settings, load_settings
 from ._courier import Courier, Sleep
@@ -91,7 +92,7 @@ def _sync(settings: Settings, timeout: float | None, *,
 def background_sync(lock_fd: int | None, linger: float = 2.0) -> SyncResult:
     """The detached sync a hook starts: respects the shared health state, then lingers."""
     settings = load_settings()
-    spool = Spool(settings.cache_path)
+    spool = Spool.for_settings(settings)
     clock = SystemClock()
     for _ in range(3):
         result = asyncio.run(_run(settings, Deadline.never(clock), progress=None,
@@ -100,18 +101,18 @@ def background_sync(lock_fd: int | None, linger: float = 2.0) -> SyncResult:
         # an event written just as we let the lock go would wait for the next hook: look again
         if result.stopped_by is not None or not spool.entries():
             return result
-        lock_fd = try_lock(spool.root / SYNC_LOCK)
+        lock_fd = try_lock(spool.home / SYNC_LOCK)
         if lock_fd is None:
             return result  # another sync took over
     return result
 
 
-async def _acquire(root: Any, deadline: Deadline) -> int | None:
+async def _acquire(home: Any, deadline: Deadline) -> int | None:
     """The sync lock, waiting up to `_MAX_LOCK_WAIT_S` within ``deadline``; None if it
     stayed busy (we go on regardless: per-file locks keep two syncs from sending one file)."""
     patience = deadline.within(_MAX_LOCK_WAIT_S)
     while True:
-        fd = try_lock(root / SYNC_LOCK)
+        fd = try_lock(home / SYNC_LOCK)
         if fd is not None or patience.expired:
             return fd
         await asyncio.sleep(_LOCK_POLL_S)
@@ -129,7 +130,7 @@ async def _run(
     lock_fd: int | None,
     linger: float,
 ) -> SyncResult:
-    spool = Spool(settings.cache_path)
+    spool = Spool.for_settings(settings)
     result = SyncResult()
     if settings.disabled:
         result.error = "shipper is disabled (disabled=true or DO_NOT_TRACK=1)"
@@ -140,15 +141,15 @@ async def _run(
         result.error = f"cache folder {spool.root} is unusable: {exc.strerror or exc}"
         return result
     if lock_fd is None:
-        lock_fd = await _acquire(spool.root, deadline)
+        lock_fd = await _acquire(spool.home, deadline)
     try:
-        pruned = await offload(
-            prune, spool, max_age_days=settings.max_age_days, max_cache_mb=settings.max_cache_mb)
+        pruned = await offload(prune, all_spools(spool.root), max_age_days=settings.max_age_days,
+                               max_cache_mb=settings.max_cache_mb)
         result.pruned = pruned.events
         if not settings.base_url:
             result.error = "no endpoint is set (SHIPPER_ENDPOINT or endpoint in config.toml)"
             return result
-        destination = destination_for(settings)
+        destination = destination_for(settings, await offload(anonymous_id, spool.root))
         async with make_client(settings, destination, transport) as client:
             courier = Courier(settings, destination, spool, client, clock=clock, sleep=sleep)
             await _deliver_all(courier, result, deadline, progress, force=force)

@@ -10,7 +10,15 @@ import fcntl
 import os
 import stat
 
-from ._layout import FOLDERS, FORMAT_VERSION, TMP, join
+from ._layout import (
+    DESTINATION_FILE,
+    DESTINATION_FOLDERS,
+    DESTINATIONS,
+    FOLDERS,
+    FORMAT_VERSION,
+    TMP,
+    join,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -57,6 +65,25 @@ def ensure_cache(root: str | os.PathLike[str]) -> str:
     for name in FOLDERS:
         make_private_dir(join(root, name))
     return root
+
+
+def ensure_destination(root: str, key: str, about: dict[str, str]) -> str:
+    """The cache folder and the folder of destination ``key`` in it, private; writes
+    ``about`` (kind and public endpoint, for people) to its destination.json the first time.
+    Returns the destination's folder."""
+    ensure_cache(root)
+    home = join(root, DESTINATIONS, key)
+    try:
+        make_private_dir(home)
+    except FileNotFoundError:  # destinations/ itself is missing
+        make_private_dir(join(root, DESTINATIONS))
+        make_private_dir(home)
+    for name in DESTINATION_FOLDERS:
+        make_private_dir(join(home, name))
+    about_path = join(home, DESTINATION_FILE)
+    if about and not os.path.exists(about_path):
+        write_json(about_path, about)
+    return home
 
 
 def file_parts(events: list[bytes], extra: dict[str, object] | None = None) -> list[bytes]:

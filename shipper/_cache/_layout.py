@@ -4,16 +4,22 @@ The layout is a protocol between processes (hooks, syncs, long-running clients) 
 versions of shipper that may share one cache, so nothing else spells these names::
 
     <root>/                      0700, owned by the user
-        pending/<name>           events waiting for delivery, oldest name first
-        dead/<name>              events the collector refused (dead letter), with the reason
+        pending/<name>           events recorded while no endpoint was set: the first
+                                 destination that syncs takes them (0.1 kept all events here)
+        dead/<name>              refused events from pending/ (dead letter), with the reason
         quarantine/<ms>-<name>   files that could not be read or parsed, moved aside
         tmp/                     files being written; renamed into place once whole
-        state.json               health and breaker state shared by every process
-        state.lock               held while state.json is read, changed and replaced
-        probe.lock               held by the one process probing the health endpoint
-        sync.lock                held by the running sync (a hook hands it to the sync it starts)
         drops.json               events lost on purpose, counted by reason
         drops.lock               held while drops.json is changed
+        anonymous_id             the random id sent where no user_id is set, made once
+        destinations/<key>/      one destination: its kind and endpoint (see destination_key)
+            destination.json     {"kind": ..., "endpoint": ...} for people (no credentials)
+            pending/<name>       events recorded for this destination, oldest name first
+            dead/<name>          events it refused (dead letter), with the reason
+            state.json           its health and breaker state, shared by every process
+            state.lock           held while state.json is read, changed and replaced
+            probe.lock           held by the one process probing its health endpoint
+            sync.lock            held by its running sync (a hook hands it to the sync it starts)
 
 A cache file is JSON Lines: a header ``{"shipper":1,"n":N}`` (plus extra keys, such as the
 reason of a dead letter) and then N events, one a line. Its name
@@ -26,6 +32,7 @@ Standard library only, and only what Python has loaded anyway: the hook path imp
 from __future__ import annotations
 
 import os
+import zlib
 
 FORMAT_VERSION = 1
 
@@ -41,6 +48,10 @@ PROBE_LOCK = "probe.lock"
 SYNC_LOCK = "sync.lock"
 DROPS_FILE = "drops.json"
 DROPS_LOCK = "drops.lock"
+ANONYMOUS_ID = "anonymous_id"
+DESTINATIONS = "destinations"
+DESTINATION_FILE = "destination.json"
+DESTINATION_FOLDERS = (PENDING, DEAD)
 
 _SUFFIX = ".json"
 
@@ -73,3 +84,21 @@ def quarantined_original(name: str) -> str:
 def join(root: str, *names: str) -> str:
     """A path below ``root``: strings only, no pathlib, for the hook path."""
     return os.path.join(root, *names)
+
+
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.")
+
+
+def destination_key(kind: str, identity: str) -> str:
+    """The folder name of one destination: ``<kind>-<host>-<16 hex digits>``, readable in
+    ``ls`` and unique for the kind and identity (the hex digits are two CRC-32s of the
+    identity; hashlib would cost a hook 4 ms to import)."""
+    host = identity.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    shown = "".join(c if c in _SAFE else "_" for c in host)[:48] or "_"
+    data = f"{kind}\n{identity}".encode()
+    digest = (zlib.crc32(data) << 32) | zlib.crc32(data[::-1])
+    return f"{kind}-{shown}-{digest:016x}"
+
+
+def destination_dir(root: str, key: str) -> str:
+    return join(root, DESTINATIONS, key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from .. import _log
@@ -20,22 +21,26 @@ class PruneResult(NamedTuple):
 
 
 def prune(
-    spool: Spool,
+    spools: Spool | Sequence[Spool],
     *,
     max_age_days: float,
     max_cache_mb: float,
     now: float | None = None,
     dry_run: bool = False,
 ) -> PruneResult:
-    """Remove (or, dry run, list) pending files too old or beyond the size cap, oldest first.
+    """Remove (or, dry run, list) pending files too old or beyond the size cap, oldest first,
+    across ``spools`` (a whole cache: `all_spools`); the cap is for all of them together.
 
     Files a sync holds are skipped: they are being delivered. Removed events are counted by
     reason in the cache's drop totals and logged.
     """
+    spools = [spools] if isinstance(spools, Spool) else list(spools)
+    spool = spools[0]
     now = time.time() if now is None else now
     if not dry_run:
         spool.clean_tmp(now)
-    entries = spool.entries()
+    entries = sorted((entry for each in spools for entry in each.own_entries()),
+                     key=lambda entry: (entry.written_ms, entry.path.name))
     sized: list[tuple[Entry, int]] = []
     for entry in entries:
         try:

@@ -1,7 +1,9 @@
 """The disk cache: atomic event files that many processes write and sync at once.
 
-The folders and the file format are named in `_layout`. A file is written to ``tmp/`` and
-renamed into ``pending/``, so a reader never sees half a file. A syncer *claims* a file with
+The folders and the file format are named in `_layout`. A `Spool` is the cache of one
+destination (or, without one, of the events recorded while no endpoint was set); the events
+of one destination are never handed to another. A file is written to ``tmp/`` and renamed
+into ``pending/``, so a reader never sees half a file. A syncer *claims* a file with
 a non-blocking ``flock``; the kernel drops the lock when the syncer dies, even by SIGKILL,
 so nothing is ever stuck. A file is unlinked only after the collector accepted all its
 events.
@@ -17,9 +19,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .. import _log
-from ._files import atomic_write, ensure_cache, file_parts
+from ._files import atomic_write, ensure_cache, ensure_destination, file_parts
 from ._layout import (
     DEAD,
+    DESTINATIONS,
     FORMAT_VERSION,
     PENDING,
     QUARANTINE,
@@ -29,6 +32,10 @@ from ._layout import (
     quarantine_name,
     quarantined_original,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .._config import Settings
 
 _STALE_TMP_S = 3600.0
 
@@ -111,23 +118,53 @@ class Claim:
 
 
 class Spool:
-    """One cache folder. Cheap to create; nothing touches the disk until it is used."""
+    """The cache of one destination, or with ``key=None`` of the events recorded while no
+    endpoint was set ("unbound"). Cheap to create; nothing touches the disk until it is used.
 
-    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+    A destination's spool also drains the unbound events: the first destination that syncs
+    takes them. ``about`` (kind and public endpoint) is written once to ``destination.json``
+    so that ``shipper status`` can name the destination.
+    """
+
+    def __init__(self, root: Path | str, key: str | None = None, *,
+                 about: dict[str, str] | None = None, fsync: bool = True) -> None:
         self.root = Path(root)
-        self.pending = self.root / PENDING
-        self.dead = self.root / DEAD
+        self.key = key
+        self.about = about or {}
+        self.home = self.root / DESTINATIONS / key if key else self.root
+        self.pending = self.home / PENDING
+        self.dead = self.home / DEAD
         self.quarantine = self.root / QUARANTINE
         self.tmp = self.root / TMP
+        self.unbound = self.root / PENDING if key else None
         self.fsync = fsync
         self._ready = False
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Spool:
+        """The spool events recorded with ``settings`` belong to."""
+        from .._destinations._kinds import public_url
+
+        identity = settings.destination_identity
+        if identity is None:
+            return cls(settings.cache_path)
+        from ._layout import destination_key
+
+        return cls(settings.cache_path, destination_key(settings.destination, identity),
+                   about={"kind": settings.destination, "endpoint": public_url(identity)})
+
+    def _relative(self, folder: str) -> str:
+        return os.path.join(DESTINATIONS, self.key, folder) if self.key else folder
 
     # -- folder -------------------------------------------------------------------------
 
     def ensure(self) -> None:
         """Create the folders, private to this user; refuse a folder someone else controls."""
         if not self._ready:
-            ensure_cache(self.root)
+            if self.key:
+                ensure_destination(str(self.root), self.key, self.about)
+            else:
+                ensure_cache(self.root)
             self._ready = True
 
     # -- writing ------------------------------------------------------------------------
@@ -137,8 +174,8 @@ class Spool:
         self.ensure()
         ms = int(time.time() * 1000) if written_ms is None else written_ms
         parts = file_parts(events, extra)
-        return Path(atomic_write(str(self.root), folder, file_name(ms, len(events)), parts,
-                                 fsync=self.fsync))
+        return Path(atomic_write(str(self.root), self._relative(folder),
+                                 file_name(ms, len(events)), parts, fsync=self.fsync))
 
     def write(self, events: list[bytes], *, written_ms: int | None = None) -> Path:
         """Write events as one new pending file, atomically. Raises OSError on failure."""
@@ -151,23 +188,36 @@ class Spool:
     # -- reading ------------------------------------------------------------------------
 
     def entries(self) -> list[Entry]:
-        """Pending files, oldest first. Files with foreign names are moved to quarantine."""
+        """Pending files, oldest first: this destination's own, then (as old or older) the
+        unbound ones it also delivers. Files with foreign names are moved to quarantine."""
+        out = self._entries_in(self.pending)
+        if self.unbound is not None:
+            out += self._entries_in(self.unbound)
+        out.sort(key=lambda entry: (entry.written_ms, entry.path.name))
+        return out
+
+    def _entries_in(self, folder: Path) -> list[Entry]:
         try:
-            names = os.listdir(self.pending)
+            names = os.listdir(folder)
         except FileNotFoundError:
             return []
         out = []
         for name in names:
             parsed = parse_name(name)
             if parsed is None:
-                self._quarantine(self.pending / name, "foreign file name")
+                self._quarantine(folder / name, "foreign file name")
                 continue
-            out.append(Entry(self.pending / name, parsed[0], parsed[1]))
-        out.sort()
+            out.append(Entry(folder / name, parsed[0], parsed[1]))
         return out
 
+    def own_entries(self) -> list[Entry]:
+        """This spool's own pending files (not the unbound ones it also delivers)."""
+        return sorted(self._entries_in(self.pending),
+                      key=lambda entry: (entry.written_ms, entry.path.name))
+
     def pending_events(self) -> int:
-        """How many events are pending, counted from the file names alone."""
+        """How many events this spool delivers (its own and the unbound ones), counted from
+        the file names alone."""
         return sum(entry.count for entry in self.entries())
 
     def claim(self, entry: Entry) -> Claim | None:
@@ -227,6 +277,28 @@ class Spool:
             events += parsed[1] if parsed else 0
         return len(names), events
 
+    def requeue(self, *, dry_run: bool = False) -> tuple[int, int]:
+        """Move dead-lettered files back to pending (for a receiver that refused them by
+        mistake); returns (files, events) moved, or that would be."""
+        files = events = 0
+        try:
+            names = sorted(os.listdir(self.dead))
+        except FileNotFoundError:
+            return 0, 0
+        for name in names:
+            parsed = parse_name(name)
+            if parsed is None:
+                continue
+            if not dry_run:
+                try:
+                    self.ensure()
+                    os.rename(self.dead / name, self.pending / name)
+                except FileNotFoundError:
+                    continue  # another requeue took it
+            files += 1
+            events += parsed[1]
+        return files, events
+
     def is_locked(self, path: Path) -> bool:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
@@ -266,3 +338,20 @@ def _read_all(fd: int) -> bytes:
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
+
+
+def all_spools(root: Path | str) -> list[Spool]:
+    """Every spool of a cache folder: the unbound one, then one per destination folder."""
+    from ._files import read_json
+    from ._layout import DESTINATION_FILE
+
+    root = Path(root)
+    spools = [Spool(root)]
+    try:
+        keys = sorted(os.listdir(root / DESTINATIONS))
+    except OSError:
+        return spools
+    for key in keys:
+        about = read_json(root / DESTINATIONS / key / DESTINATION_FILE)
+        spools.append(Spool(root, key, about={k: str(v) for k, v in about.items()}))
+    return spools

@@ -175,8 +175,11 @@ class SharedState:
     """
 
     def __init__(self, root: str | os.PathLike[str], clock: Clock, *, threshold: int,
-                 cooldown: float) -> None:
+                 cooldown: float, ensure: Callable[[], object] | None = None) -> None:
         self.root = os.fspath(root)
+        # makes the folder before a write, or refuses one someone else controls (a spool's
+        # ensure: it checks the whole cache, not just this folder)
+        self.ensure = ensure or (lambda: make_private_dir(self.root))
         self.path = join(self.root, STATE_FILE)
         self.clock = clock
         self.threshold = threshold
@@ -189,7 +192,7 @@ class SharedState:
     def _modify(self, what: str, change: Callable[[Snapshot], Snapshot]) -> Snapshot | None:
         """Read, change and replace state.json under its lock; None if that failed."""
         try:
-            make_private_dir(self.root)  # creates it, or refuses one someone else controls
+            self.ensure()
             with Locked(join(self.root, STATE_LOCK)):
                 snap = change(self.read())
                 write_json(self.path, state_document(snap, self._boot))
@@ -246,18 +249,18 @@ class SharedState:
     def probe_turn(self, *, blocking: bool) -> ProbeTurn:
         """Exclusive right to probe: ``with state.probe_turn(blocking=False) as mine``;
         ``mine`` is False when another process is probing now."""
-        return ProbeTurn(self.root, blocking)
+        return ProbeTurn(self.root, blocking, self.ensure)
 
 
 class ProbeTurn:
-    def __init__(self, root: str, blocking: bool) -> None:
+    def __init__(self, root: str, blocking: bool, ensure: Callable[[], object]) -> None:
         self.lock = Locked(join(root, PROBE_LOCK), blocking=blocking)
-        self.root = root
+        self.ensure = ensure
         self.held = False
 
     def __enter__(self) -> bool:
         try:
-            make_private_dir(self.root)
+            self.ensure()
             mine = self.lock.__enter__()
         except OSError:  # no usable folder to coordinate in: probe alone
             return True
