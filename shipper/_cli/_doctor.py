@@ -5,9 +5,18 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
+from .._cache._files import atomic_write
+from .._cache._layout import TMP
 from .._cache._spool import Spool
 from .._config import Settings, config_file
 from ._status import free_bytes, public_endpoint
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import httpx
+
+    from .._deliver import Answer
+    from .._destinations._base import Destination
 
 LOW_SPACE = 100 * 1024 * 1024
 
@@ -45,11 +54,12 @@ def doctor(settings: Settings, out: TextIO) -> int:
 
 
 def _check_cache(settings: Settings, report: Report) -> None:
-    spool = Spool(settings.cache_path)
+    spool = Spool.for_settings(settings)
     try:
         spool.ensure()
-        probe = spool.write([b'{"id":"doctor-probe"}'])
-        probe.unlink()
+        # written and removed in tmp/, where no sync ever looks: nothing is ever sent
+        probe = atomic_write(str(spool.root), TMP, "doctor-probe", b"{}")
+        os.unlink(probe)
         report.ok(f"cache folder {spool.root} is private and writable")
     except OSError as exc:
         report.bad(f"cache folder {spool.root} is not usable: {exc.strerror or exc}",
@@ -80,42 +90,128 @@ def _check_endpoint_setting(settings: Settings, report: Report) -> bool:
 
 
 def _check_destination(settings: Settings, report: Report) -> None:
-    import time
-
+    """Check the destination the way it can be checked: its health probe, then what a
+    delivery would do (an empty batch; for ClickHouse, the server, credentials and table)."""
     import httpx
 
-    from .._destinations._base import Reply
+    from .._cache._identity import anonymous_id
     from .._destinations._select import destination_for
     from .._transport import client_headers
 
-    destination = destination_for(settings)
+    destination = destination_for(settings, anonymous_id(settings.cache_root))
     shown = public_endpoint(settings.endpoint)
-    base = settings.base_url or ""
+    report.ok(f"destination: {destination.kind} at {shown}")
     try:
         with httpx.Client(timeout=2.0, headers=client_headers(destination),
-                          verify=settings.verify_tls) as client:
-            if destination.health_url is not None:
-                health = client.get(destination.health_url)
-                if 200 <= health.status_code < 300:
-                    report.ok(f"endpoint {shown} is healthy ({settings.health_path} answered "
-                              f"{health.status_code})")
-                else:
-                    report.bad(f"{settings.health_path} at {shown} answered HTTP "
-                               f"{health.status_code}", "check the endpoint URL and health_path")
-            empty = destination.batch_request([], time.time())
-            answer = client.request(empty.method, empty.url, content=empty.content,
-                                    headers=empty.headers)
+                          verify=settings.verify_tls, follow_redirects=False) as client:
+            _check_health(client, destination, report)
+            if destination.kind == "clickhouse":
+                _check_clickhouse(client, destination, report)
+            elif destination.kind == "webhook":
+                report.ok("a webhook has no check that would not send something; `shipper "
+                          "emit doctor.test` then `shipper sync` sends one real event")
+            else:
+                _check_empty_batch(client, destination, report)
     except httpx.HTTPError as exc:
         report.bad(f"cannot reach {shown}: {type(exc).__name__}",
-                   "start the collector, or check the endpoint, proxy and network")
+                   "start the receiver, or check the endpoint, proxy and network")
+
+
+def _check_health(client: httpx.Client, destination: Destination, report: Report) -> None:
+    url = destination.health_url
+    if url is None:
+        report.ok("no health probe (health_path is off, or this destination has none): "
+                  "the circuit breaker alone pauses delivery when the receiver fails")
         return
-    path = empty.url[len(base):] or "/"
-    if answer.status_code in (401, 403):
-        report.bad(f"the collector refused our credentials (HTTP {answer.status_code})",
-                   "set api_key (SHIPPER_API_KEY) to a valid key")
-    elif answer.status_code == 404:
-        report.bad(f"the collector has no {path} (HTTP 404)", "check the endpoint URL")
+    path = url[len(destination.base_url):]
+    status = client.get(url).status_code
+    if 200 <= status < 300:
+        report.ok(f"health probe {path} answered {status}")
+    elif status in (404, 405):
+        report.bad(f"the health probe {path} does not exist there (HTTP {status}); delivery "
+                   "goes on without it, but every probe is a wasted request",
+                   'set health_path = "" (SHIPPER_HEALTH_PATH=) to turn the probe off, or '
+                   "health_path to the receiver's real health path")
     else:
-        reading = destination.read_reply(Reply(answer.status_code, answer.headers,
-                                               answer.content))
-        report.ok(f"{path} answers (HTTP {answer.status_code}, {reading.kind})")
+        report.bad(f"health probe {path} answered HTTP {status}: delivery waits until it "
+                   "answers 2xx", "check the receiver, the endpoint URL and health_path")
+
+
+def _answer_of(destination: Destination, response: httpx.Response) -> Answer:
+    from .._destinations._base import Reply
+
+    return destination.read_reply(Reply(response.status_code, response.headers,
+                                        response.content))
+
+
+def _check_empty_batch(client: httpx.Client, destination: Destination,
+                       report: Report) -> None:
+    import time
+
+    empty = destination.batch_request([], time.time())
+    response = client.request(empty.method, empty.url, content=empty.content,
+                              headers=empty.headers)
+    path = empty.url[len(destination.base_url):] or "/"
+    status = response.status_code
+    answer = _answer_of(destination, response)
+    if status in (401, 403):
+        report.bad(f"the receiver refused our credentials (HTTP {status})",
+                   "set api_key (SHIPPER_API_KEY) to a valid key")
+    elif answer.kind == "config":
+        report.bad(f"{path}: {answer.detail}", "check the endpoint URL and destination")
+    elif answer.kind == "transient":
+        report.bad(f"{path} answered HTTP {status}: the receiver is failing",
+                   "check the receiver; events wait on disk meanwhile")
+    else:
+        report.ok(f"{path} answers (HTTP {status} to an empty batch)")
+
+
+def _check_clickhouse(client: httpx.Client, destination: Destination, report: Report) -> None:
+    from .._destinations._clickhouse import COLUMNS, ClickHouse
+
+    assert isinstance(destination, ClickHouse)  # noqa: S101 - chosen by kind above
+    settings = destination.settings
+
+    def run(sql: str, body: bytes = b"") -> httpx.Response:
+        request = destination.query(sql, body)
+        return client.request(request.method, request.url, content=request.content)
+
+    version = run("SELECT version()")
+    if version.status_code != 200:
+        answer = _answer_of(destination, version)
+        report.bad(f"ClickHouse refused `SELECT version()` as user {settings.clickhouse_user!r}"
+                   f": {answer.detail}", "check clickhouse_user and api_key (the password)")
+        return
+    report.ok(f"ClickHouse {version.text.strip()} accepts user {settings.clickhouse_user!r}")
+    exists = run(f"EXISTS TABLE {destination.table}")
+    if exists.text.strip() != "1":
+        report.ok(f"table {destination.table} does not exist yet: it is created (CREATE TABLE "
+                  "IF NOT EXISTS) before the first delivery")
+        return
+    described = run(f"DESCRIBE TABLE {destination.table} FORMAT JSONEachRow")
+    from .._json import loads
+
+    types = {}
+    for line in described.text.splitlines():
+        try:
+            column = loads(line)
+        except ValueError:
+            continue
+        types[column.get("name")] = str(column.get("type"))
+    wanted = {"id": "String", "event": "String", "timestamp": "DateTime",
+              "timestamp_ms": "UInt", "properties": "String", "context": "String"}
+    wrong = [f"{name} is {types.get(name, 'missing')} (wants {kind})"
+             for name, kind in wanted.items() if not str(types.get(name, "")).startswith(kind)]
+    if wrong:
+        report.bad(f"table {destination.table} does not fit: " + "; ".join(wrong),
+                   "fix the columns (see docs/destinations.md for the schema) or point "
+                   "clickhouse_table at a new table")
+        return
+    insert = run(destination.insert_sql)  # an insert of nothing: proves the right to insert
+    if insert.status_code == 200:
+        report.ok(f"table {destination.table} has the columns {', '.join(COLUMNS)} and "
+                  "accepts inserts")
+    else:
+        answer = _answer_of(destination, insert)
+        report.bad(f"an empty insert into {destination.table} failed: {answer.detail}",
+                   "grant this user INSERT on the table")

@@ -72,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     prune.add_argument("--dry-run", action="store_true")
     prune.add_argument("--json", action="store_true")
 
+    requeue = sub.add_parser("requeue", help="move dead-lettered events back to pending")
+    requeue.add_argument("--dry-run", action="store_true")
+    requeue.add_argument("--json", action="store_true")
+
     sub.add_parser("doctor", help="check configuration, cache folder and endpoint")
     demo = sub.add_parser("demo", help="see shipper work with a local collector")
     demo.add_argument("--events", type=int, default=5, help=argparse.SUPPRESS)
@@ -331,11 +335,11 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 def _cmd_prune(args: argparse.Namespace) -> int:
     from .._cache._prune import prune
-    from .._cache._spool import Spool
+    from .._cache._spool import all_spools
 
     settings = _settings()
     result = prune(
-        Spool(settings.cache_path),
+        all_spools(settings.cache_path),
         max_age_days=settings.max_age_days if args.max_age is None else args.max_age,
         max_cache_mb=settings.max_cache_mb if args.max_size is None else args.max_size,
         dry_run=args.dry_run,
@@ -351,6 +355,34 @@ def _cmd_prune(args: argparse.Namespace) -> int:
               f"{result.bytes / 1024:.1f} KiB" + (f" ({reasons})" if reasons else ""))
         for path in result.paths:
             print(f"  {path}")
+    return 0
+
+
+def _cmd_requeue(args: argparse.Namespace) -> int:
+    from .._cache._spool import all_spools
+
+    settings = _settings()
+    moved: list[dict[str, Any]] = []
+    total = 0
+    for spool in all_spools(settings.cache_path):
+        files, events = spool.requeue(dry_run=args.dry_run)
+        if files:
+            total += events
+            moved.append({"kind": spool.about.get("kind"), "endpoint":
+                          spool.about.get("endpoint"), "files": files, "events": events})
+    if args.json:
+        import json
+
+        print(json.dumps({"dry_run": args.dry_run, "events": total, "destinations": moved},
+                         indent=2))
+        return 0
+    verb = "would move" if args.dry_run else "moved"
+    print(f"{verb} {total} dead-lettered event(s) back to pending")
+    for m in moved:
+        where = f"{m['kind']} {m['endpoint']}" if m["kind"] else "recorded with no endpoint"
+        print(f"  {where}: {m['events']} event(s) in {m['files']} file(s)")
+    if total and not args.dry_run:
+        print("they are sent by the next sync (`shipper sync`)")
     return 0
 
 

@@ -1,31 +1,32 @@
-"""What is pending and why: the data behind ``shipper status``, and its human rendering."""
+"""What is pending and why: the data behind ``shipper status``, and its human rendering.
+
+The top-level counts are the whole cache; ``destinations`` has one entry per destination with
+events (pending or dead-lettered), and ``breaker`` and ``health`` are those of the configured
+destination. Events recorded while no endpoint was set are ``unbound_events``: the first
+destination that syncs takes them.
+"""
 
 from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from .._cache._drops import read_drops
 from .._cache._layout import SYNC_LOCK
-from .._cache._spool import Spool
+from .._cache._spool import Entry, Spool, all_spools
 from .._cache._state import SharedState
 from .._clock import SystemClock
 from .._config import Settings
+from .._destinations._kinds import public_url
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .._clock import Clock
 
 
 def public_endpoint(endpoint: str | None) -> str | None:
-    """The endpoint with any user:password part removed, safe to print."""
-    if not endpoint:
-        return None
-    try:
-        parts = urlsplit(endpoint)
-    except ValueError:
-        return "<unparseable endpoint>"
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    """The endpoint with any user:password part and query removed, safe to print."""
+    return public_url(endpoint) if endpoint else None
 
 
 def _iso(ts: float | None) -> str | None:
@@ -36,23 +37,21 @@ def _iso(ts: float | None) -> str | None:
     return rfc3339_ms(ts)
 
 
-def collect_status(settings: Settings) -> dict[str, Any]:
-    spool = Spool(settings.cache_path)
-    clock = SystemClock()
-    now = clock.time()
-    entries = spool.entries()
-    pending_bytes = 0
+def _size(entries: list[Entry]) -> int:
+    total = 0
     for entry in entries:
         try:
-            pending_bytes += entry.path.stat().st_size
+            total += entry.path.stat().st_size
         except OSError:
             continue
-    oldest = entries[0].written_ms / 1000 if entries else None
-    dead_files, dead_events = spool.folder_count(spool.dead)
-    quarantined, _ = spool.folder_count(spool.quarantine)
-    snap = SharedState(spool.root, clock, threshold=settings.breaker_threshold,
+    return total
+
+
+def _state(spool: Spool, settings: Settings, clock: Clock) -> dict[str, Any]:
+    """The breaker and health of one destination, for people."""
+    snap = SharedState(spool.home, clock, threshold=settings.breaker_threshold,
                        cooldown=settings.breaker_cooldown).read()
-    mono = clock.monotonic()
+    now, mono = clock.time(), clock.monotonic()
     breaker = snap.breaker
     state = breaker.state(mono)
     open_until = None
@@ -60,19 +59,6 @@ def collect_status(settings: Settings) -> dict[str, Any]:
         open_until = now + (breaker.opened_mono + breaker.cooldown - mono)
     health = snap.health
     return {
-        "endpoint": public_endpoint(settings.endpoint),
-        "cache_dir": str(spool.root),
-        "disabled": settings.disabled,
-        "pending_events": sum(e.count for e in entries),
-        "pending_files": len(entries),
-        "pending_bytes": pending_bytes,
-        "oldest_pending_at": _iso(oldest),
-        "oldest_pending_age_s": round(now - oldest, 3) if oldest is not None else None,
-        "dead_letter_events": dead_events,
-        "dead_letter_files": dead_files,
-        "dead_letter_dir": str(spool.dead),
-        "quarantined_files": quarantined,
-        "quarantine_dir": str(spool.quarantine),
         "breaker": {
             "state": state,
             "failures": breaker.failures,
@@ -86,13 +72,73 @@ def collect_status(settings: Settings) -> dict[str, Any]:
             "age_s": round(mono - health.checked_mono, 3) if health else None,
             "detail": health.detail if health else None,
         },
-        "dropped": read_drops(spool.root),
+    }
+
+
+def _summary(spool: Spool, settings: Settings, clock: Clock, now: float) -> dict[str, Any]:
+    entries = spool.own_entries()
+    oldest = entries[0].written_ms / 1000 if entries else None
+    dead_files, dead_events = spool.folder_count(spool.dead)
+    return {
+        "kind": spool.about.get("kind"),
+        "endpoint": spool.about.get("endpoint"),
+        "folder": str(spool.home),
+        "pending_events": sum(e.count for e in entries),
+        "pending_files": len(entries),
+        "pending_bytes": _size(entries),
+        "oldest_pending_at": _iso(oldest),
+        "oldest_pending_age_s": round(now - oldest, 3) if oldest is not None else None,
+        "dead_letter_events": dead_events,
+        "dead_letter_files": dead_files,
         "sync_running": _sync_running(spool),
+        **_state(spool, settings, clock),
+    }
+
+
+def collect_status(settings: Settings) -> dict[str, Any]:
+    clock = SystemClock()
+    now = clock.time()
+    configured = Spool.for_settings(settings)
+    spools = all_spools(settings.cache_path)
+    if configured.key and configured.key not in {s.key for s in spools}:
+        spools.append(configured)
+    summaries = {s.key: _summary(s, settings, clock, now) for s in spools}
+    unbound = summaries.pop(None)
+    mine = summaries.get(configured.key, unbound)
+    everything = [unbound, *summaries.values()]
+    ages = [s["oldest_pending_age_s"] for s in everything if s["oldest_pending_age_s"]]
+    oldest_age = max(ages) if ages else None
+    quarantined, _ = configured.folder_count(configured.quarantine)
+    return {
+        "endpoint": public_endpoint(settings.endpoint),
+        "destination": settings.destination,
+        "cache_dir": str(configured.root),
+        "disabled": settings.disabled,
+        "pending_events": sum(s["pending_events"] for s in everything),
+        "pending_files": sum(s["pending_files"] for s in everything),
+        "pending_bytes": sum(s["pending_bytes"] for s in everything),
+        "oldest_pending_at": _iso(now - oldest_age) if oldest_age is not None else None,
+        "oldest_pending_age_s": oldest_age,
+        "unbound_events": unbound["pending_events"],
+        "dead_letter_events": sum(s["dead_letter_events"] for s in everything),
+        "dead_letter_files": sum(s["dead_letter_files"] for s in everything),
+        "quarantined_files": quarantined,
+        "quarantine_dir": str(configured.quarantine),
+        "breaker": mine["breaker"],
+        "health": mine["health"],
+        "sync_running": mine["sync_running"],
+        "destinations": [
+            {**summary, "configured": key == configured.key}
+            for key, summary in summaries.items()
+            if summary["pending_events"] or summary["dead_letter_events"]
+            or key == configured.key
+        ],
+        "dropped": read_drops(configured.root),
     }
 
 
 def _sync_running(spool: Spool) -> bool:
-    path = spool.root / SYNC_LOCK
+    path = spool.home / SYNC_LOCK
     return path.exists() and spool.is_locked(path)
 
 
@@ -106,18 +152,7 @@ def _age(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
-def render_status(st: dict[str, Any]) -> str:
-    """A doctor's note: what is pending, and why it is not moving."""
-    lines = [f"endpoint:   {st['endpoint'] or '(none set)'}", f"cache:      {st['cache_dir']}"]
-    if st["disabled"]:
-        lines.append("shipper is DISABLED (disabled=true or DO_NOT_TRACK=1): nothing is recorded.")
-    if st["pending_events"]:
-        lines.append(
-            f"pending:    {st['pending_events']} event(s) in {st['pending_files']} file(s), "
-            f"{st['pending_bytes'] / 1024:.1f} KiB, oldest from {st['oldest_pending_at']} "
-            f"({_age(st['oldest_pending_age_s'])} ago)")
-    else:
-        lines.append("pending:    nothing; every recorded event was delivered")
+def _why(st: dict[str, Any]) -> list[str]:
     why = []
     if not st["endpoint"]:
         why.append("no endpoint is set: events are kept on disk until you set SHIPPER_ENDPOINT "
@@ -134,18 +169,58 @@ def render_status(st: dict[str, Any]) -> str:
     if br["reason"] and "HTTP 40" in (br["reason"] or ""):
         why.append("the collector refused our credentials or address: check api_key and "
                    "endpoint, then run `shipper sync`")
+    return why
+
+
+def _destination_lines(st: dict[str, Any]) -> list[str]:
+    lines = []
+    for d in st["destinations"]:
+        if not (d["pending_events"] or d["dead_letter_events"]):
+            continue
+        mark = " (configured)" if d["configured"] else ""
+        text = f"  {d['kind']} {d['endpoint']}{mark}: {d['pending_events']} pending"
+        if d["dead_letter_events"]:
+            text += f", {d['dead_letter_events']} dead-lettered"
+        if d["breaker"]["state"] != "closed" and not d["configured"]:
+            text += f", breaker {d['breaker']['state']}"
+        lines.append(text)
+    if st["unbound_events"]:
+        lines.append(f"  recorded with no endpoint: {st['unbound_events']} pending (the first "
+                     "destination that syncs takes them)")
+    return lines
+
+
+def render_status(st: dict[str, Any]) -> str:
+    """A doctor's note: what is pending, and why it is not moving."""
+    shown = f"{st['endpoint']} ({st['destination']})" if st["endpoint"] else "(none set)"
+    lines = [f"endpoint:   {shown}", f"cache:      {st['cache_dir']}"]
+    if st["disabled"]:
+        lines.append("shipper is DISABLED (disabled=true or DO_NOT_TRACK=1): nothing is recorded.")
+    if st["pending_events"]:
+        lines.append(
+            f"pending:    {st['pending_events']} event(s) in {st['pending_files']} file(s), "
+            f"{st['pending_bytes'] / 1024:.1f} KiB, oldest from {st['oldest_pending_at']} "
+            f"({_age(st['oldest_pending_age_s'])} ago)")
+        elsewhere = st["unbound_events"] or any(
+            d["pending_events"] and not d["configured"] for d in st["destinations"])
+        if elsewhere and st["endpoint"]:  # not all of it is the configured destination's
+            lines += _destination_lines(st)
+    else:
+        lines.append("pending:    nothing; every recorded event was delivered")
+    why = _why(st)
     if st["pending_events"] and why:
         lines.append("why:        " + "\n            ".join(why))
     elif st["pending_events"] and st["sync_running"]:
         lines.append("why:        a sync is delivering them now")
     elif st["pending_events"]:
         lines.append("why:        waiting for the next hook or `shipper sync`")
+    health = st["health"]
     if health["checked_at"]:
         verdict = {True: "healthy", False: "unhealthy", None: "unknown"}[health["healthy"]]
         lines.append(f"health:     {verdict} (checked {health['checked_at']})")
     if st["dead_letter_events"]:
-        lines.append(f"dead letter: {st['dead_letter_events']} event(s) the collector refused, "
-                     f"in {st['dead_letter_dir']}")
+        lines.append(f"dead letter: {st['dead_letter_events']} event(s) the receiver refused "
+                     "(`shipper requeue` sends them again)")
     if st["quarantined_files"]:
         lines.append(f"quarantine: {st['quarantined_files']} unreadable file(s) in "
                      f"{st['quarantine_dir']}")
@@ -161,4 +236,3 @@ def free_bytes(path: str) -> int | None:
     except OSError:
         return None
     return info.f_bavail * info.f_frsize
-
