@@ -19,6 +19,15 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+SKIPPED_REQUIRED = ROOT / ".ci-skipped"  # .ci/run fails when a required part was skipped
+
+
+def required_or_skip(part: str, why: str) -> None:
+    """Skip a test that needs a real part (ClickHouse, an agent CLI) this machine cannot
+    have, with the reason; and note it, so that CI, where it must run, fails."""
+    with open(SKIPPED_REQUIRED, "a", encoding="utf-8") as f:
+        f.write(f"{part}: {why}\n")
+    pytest.skip(f"{part}: {why}")
 
 
 @pytest.fixture(autouse=True)
@@ -83,31 +92,30 @@ def child_env(cache: Path | None = None, **extra: str) -> dict[str, str]:
     return env
 
 
-class Collector:
-    """A real ``shipper serve --control`` process on 127.0.0.1 that tests can stop and start."""
+class ServerProcess:
+    """A real server process on 127.0.0.1 that tests can start, stop and start again (on
+    the same port); `command` says which."""
 
-    def __init__(self, workdir: Path, api_key: str | None = None) -> None:
+    def __init__(self, workdir: Path, name: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.out = workdir / "received.jsonl"
-        self.api_key = api_key
+        self.out = workdir / f"{name}.jsonl"
         self.proc: subprocess.Popen[bytes] | None = None
 
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
     def start(self) -> None:
-        cmd = [sys.executable, "-m", "shipper", "serve", "--port", str(self.port),
-               "--out", str(self.out), "--control"]
-        if self.api_key:
-            cmd += ["--api-key", self.api_key]
-        self.proc = subprocess.Popen(cmd, env=child_env(), stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
+        self.proc = subprocess.Popen(self.command(), env=child_env(),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
                 httpx.get(self.url + "/_control/stats", timeout=0.5)
                 return
             except httpx.HTTPError:
                 time.sleep(0.05)
-        raise RuntimeError("collector did not start")
+        raise RuntimeError(f"{type(self).__name__} did not start")
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -119,6 +127,19 @@ class Collector:
         data: dict[str, Any] = httpx.get(self.url + "/_control/stats", timeout=5).json()
         return data
 
+
+class Collector(ServerProcess):
+    """``shipper serve --control``: the native receiver, with fault injection."""
+
+    def __init__(self, workdir: Path, api_key: str | None = None) -> None:
+        super().__init__(workdir, "received")
+        self.api_key = api_key
+
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "shipper", "serve", "--port", str(self.port),
+               "--out", str(self.out), "--control"]
+        return [*cmd, "--api-key", self.api_key] if self.api_key else cmd
+
     def faults(self, **values: Any) -> None:
         httpx.post(self.url + "/_control/faults", json=values, timeout=5).raise_for_status()
 
@@ -129,6 +150,30 @@ class Collector:
 
     def ids(self) -> list[str]:
         return [e["id"] for e in self.events()]
+
+
+class Receiver(ServerProcess):
+    """``tests/receiver.py``: a recording receiver for one kind of destination (its format,
+    its answers), steered by `plan`."""
+
+    def __init__(self, workdir: Path, kind: str) -> None:
+        super().__init__(workdir, f"receiver-{kind}")
+        self.kind = kind
+
+    def command(self) -> list[str]:
+        return [sys.executable, str(ROOT / "tests" / "receiver.py"), "--kind", self.kind,
+                "--port", str(self.port), "--out", str(self.out)]
+
+    def plan(self, **values: Any) -> None:
+        httpx.post(self.url + "/_control/plan", json=values, timeout=5).raise_for_status()
+
+    def ids(self) -> list[str]:
+        return list(self.stats()["ids"])
+
+    def requests(self) -> list[dict[str, Any]]:
+        if not self.out.exists():
+            return []
+        return [json.loads(line) for line in self.out.read_text().splitlines() if line]
 
 
 @contextlib.contextmanager
@@ -164,24 +209,44 @@ def down_collector(tmp_path: Path) -> Iterator[Collector]:
 
 
 def pending_events(cache: Path) -> int:
-    """How many events wait in a cache folder's pending files."""
-    from shipper._cache._spool import Spool
+    """How many events wait in a cache folder's pending files, every destination's."""
+    from shipper._cache._spool import all_spools
 
-    return Spool(cache).pending_events()
+    return sum(sum(e.count for e in spool.own_entries()) for spool in all_spools(cache))
 
 
 def events_on_disk(cache: Path) -> list[dict[str, Any]]:
-    """Every pending event in a cache folder, parsed (claims are released again)."""
+    """Every pending event in a cache folder, every destination's, parsed (claims are
+    released again)."""
+    from shipper._cache._spool import all_spools
+
+    out = []
+    for spool in all_spools(cache):
+        for entry in spool.own_entries():
+            claim = spool.claim(entry)
+            assert claim is not None
+            out += [json.loads(raw) for _, raw in claim.events]
+            claim.release()
+    return out
+
+
+def sync_running(cache: Path, endpoint: str, kind: str = "shipper") -> bool:
+    """Whether a sync of this destination holds its lock now."""
     from shipper._cache._spool import Spool
 
-    spool = Spool(cache)
-    out = []
-    for entry in spool.entries():
-        claim = spool.claim(entry)
-        assert claim is not None
-        out += [json.loads(raw) for _, raw in claim.events]
-        claim.release()
-    return out
+    lock = destination_home(cache, endpoint, kind) / "sync.lock"
+    return lock.exists() and Spool(cache).is_locked(lock)
+
+
+def destination_home(cache: Path, endpoint: str, kind: str = "shipper",
+                     **settings: str) -> Path:
+    """The folder of one destination in a cache (its pending/, state.json, sync.lock)."""
+    from shipper._cache._spool import Spool
+    from shipper._config import load_settings
+
+    resolved = load_settings({"destination": kind, "endpoint": endpoint,
+                              "cache_dir": str(cache), **settings}, environ={})
+    return Spool.for_settings(resolved).home
 
 
 def write_backlog(cache: Path, files: int, per_file: int) -> list[str]:

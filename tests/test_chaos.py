@@ -22,7 +22,15 @@ import pytest
 from shipper import Shipper
 from shipper._cache._spool import Spool, decode_file
 
-from .conftest import Collector, child_env, pending_events, wait_for, write_backlog
+from .conftest import (
+    Collector,
+    child_env,
+    destination_home,
+    pending_events,
+    sync_running,
+    wait_for,
+    write_backlog,
+)
 
 pytestmark = pytest.mark.chaos
 
@@ -124,7 +132,7 @@ def test_sigkill_syncs_at_random_points_of_a_large_backlog(collector: Collector,
     sync_until_clean(env)
     received = collector.ids()
     assert sorted(set(received)) == sorted(recorded)
-    assert Spool(cache_dir).entries() == []
+    assert pending_events(cache_dir) == 0
     assert os.listdir(spool.quarantine) == []
     report("sigkill_sync", backlog=20_000, kills=kills, pending_after_kills=left,
            received_unique=len(set(received)),
@@ -308,7 +316,7 @@ def test_fifty_hooks_during_an_outage_cost_about_one_probe(collector: Collector,
         running.append(p)
     for p in running:
         assert p.wait(60) == 0
-    wait_for(lambda: not Spool(cache_dir).is_locked(cache_dir / "sync.lock"), timeout=30)
+    wait_for(lambda: not sync_running(cache_dir, env["SHIPPER_ENDPOINT"]), timeout=30)
     elapsed = time.monotonic() - started
     stats = collector.stats()
     assert stats["batch_requests"] == 0
@@ -414,5 +422,6 @@ def test_refused_events_are_dead_lettered_over_http(collector: Collector,
         s.track("bad", {"refuse": True})
         good += [s.track("e", {"i": i}) for i in range(60, 90)]
     assert sorted(collector.ids()) == sorted(good)
-    spool = Spool(cache_dir)
+    spool = Spool(destination_home(cache_dir, collector.url).parent.parent,
+                  destination_home(cache_dir, collector.url).name)
     assert spool.folder_count(spool.dead) == (1, 1)

@@ -16,11 +16,10 @@ import pytest
 
 import shipper
 from shipper import AsyncShipper, Shipper
-from shipper._cache._spool import Spool
 from shipper._engine import Counters
 from shipper._event import rfc3339_ms
 
-from .conftest import FakeClock, events_on_disk, pending_events, wait_until
+from .conftest import FakeClock, destination_home, events_on_disk, pending_events, wait_until
 from .mockcollector import MockCollector
 
 URL = "http://collector.test"
@@ -124,8 +123,8 @@ async def test_refused_events_go_to_dead_letter(clock: FakeClock, cache_dir: Pat
         result = await s.flush()
         assert s.stats()["dead_lettered"] == 1
     assert result.delivered == 7 and len(mock.ids) == 7
-    spool = Spool(cache_dir)
-    assert spool.folder_count(spool.dead) == (1, 1)
+    dead = destination_home(cache_dir, URL) / "dead"
+    assert [p.name.endswith("-1.json") for p in dead.iterdir()] == [True]
 
 
 def test_track_never_waits_on_a_blackholed_collector(cache_dir: Path) -> None:
@@ -285,7 +284,8 @@ async def test_shared_state_io_never_blocks_the_event_loop(cache_dir: Path) -> N
     async with AsyncShipper(endpoint=URL, transport=mock.transport, max_retries=1) as s:
         s.track("first")
         await s.flush()  # a fresh, healthy probe result: the next send needs no probe
-        with subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(cache_dir / "state.lock")],
+        home = destination_home(cache_dir, URL)
+        with subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(home / "state.lock")],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE) as holder:
             assert holder.stdout is not None and holder.stdin is not None
             assert holder.stdout.readline() == b"held\n"
@@ -301,7 +301,7 @@ async def test_shared_state_io_never_blocks_the_event_loop(cache_dir: Path) -> N
             holder.stdin.flush()
             result = await flushing
         assert result.spilled == 1
-    state = json.loads((cache_dir / "state.json").read_text())
+    state = json.loads((destination_home(cache_dir, URL) / "state.json").read_text())
     assert state["breaker"]["failures"] == 1
 
 
@@ -312,7 +312,7 @@ def test_a_client_does_not_change_how_shipper_track_encodes(cache_dir: Path) -> 
     s = Shipper(endpoint=URL, transport=MockCollector().transport)
     try:
         assert shipper.track("hook", {"name": "\u00e9"}) is not None
-        (raw,) = next((cache_dir / "pending").iterdir()).read_bytes().splitlines()[1:]
+        (raw,) = next((cache_dir / "pending").iterdir()).read_bytes().splitlines()[1:]  # unbound
         assert b"\\u00e9" in raw  # json.dumps escapes; orjson would write the UTF-8 bytes
         assert s._engine.encode({"name": "\u00e9"}) == '{"name":"\u00e9"}'.encode()
     finally:

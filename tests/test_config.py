@@ -14,8 +14,12 @@ def test_defaults_match_the_contract() -> None:
     s = load_settings(environ={"SHIPPER_CONFIG": "/nonexistent"})
     assert (s.endpoint, s.batch_size, s.batch_bytes, s.flush_interval, s.queue_size) == (
         None, 500, 512 * 1024, 1.0, 10_000)
-    assert (s.timeout, s.health_path, s.health_ttl, s.breaker_threshold) == (
+    assert (s.timeout, s.health_path_or_default, s.health_ttl, s.breaker_threshold) == (
         5.0, "/health", 30.0, 3)
+    assert (s.destination, s.headers, s.user_id, s.service_name, s.webhook_format) == (
+        "shipper", {}, None, "shipper", "json")
+    assert (s.clickhouse_database, s.clickhouse_table, s.clickhouse_user) == (
+        "default", "shipper_events", "default")
     assert (s.breaker_cooldown, s.max_retries, s.max_cache_mb, s.max_age_days) == (
         30.0, 3, 50.0, 7.0)
     assert (s.max_event_bytes, s.shutdown_timeout, s.disabled) == (64 * 1024, 2.0, False)

@@ -16,7 +16,14 @@ import pytest
 from shipper import Shipper
 from shipper._cache._spool import Spool
 
-from .conftest import Collector, child_env, pending_events, wait_for, write_backlog
+from .conftest import (
+    Collector,
+    child_env,
+    pending_events,
+    sync_running,
+    wait_for,
+    write_backlog,
+)
 
 
 def run_py(code: str, env: dict[str, str], timeout: float = 120,
@@ -127,7 +134,7 @@ def test_sigkill_of_a_sync_leaves_nothing_stuck(collector: Collector, cache_dir:
     final = shipper_cmd("sync", "--json", env=env)
     assert final.returncode == 0, final.stderr
     assert sorted(set(collector.ids())) == sorted(recorded)
-    assert Spool(cache_dir).entries() == []
+    assert pending_events(cache_dir) == 0
 
 
 def test_corrupt_file_is_quarantined_and_the_rest_delivered(collector: Collector,
@@ -237,7 +244,7 @@ def test_outage_seen_by_many_hooks_costs_about_one_probe(down_collector: Collect
     for i in range(20):
         assert shipper_cmd("emit", "e", "-p", f"i={i}", env=env).returncode == 0
     # let any background sync finish
-    wait_for(lambda: not Spool(cache_dir).is_locked(cache_dir / "sync.lock"), timeout=30)
+    wait_for(lambda: not sync_running(cache_dir, env["SHIPPER_ENDPOINT"]), timeout=30)
     stats = down_collector.stats()
     assert stats["batch_requests"] == 0
     assert stats["health_probes"] <= 1 + int((time.monotonic() - started) / 60)

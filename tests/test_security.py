@@ -23,7 +23,14 @@ from shipper._cache._spool import Spool
 from shipper._cli._main import main
 from shipper._cli._serve import MAX_INFLATED, make_server
 
-from .conftest import Collector, child_env, pending_events, serving, wait_for
+from .conftest import (
+    Collector,
+    child_env,
+    destination_home,
+    pending_events,
+    serving,
+    wait_for,
+)
 
 pytestmark = pytest.mark.security
 KEY = "sk-live-0123456789abcdef"
@@ -108,7 +115,8 @@ def test_every_cache_file_is_private_under_a_loose_umask(collector: Collector,
             assert mode == 0o700, path
         else:
             assert mode == 0o600, path
-    assert any(cache.joinpath("dead").iterdir())
+    assert any(destination_home(cache, collector.url).joinpath("dead").iterdir())
+    assert any(cache.rglob("state.json")) and any(cache.rglob("anonymous_id"))
 
 
 def test_cache_symlink_planted_by_another_user_is_refused(tmp_path: Path) -> None:
