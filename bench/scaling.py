@@ -63,8 +63,8 @@ def drain_by_backlog(sizes: tuple[int, ...] = (10_000, 50_000, 100_000)) -> dict
 
 def gzip_levels() -> dict[str, dict[str, float]]:
     """Time and size to compress one 500-event batch at gzip levels 1, 6 and 9."""
-    from shipper._event import build_event
     from shipper._destinations._native import batch_body
+    from shipper._event import build_event
 
     body = batch_body([build_event("page.view", {"plan": "pro", "i": i, "path": "/a/b/c"})[1]
                        for i in range(500)], time.time())
