@@ -1,8 +1,10 @@
 """A lean benchmark collector: counts events, answers at once, never the bottleneck.
 
 Speaks enough HTTP/1.1 (keep-alive, Content-Length, gzip bodies) for shipper
-(`POST /v1/batch`), Segment (`POST /v1/batch`) and PostHog (`POST /batch/`, `/capture/`).
-Events are counted by their id (`id`, `messageId` or `uuid`), so losses and duplicates show.
+(`POST /v1/batch`), Segment (`POST /v1/batch`), PostHog (`POST /batch/`, `/capture/`), OTLP
+logs (`POST /v1/logs`, JSON) and webhooks (a JSON array or JSON Lines, any path). Events are
+counted by their id (`id`, `messageId`, `uuid` or the `event.id` attribute), so losses and
+duplicates show.
 
     python bench/collector.py --port 8053            # up
     python bench/collector.py --port 8053 --blackhole  # accepts connections, never answers
@@ -51,11 +53,27 @@ class Counts:
                 "probes": self.probes, "first_at": self.first_at, "last_at": self.last_at}
 
 
+def _otlp_events(doc: dict[str, Any]) -> list[Any]:
+    out = []
+    for resource in doc.get("resourceLogs", []):
+        for scope in resource.get("scopeLogs", []):
+            for record in scope.get("logRecords", []):
+                for attr in record.get("attributes", []):
+                    if attr.get("key") == "event.id":
+                        out.append({"id": attr["value"].get("stringValue")})
+    return out
+
+
 def _events_of(path: str, body: bytes) -> list[Any]:
     try:
         doc = json.loads(body)
-    except ValueError:
-        return []
+    except ValueError:  # JSON Lines (a webhook's ndjson)
+        try:
+            return [json.loads(line) for line in body.splitlines() if line.strip()]
+        except ValueError:
+            return []
+    if isinstance(doc, dict) and "resourceLogs" in doc:
+        return _otlp_events(doc)
     if isinstance(doc, dict):
         if isinstance(doc.get("batch"), list):
             return list(doc["batch"])

@@ -19,14 +19,21 @@ from collections.abc import Callable
 PROPS = {"plan": "pro", "items": 3, "ok": True, "path": "/docs/quickstart", "ms": 12.5}
 
 
-def make(sdk: str, url: str) -> tuple[Callable[[], object], Callable[[], object]]:
-    """(track one event, close the client) for an SDK."""
+def make(sdk: str, url: str, destination: str = "shipper",
+         table: str | None = None) -> tuple[Callable[[], object], Callable[[], object]]:
+    """(track one event, close the client) for an SDK. For shipper with a destination other
+    than its own, close waits until everything is delivered (the benchmark times it)."""
     if sdk in ("shipper", "shipper-stdlib"):
         if sdk == "shipper-stdlib":
             sys.modules["orjson"] = None  # type: ignore[assignment]  # import fails: stdlib
         from shipper import Shipper
 
-        s = Shipper(endpoint=url)
+        extra = {} if destination == "shipper" else {"destination": destination,
+                                                     "api_key": "bench-key",
+                                                     "shutdown_timeout": 120}
+        if table:
+            extra["clickhouse_table"] = table
+        s = Shipper(endpoint=url, **extra)
         return (lambda: s.track("page.view", PROPS)), s.close
     if sdk == "segment":
         from segment import analytics
@@ -48,8 +55,10 @@ def main() -> None:
     parser.add_argument("--sdk", required=True)
     parser.add_argument("--url", required=True)
     parser.add_argument("--n", type=int, default=20_000)
+    parser.add_argument("--destination", default="shipper")
+    parser.add_argument("--table")
     args = parser.parse_args()
-    track, close = make(args.sdk, args.url)
+    track, close = make(args.sdk, args.url, args.destination, args.table)
     # time every call up to 20k; past that every k-th, so the harness's own memory stays flat
     stride = max(1, args.n // 20_000)
     times = array.array("q")

@@ -110,14 +110,15 @@ def temp_cache() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def drive(sdk: str, url: str, n: int, cache: Path, cap: float) -> dict[str, Any]:
+def drive(sdk: str, url: str, n: int, cache: Path, cap: float, *,
+          extra: list[str] | None = None) -> dict[str, Any]:
     """One fresh-process run; a run that outlives `cap` seconds is killed and reported."""
     started = time.monotonic()
     killed: dict[str, Any] = {}
     try:
         out = subprocess.run([PY, str(HERE / "driver.py"), "--sdk", sdk, "--url", url,
-                              "--n", str(n)], env=base_env(cache), capture_output=True,
-                             text=True, timeout=cap, check=False)
+                              "--n", str(n), *(extra or [])], env=base_env(cache),
+                             capture_output=True, text=True, timeout=cap, check=False)
         stdout, stderr = out.stdout, out.stderr
     except subprocess.TimeoutExpired as exc:
         stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
@@ -282,11 +283,13 @@ def scenario_hook(up: Collector, blackhole: Collector, runs: int, peer_runs: int
         subprocess.run([py, "-c", "import shipper._cli._main, httpx"], env=env, check=False)  # pyc
 
         def sync_done() -> None:
-            lock = cache / "sync.lock"
+            # each destination's sync holds its own lock (destinations/<key>/sync.lock)
+            locks = [str(p) for p in cache.rglob("sync.lock")]
             for _ in range(100):
                 if subprocess.run([py, "-c", "import fcntl, os, sys\n"
-                                   f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"
-                                   "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)"],
+                                   f"for path in {locks!r}:\n"
+                                   "    fd = os.open(path, os.O_RDWR | os.O_CREAT)\n"
+                                   "    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)"],
                                   capture_output=True, check=False).returncode == 0:
                     time.sleep(0.3)  # and let that sync's interpreter finish exiting
                     return

@@ -1,16 +1,21 @@
 """The two clients: `AsyncShipper` (asyncio) and `Shipper` (a background thread).
 
 Both wrap one `Engine`. ``track`` is the same plain method on both: build the event once,
-check its size, append it to the engine's deque. It never raises and never waits.
+check its size, append it to the engine's deque. It never raises and never waits: not on
+the network, not on the delivery thread's start, not on a lock delivery holds.
+
+Where no worker can deliver (the client is closed, a thread cannot be started because the
+process is out of threads or the interpreter is exiting), ``track`` writes the event to the
+disk cache itself and starts a detached sync, as ``shipper.track`` does.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import concurrent.futures
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from types import TracebackType
@@ -18,15 +23,20 @@ from typing import Any
 
 import httpx
 
+from . import _log
 from ._config import Settings, load_settings
 from ._courier import Sleep
+from ._deliver import Event
 from ._engine import Engine, FlushResult
 from ._event import make_event
+from ._exit import close_at_exit, keep_sigterm_off_this_thread, release_sigterm, spill_on_sigterm
 from ._guard import never_raises, never_raises_async
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._clock import Clock
+
+_RETRY_START_S = 5.0  # after a failed thread start, the next try waits this long
 
 
 class _Base:
@@ -50,14 +60,18 @@ class _Base:
         **settings: Any,
     ) -> None:
         self.settings = load_settings(settings)
+        self._event_limit = self.settings.event_limit
+        self._overrides = {k: v for k, v in settings.items() if v is not None}
         extra: dict[str, Any] = {"rand": rand} if rand is not None else {}
         self._engine = Engine(self.settings, transport=transport, clock=clock, sleep=sleep,
                               **extra)
         self._closed = False
-        self._at_exit: Callable[[], object] | None = None
+        self._exit_registered = False
         self._init_worker()
         ref = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _after_fork(ref))
+        if not self.settings.disabled:
+            spill_on_sigterm(self._engine)
 
     def _init_worker(self) -> None:
         """Set up what runs delivery (a task or a thread) before it is started."""
@@ -75,23 +89,33 @@ class _Base:
         if self.settings.disabled:
             return None
         made = make_event(event, properties, context, timestamp,
-                          max_bytes=self.settings.event_limit, user_id=self.settings.user_id,
+                          max_bytes=self._event_limit, user_id=self.settings.user_id,
                           encode=self._engine.encode)
         if made is None:
-            self._engine.counters.drop("too_large")
+            self._engine.counters.drop("too_large", persist=True)
             return None
-        if self._closed:
-            self._engine.spill([made])
-            return made[0]
-        self._started()
-        self._engine.put(made)
+        if self._closed or not self._worker_ready():
+            self._record_directly(made)
+        else:
+            self._engine.put(made)
         return made[0]
 
-    def _lost_to_a_bug(self) -> None:
-        self._engine.counters.drop("internal_error")
+    def _record_directly(self, made: Event) -> None:
+        """No worker will deliver this event: write it to disk now and start a detached
+        sync (as ``shipper.track`` does), so it is delivered all the same."""
+        if (self._engine.spill([made]) and self.settings.destination_identity
+                and self._engine.transport is None):  # a test's transport: no real sync
+            from ._oneshot import start_background_sync
 
-    def _started(self) -> None:
-        """Hook for the threaded client to start its thread lazily."""
+            start_background_sync(self.settings, str(self._engine.spool.home),
+                                  self._overrides)
+
+    def _worker_ready(self) -> bool:
+        """Whether a worker takes queued events (starting it if need be)."""
+        return True
+
+    def _lost_to_a_bug(self) -> None:
+        self._engine.counters.drop("internal_error", persist=True)
 
     @never_raises("stats()", None, recover=lambda self: {})
     def stats(self) -> dict[str, Any]:
@@ -111,44 +135,43 @@ def _after_fork(ref: weakref.ref[_Base]) -> None:
         client._forked()
 
 
-def _at_shutdown(client: Shipper) -> None:
-    """Close ``client`` when the interpreter exits, before it stops accepting new threads.
-
-    ``threading._register_atexit`` runs before non-daemon threads are joined and before the
-    thread pools shut down (concurrent.futures uses it for the same reason); where it is
-    missing, plain atexit still spills to disk.
-    """
-    ref = weakref.ref(client)
-
-    def close() -> None:
-        target = ref()
-        if target is not None:
-            target.close()
-
-    register = getattr(threading, "_register_atexit", None)
-    if register is not None:
-        try:
-            register(close)
-            return
-        except RuntimeError:  # already shutting down
-            pass
-    atexit.register(close)
-
-
 class AsyncShipper(_Base):
-    """asyncio client: ``async with AsyncShipper(endpoint=...) as s: s.track("x")``."""
+    """asyncio client: ``async with AsyncShipper(endpoint=...) as s: s.track("x")``.
+
+    ``track`` called inside a running event loop before ``start`` starts the delivery task
+    on that loop; called with no loop running, the events wait in memory for ``start``, or
+    are spilled to disk when the interpreter exits.
+    """
 
     def _init_worker(self) -> None:
         self._task: asyncio.Task[None] | None = None
 
+    def _worker_ready(self) -> bool:
+        if self._task is None:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:  # no loop here: keep the events for start() or exit
+                self._spill_at_exit()
+                return True
+            self._start_task()
+        return True
+
+    def _start_task(self) -> None:
+        if self._task is None and not self._closed and not self.settings.disabled:
+            self._task = asyncio.get_running_loop().create_task(self._engine.run(),
+                                                                name="shipper")
+            self._spill_at_exit()
+
+    def _spill_at_exit(self) -> None:
+        """What is still in memory when the interpreter exits goes to disk."""
+        if not self._exit_registered:
+            self._exit_registered = True
+            close_at_exit(self._engine.spill_memory_quietly, self)
+
     async def start(self) -> None:
         """Start the background delivery task on the running loop (``async with`` does it)."""
-        if self._task is None and not self._closed and not self.settings.disabled:
-            ready = asyncio.Event()
-            self._task = asyncio.create_task(self._engine.run(ready.set), name="shipper")
-            await ready.wait()
-            self._at_exit = self._engine.spill_memory_quietly
-            atexit.register(self._engine.spill_memory_quietly)
+        self._start_task()
+        await asyncio.sleep(0)  # let the worker take up what was queued before
 
     async def __aenter__(self) -> AsyncShipper:
         await self.start()
@@ -173,11 +196,10 @@ class AsyncShipper(_Base):
         if self._closed:
             return FlushResult()
         self._closed = True
-        if self._at_exit is not None:
-            atexit.unregister(self._at_exit)
         if self.settings.disabled:
             return FlushResult()
         result = await self._close_engine()
+        release_sigterm(self._engine)
         if self._task is not None:
             self._task.cancel()
             try:
@@ -192,43 +214,68 @@ class AsyncShipper(_Base):
 
 
 class Shipper(_Base):
-    """Threaded client: ``with Shipper(endpoint=...) as s: s.track("x")``."""
+    """Threaded client: ``with Shipper(endpoint=...) as s: s.track("x")``.
+
+    The delivery thread starts with the first ``track`` (or ``with``), without the caller
+    waiting for it. A signal handler may call ``track`` or ``close`` while the main thread
+    is inside either: the start is guarded by a re-entrant lock and a flag, not a plain
+    lock.
+    """
 
     def _init_worker(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._start_lock = threading.RLock()
+        self._starting = False
+        self._start_failed_at: float | None = None
 
-    def _started(self) -> None:
+    def _worker_ready(self) -> bool:
         if self._thread is None:
             self._start()
+        return self._thread is not None
 
     def _start(self) -> None:
         with self._start_lock:
-            if self._thread is not None or self._closed:
+            if self._thread is not None or self._closed or self._starting:
                 return
+            failed = self._start_failed_at
+            if failed is not None and time.monotonic() - failed < _RETRY_START_S:
+                return
+            self._starting = True
+        try:
             loop = asyncio.new_event_loop()
-            ready = threading.Event()
-            thread = threading.Thread(target=self._run, args=(loop, ready), name="shipper",
+            thread = threading.Thread(target=self._run, args=(loop,), name="shipper",
                                       daemon=True)
-            self._loop = loop
-            self._thread = thread
-            thread.start()
-            ready.wait()
-            _at_shutdown(self)
+            if not self._exit_registered:
+                if not close_at_exit(self.close, self):  # exiting: no thread may start
+                    loop.close()
+                    self._start_failed_at = time.monotonic()
+                    return
+                self._exit_registered = True
+            try:
+                thread.start()
+            except RuntimeError as exc:  # out of threads, or the interpreter is exiting
+                loop.close()
+                self._start_failed_at = time.monotonic()
+                _log.warning("cannot start shipper's delivery thread (%s); events go to "
+                             "disk and a detached sync delivers them", exc)
+                return
+            self._loop, self._thread = loop, thread
+        finally:
+            self._starting = False
 
-    def _run(self, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+    def _run(self, loop: asyncio.AbstractEventLoop) -> None:
         """The thread: an event loop running the engine's worker until close stops it."""
+        keep_sigterm_off_this_thread()
         asyncio.set_event_loop(loop)
         try:
-            self._run_loop(loop, ready)
+            self._run_loop(loop)
         finally:
-            ready.set()
             loop.close()
 
     @never_raises("the delivery thread", None)  # what is in memory spills at close
-    def _run_loop(self, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
-        loop.create_task(self._engine.run(ready.set), name="shipper")
+    def _run_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.create_task(self._engine.run(), name="shipper")
         loop.run_forever()
         pending = asyncio.all_tasks(loop)
         for task in pending:
@@ -294,6 +341,7 @@ class Shipper(_Base):
             thread.join(1.0)
         # whatever a late track() added while we closed
         spilled = self._engine.spill_memory()
+        release_sigterm(self._engine)
         return FlushResult(result.delivered, result.spilled + spilled, result.dropped)
 
     def _forked(self) -> None:

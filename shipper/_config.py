@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import sys
 
 from . import _log
@@ -130,6 +131,15 @@ class Settings:
         return "Settings({})".format(", ".join(f"{k}={shown(k, v)}"
                                                for k, v in self._asdict().items()))
 
+    def redact(self, text: str) -> str:
+        """``text`` with the API key and the configured header values hidden: for any
+        message that may quote a request or a setting."""
+        secrets = [self.api_key or "", *self.headers.values()]
+        for secret in sorted(secrets, key=len, reverse=True):
+            if len(secret) >= 4:
+                text = text.replace(secret, "<hidden>")
+        return text
+
     @property
     def cache_root(self) -> str:
         """The cache folder as a string (no pathlib on the hook path)."""
@@ -170,6 +180,8 @@ KEYS: dict[str, type] = {
     key: (str if default is None else type(default)) for key, default in DEFAULTS.items()
 }
 _POSITIVE = {"batch_size", "batch_bytes", "queue_size", "max_event_bytes"}
+_AT_LEAST = {"flush_interval": 0.01, "timeout": 0.01}  # 0 would spin, or fail every request
+_MAY_BE_INFINITE = {"max_cache_mb", "max_age_days"}  # inf: no limit
 _CHOICES = {"destination": _kinds.KINDS, "webhook_format": _kinds.WEBHOOK_FORMATS,
             "otlp_protocol": _kinds.OTLP_PROTOCOLS}
 _IDENTIFIERS = {"clickhouse_database", "clickhouse_table"}
@@ -179,16 +191,24 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def _xdg(variable: str, fallback: str) -> str:
+    """An XDG base folder: the variable if it is an absolute path (the specification says
+    to ignore a relative one), else the fallback under the home folder; "" when there is
+    no home folder either (HOME unset and no entry in the user database)."""
     value = os.environ.get(variable, "").strip()
-    return value if value else os.path.expanduser(fallback)
+    if os.path.isabs(value):
+        return value
+    home = os.path.expanduser(fallback)
+    return home if os.path.isabs(home) else ""
 
 
 def default_cache_dir() -> str:
     """``platformdirs.user_state_dir("shipper")``; computed directly on Linux, where it is
     $XDG_STATE_HOME or ~/.local/state (tests check the two agree), to keep platformdirs
-    off the hook path."""
+    off the hook path. "" when there is no home folder to put it in: then nothing is
+    written until ``cache_dir`` is set (never a folder named ``~`` in the working folder)."""
     if sys.platform.startswith("linux"):
-        return os.path.join(_xdg("XDG_STATE_HOME", "~/.local/state"), "shipper")
+        base = _xdg("XDG_STATE_HOME", "~/.local/state")
+        return os.path.join(base, "shipper") if base else ""
     import platformdirs
 
     return str(platformdirs.user_state_dir("shipper", appauthor=False))
@@ -200,7 +220,8 @@ def config_file(environ: Mapping[str, str]) -> str:
     if explicit:
         return explicit
     if sys.platform.startswith("linux"):
-        return os.path.join(_xdg("XDG_CONFIG_HOME", "~/.config"), "shipper", "config.toml")
+        base = _xdg("XDG_CONFIG_HOME", "~/.config")
+        return os.path.join(base, "shipper", "config.toml") if base else ""
     import platformdirs
 
     return os.path.join(platformdirs.user_config_dir("shipper", appauthor=False),
@@ -279,16 +300,45 @@ def _coerce(key: str, value: object) -> object:
         raise ConfigError(f"{key} must be true or false")
     try:
         number = kind(value) if not isinstance(value, bool) else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         number = None
     if number is None or math.isnan(number) or number < 0:
         raise ConfigError(f"{key} must be a non-negative number")
     if key in _POSITIVE and number < 1:
         raise ConfigError(f"{key} must be at least 1")
+    if number < _AT_LEAST.get(key, 0):
+        raise ConfigError(f"{key} must be at least {_AT_LEAST[key]}")
+    if math.isinf(number) and key not in _MAY_BE_INFINITE:
+        raise ConfigError(f"{key} must be a finite number")
     return number
 
 
+def _checked_url(key: str, text: str) -> str:
+    """An http(s) URL with a host and, if any, a port from 1 to 65535."""
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        raise ConfigError(f"{key} must be an http:// or https:// URL")
+    netloc = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    host, colon, port = netloc.rpartition(":") if not netloc.endswith("]") else (netloc, "", "")
+    if not colon:
+        host = netloc
+    elif not (port.isdigit() and 1 <= int(port) <= 65535):
+        raise ConfigError(f"{key} has a port that is not a number from 1 to 65535")
+    if not host.strip("[]"):
+        raise ConfigError(f"{key} has no host")
+    return text
+
+
 def _checked_text(key: str, text: str) -> str:
+    if key in ("endpoint", "otlp_logs_endpoint"):
+        return _checked_url(key, text.strip())
+    if key == "api_key" and not all(" " < c <= "~" for c in text):
+        raise ConfigError("api_key must be printable ASCII (it goes into an HTTP header)")
+    if key == "cache_dir":
+        path = os.path.expanduser(text)
+        if not os.path.isabs(path) and path.startswith("~"):
+            raise ConfigError("cache_dir starts with ~ but there is no home folder")
+        return os.path.abspath(path)
     choices = _CHOICES.get(key)
     if choices is not None:
         normal = text.strip().lower()
@@ -339,14 +389,30 @@ def _otel(env: Mapping[str, str], values: dict[str, object]) -> None:
             _log.warning("OTLP protocol %r is not supported; sending http/json", protocol)
 
 
+_MAX_CONFIG_BYTES = 1 << 20
+
+
 def _read_file(path: str) -> dict[str, Any]:
+    """The config file's keys; {} where there is none. It is opened without blocking and
+    must be a regular file: a FIFO or a device there must not hang a hook."""
+    if not path:
+        return {}
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         return {}
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError(f"config file {path} is not a regular file")
+        raw = os.read(fd, _MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > _MAX_CONFIG_BYTES:
+        raise ConfigError(f"config file {path} is over 1 MiB")
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10

@@ -17,7 +17,7 @@ import httpx
 from . import _log
 from ._aio import offload
 from ._cache._drops import add_drops
-from ._cache._spool import Claim, Spool
+from ._cache._spool import Claim, ResourceShortage, Spool
 from ._cache._state import SharedState
 from ._deliver import (
     ACCEPTED,
@@ -85,6 +85,9 @@ class Courier:
         self._prepared = False  # the destination's setup (ClickHouse's table) is done
         limit = destination.max_batch_events
         self.batch_count = min(settings.batch_size, limit or settings.batch_size)
+        # each claimed file holds a descriptor until it is settled: leave most of them to
+        # the program and to the connections that deliver the batch
+        self.max_claimed_files = _claimable_files()
         request_limit = destination.max_request_bytes
         # batches are cut on native sizes; leave room for what translation adds
         self.batch_bytes = min(settings.batch_bytes, int(request_limit * 0.75)
@@ -203,15 +206,22 @@ class Courier:
                              len(events), exc.strerror)
 
     def _claim_group(self, skip: set[str]) -> list[Claim]:
-        """Claim pending files, oldest first, up to one batch's worth."""
+        """Claim pending files, oldest first, up to one batch's worth. Raises
+        `ResourceShortage` (with nothing claimed) when the cache cannot be read now."""
         claims: list[Claim] = []
         count = size = 0
         for entry in self.spool.entries():
             if str(entry.path) in skip:
                 continue
-            if claims and count + entry.count > self.batch_count:
+            if claims and (count + entry.count > self.batch_count
+                           or len(claims) >= self.max_claimed_files):
                 break
-            claim = self.spool.claim(entry)
+            try:
+                claim = self.spool.claim(entry)
+            except ResourceShortage:
+                if claims:
+                    break  # deliver what is claimed; the next group meets it again
+                raise
             if claim is None:
                 skip.add(str(entry.path))
                 continue
@@ -236,7 +246,14 @@ class Courier:
         result = DrainResult()
         skip: set[str] = set()
         while not deadline.expired:
-            claims = await offload(self._claim_group, skip)
+            try:
+                claims = await offload(self._claim_group, skip)
+            except ResourceShortage as exc:
+                # out of descriptors or memory: nothing is wrong with the files; later
+                _log.warning("cannot read the disk cache now (%s); delivery stops until later",
+                             exc.strerror)
+                result.stopped_by = f"cannot read the disk cache now: {exc.strerror}"
+                break
             if not claims:
                 break
             events = [e for c in claims for e in c.events]
@@ -260,6 +277,19 @@ class Courier:
                 result.stopped_by = outcome.stopped_by.detail
                 break
         return result
+
+
+def _claimable_files() -> int:
+    """How many cache files one batch may hold open: a quarter of the descriptor limit."""
+    import resource
+
+    try:
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (OSError, ValueError):
+        return 64
+    if soft == resource.RLIM_INFINITY:
+        return 1024
+    return max(8, min(1024, soft // 4))
 
 
 def _settle(claims: list[Claim], outcome: Outcome) -> None:

@@ -30,6 +30,32 @@ def _wrap(func: F, fallback: Any, failures: _Failures) -> F:
 
     import inspect  # here, not at import: the hook path imports this package
 
+    if inspect.isasyncgenfunction(func):
+
+        @functools.wraps(func)
+        async def async_gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                async for item in func(*args, **kwargs):
+                    yield item
+            except Exception:  # noqa: BLE001 - the point of the decorator: the rest is lost
+                report()
+
+        async_gen_wrapper.failures = failures  # type: ignore[attr-defined]
+        return async_gen_wrapper  # type: ignore[return-value]
+
+    if inspect.isgeneratorfunction(func):
+
+        @functools.wraps(func)
+        def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return (yield from func(*args, **kwargs))
+            except Exception:  # noqa: BLE001 - the point of the decorator: the rest is lost
+                report()
+                return fallback
+
+        gen_wrapper.failures = failures  # type: ignore[attr-defined]
+        return gen_wrapper  # type: ignore[return-value]
+
     if inspect.iscoroutinefunction(func):
 
         @functools.wraps(func)
@@ -64,7 +90,11 @@ def graceful_tracking(*, fallback: Any = None) -> Callable[[F], F]: ...
 def graceful_tracking(func: F | None = None, /, *, fallback: Any = None) -> Any:
     """Make a (sync or async) tracking function safe: an exception it raises is logged on
     the ``shipper`` logger, counted in ``wrapped.failures.counts``, and replaced by
-    ``fallback``. Use bare (``@graceful_tracking``) or with ``fallback=``."""
+    ``fallback``. Use bare (``@graceful_tracking``) or with ``fallback=``.
+
+    Generator and async-generator functions are protected too: an exception raised while
+    they are iterated ends the iteration (the generator's return value is ``fallback``)
+    instead of reaching the loop that iterates them."""
     if func is not None:
         return _wrap(func, None, _Failures())
 

@@ -84,6 +84,28 @@ async def _go_on(_answer: Answer) -> bool:
     return True
 
 
+MAX_REFUSALS = 64  # refused requests one delivery may spend bisecting a batch
+
+
+def _split(chunk: list[Event], answer: Answer) -> tuple[Event | None, list[list[Event]]]:
+    """A refused or too large chunk: the event known to be refused (a single event, or the
+    row the receiver named) and the parts to send again, in order."""
+    row = answer.row if answer.kind == REFUSED else None
+    if len(chunk) == 1:
+        return chunk[0], []
+    if row is not None and 0 <= row < len(chunk):
+        return chunk[row], [part for part in (chunk[:row], chunk[row + 1:]) if part]
+    mid = len(chunk) // 2
+    return None, [chunk[:mid], chunk[mid:]]
+
+
+def _refuses_everything(answer: Answer, refused: int) -> Answer:
+    return Answer(CONFIG, answer.status, None,
+                  f"the receiver refused all {refused} events of the batch and its halves "
+                  f"({answer.detail}): its configuration or schema is wrong, not the events; "
+                  "they are kept")
+
+
 async def deliver(
     events: list[Event],
     post: Callable[[list[bytes]], Awaitable[Answer]],
@@ -102,38 +124,65 @@ async def deliver(
       returned in ``dead``; a single event refused or too large is dead too;
     - a configuration answer (401/403/404) stops at once.
 
+    A receiver that refuses everything is not taken at its word: when nothing of the batch
+    was accepted and more than one event was refused, the fault is the receiver's (its
+    schema, its configuration), so nothing is dead-lettered: the delivery stops with a
+    configuration answer, which opens the breaker. Bisection is bounded too: after
+    `MAX_REFUSALS` refused requests the rest is kept for a later delivery.
+
     When stopped, every event not delivered or dead is in ``remaining``, in order.
     """
     out = Outcome()
-    stack = [events]
-    while stack:
-        chunk = stack.pop()
+    stack = [events]  # chunks still to send; the last is sent next
+    refusals = 0
+    last_refusal: Answer | None = None
+
+    async def exchange(chunk: list[Event]) -> Answer:
+        """One chunk, retried while its answers are transient and retrying is allowed."""
         attempt = 0
         while True:
             answer = await post([raw for _, raw in chunk])
-            if answer.kind == ACCEPTED:
-                out.delivered.extend(event_id for event_id, _ in chunk)
-                out.rejected += answer.rejected
-                break
-            if answer.kind in (TOO_LARGE, REFUSED):
-                row = answer.row if answer.kind == REFUSED else None
-                if len(chunk) == 1:
-                    out.dead.append((chunk[0], answer.detail))
-                elif row is not None and 0 <= row < len(chunk):  # the receiver named it
-                    out.dead.append((chunk[row], answer.detail))
-                    stack.extend(part for part in (chunk[row + 1:], chunk[:row]) if part)
-                else:
-                    mid = len(chunk) // 2
-                    stack.extend((chunk[mid:], chunk[:mid]))
-                break
+            if answer.kind in (ACCEPTED, TOO_LARGE, REFUSED):
+                return answer
             attempt += 1
             go_on = await on_failure(answer)
             delay = retry_delay(attempt, answer.retry_after, rand=rand)
             if (answer.kind == CONFIG or not go_on or attempt >= attempts
                     or delay >= deadline.left()):
-                out.stopped_by = answer
-                out.remaining = chunk + [e for rest in reversed(stack) for e in rest]
-                return out
+                return answer
             out.retries += 1
             await sleep(delay)
+
+    while stack:
+        chunk = stack.pop()
+        answer = await exchange(chunk)
+        if answer.kind == ACCEPTED:
+            out.delivered.extend(event_id for event_id, _ in chunk)
+            out.rejected += answer.rejected
+            continue
+        if answer.kind not in (TOO_LARGE, REFUSED):  # a failure that stops delivery
+            stack.append(chunk)
+            out.stopped_by = answer
+            break
+        last_refusal = answer
+        if answer.kind == REFUSED:
+            refusals += 1
+            if refusals > MAX_REFUSALS and len(chunk) > 1:
+                stack.append(chunk)
+                out.stopped_by = answer._replace(
+                    detail=f"stopped bisecting after {MAX_REFUSALS} refusals "
+                           f"({answer.detail}); the rest waits")
+                await on_failure(out.stopped_by)
+                break
+        refused, parts = _split(chunk, answer)
+        if refused is not None:
+            out.dead.append((refused, answer.detail))
+        stack.extend(reversed(parts))  # the first part is sent next
+    left = {event_id for rest in stack for event_id, _ in rest}
+    if not out.delivered and len(out.dead) > 1 and last_refusal is not None:
+        left.update(event_id for (event_id, _), _ in out.dead)
+        out.dead = []
+        out.stopped_by = _refuses_everything(last_refusal, len(left))
+        await on_failure(out.stopped_by)
+    out.remaining = [event for event in events if event[0] in left]
     return out

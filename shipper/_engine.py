@@ -30,7 +30,7 @@ from ._aio import offload
 from ._cache._drops import add_drops, read_drops
 from ._cache._identity import anonymous_id
 from ._cache._prune import prune
-from ._cache._spool import Spool, all_spools
+from ._cache._spool import ResourceShortage, Spool, all_spools
 from ._clock import Deadline, SystemClock
 from ._config import Settings
 from ._courier import Courier, Sleep
@@ -44,14 +44,20 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._clock import Clock
 
+_REBUILD_S = 30.0  # after the HTTP client failed to build, the next try waits this long
 TICK_BUDGET_S = 60.0  # a periodic send gives a batch this long, retries included, then spills
 _DRAIN_SLICE_S = 5.0  # disk draining yields to fresh events this often
+_PRUNE_EVERY_S = 60.0  # the cache limits are applied this often by a running client
 _BACKLOG_CHECK_S = 5.0
 
 # what sending the memory queue came to
 SENT = "sent"                # the service took what it was offered
 GATE_CLOSED = "gate_closed"  # nothing was tried: the breaker or the health result said wait
 FAILED = "failed"            # the service failed or refused along the way
+
+
+class Undeliverable(Exception):
+    """No HTTP client can be built here now: events go to disk for a later sync."""
 
 
 @dataclass(frozen=True)
@@ -78,10 +84,21 @@ class Counters:
     NAMES = ("tracked", "delivered", "spilled", "synced", "dead_lettered", "retries")
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # re-entrant: a signal handler that spills (SIGTERM) may run while this thread
+        # holds it
+        self._lock = threading.RLock()
         self._values = dict.fromkeys(self.NAMES, 0)
         self._dropped: dict[str, int] = {}
         self._unsaved: dict[str, int] = {}
+        # `track` counts on its own plain lock, the cheapest there is: it runs on every
+        # call, and a handler that spills never takes this one
+        self._tracked_lock = threading.Lock()
+        self._tracked = 0
+
+    def tracked(self) -> None:
+        """One more event tracked (the hot path: no method lookups beyond this one)."""
+        with self._tracked_lock:
+            self._tracked += 1
 
     def add(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -111,6 +128,7 @@ class Counters:
         with self._lock:
             snap: dict[str, Any] = dict(self._values)
             snap["dropped_by"] = dict(self._dropped)
+        snap["tracked"] = self._tracked
         snap["dropped"] = sum(snap["dropped_by"].values())
         return snap
 
@@ -133,6 +151,7 @@ class Engine:
         self.sleep: Sleep = sleep or asyncio.sleep
         self.rand = rand
         self._backlog_checked = -1e18
+        self._pruned_at = -1e18
         self._backlog = True  # files from earlier runs may be waiting
         self._fresh_start()
 
@@ -147,6 +166,7 @@ class Engine:
         self._wakeup: asyncio.Event | None = None
         self._lock: asyncio.Lock | None = None
         self._starting: asyncio.Lock | None = None
+        self._client_failed: tuple[float, str] | None = None  # (monotonic time, why)
         self._stopping = False
         self._overflowed = False  # a burst went to disk while the service was fine
 
@@ -154,7 +174,7 @@ class Engine:
 
     def put(self, item: Event) -> None:
         """Queue one encoded event; never blocks on delivery."""
-        self.counters.add("tracked")
+        self.counters.tracked()
         queue = self.queue
         if len(queue) < self.settings.queue_size:
             queue.append(item)
@@ -225,18 +245,35 @@ class Engine:
 
     async def _ensure_started(self) -> Courier:
         """The courier (and its HTTP client), made once: the worker and a flush may both
-        ask for it first, so the making is serialised."""
-        if self.courier is None:
-            if self._starting is None:
-                self._starting = asyncio.Lock()
-            async with self._starting:
-                if self.courier is None:
-                    anonymous = await offload(anonymous_id, self.spool.root)
-                    destination = destination_for(self.settings, anonymous)
-                    self._client = make_client(self.settings, destination, self.transport)
-                    self.courier = Courier(self.settings, destination, self.spool,
-                                           self._client, clock=self.clock, sleep=self.sleep,
-                                           rand=self.rand)
+        ask for it first, so the making is serialised. The client is built in a worker
+        thread (its TLS context takes tens of milliseconds) and may fail to build (a
+        missing CA file, a bad proxy URL): then `Undeliverable` is raised, and raised again
+        without a new try for `_REBUILD_S`; the events meanwhile wait on disk."""
+        if self.courier is not None:
+            return self.courier
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:
+            if self.courier is not None:
+                return self.courier
+            failed = self._client_failed
+            if failed is not None and self.clock.monotonic() - failed[0] < _REBUILD_S:
+                raise Undeliverable(failed[1])
+            anonymous = await offload(anonymous_id, self.spool.root)
+            destination = destination_for(self.settings, anonymous)
+            try:
+                client = await offload(make_client, self.settings, destination, self.transport)
+            except Exception as exc:  # noqa: BLE001 - any failure: keep the events on disk
+                why = self.settings.redact(f"{type(exc).__name__}: {exc}")
+                if failed is None:
+                    _log.warning("cannot set up delivery (%s); events are kept on disk "
+                                 "(`shipper doctor` explains)", why)
+                self._client_failed = (self.clock.monotonic(), why)
+                raise Undeliverable(why) from None
+            self._client_failed = None
+            self._client = client
+            self.courier = Courier(self.settings, destination, self.spool, client,
+                                   clock=self.clock, sleep=self.sleep, rand=self.rand)
         return self.courier
 
     async def run(self, started: Callable[[], None] = lambda: None) -> None:
@@ -248,10 +285,11 @@ class Engine:
             loop.call_soon_threadsafe(wakeup.set)
 
         self.notify = notify
+        if len(self.queue) >= self.settings.batch_size or self.overflow:
+            wakeup.set()  # events queued before the worker ran
         started()
         with contextlib.suppress(Exception):
             await self._ensure_started()
-            await offload(self._prune)
         while not self._stopping:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(wakeup.wait(), self.settings.flush_interval)
@@ -277,17 +315,31 @@ class Engine:
         `_within_patience`) rather than a file per event."""
         _, lock = self._loop_objects()
         async with lock:
-            courier = await self._ensure_started()
+            try:
+                courier = await self._ensure_started()
+            except Undeliverable:
+                await offload(self.spill_memory)  # kept for a sync that can deliver
+                return
             if self.overflow:
                 await offload(self.spill_overflow)
+            sent = SENT
             if self.queue:
                 sent = await self._send_queue(courier, Deadline.after(self.clock,
                                                                       TICK_BUDGET_S))
                 if sent == FAILED or (sent == GATE_CLOSED and not self._within_patience()):
                     await offload(self.spill_memory)
-                if sent != SENT:
-                    return
-            await self._maybe_drain(courier)
+            if sent == SENT:
+                await self._maybe_drain(courier)
+            await self._prune_now_and_then()
+
+    async def _prune_now_and_then(self) -> None:
+        """Apply the cache limits every `_PRUNE_EVERY_S`, after delivery had its turn (and
+        during an outage too: the disk must not fill up)."""
+        now = self.clock.monotonic()
+        if now - self._pruned_at >= _PRUNE_EVERY_S:
+            self._pruned_at = now
+            with contextlib.suppress(OSError):
+                await offload(self._prune)
 
     async def flush(self, timeout: float | None = None) -> FlushResult:
         """Deliver what is queued now; spill what cannot go before ``timeout`` (default
@@ -302,7 +354,11 @@ class Engine:
     async def _flush(self, deadline: Deadline) -> None:
         _, lock = self._loop_objects()
         async with lock:
-            courier = await self._ensure_started()
+            try:
+                courier = await self._ensure_started()
+            except Undeliverable:
+                await offload(self.spill_memory)
+                return
             if self.overflow:
                 await offload(self.spill_overflow)
             sent = await self._send_queue(courier, deadline) if self.queue else SENT
@@ -348,7 +404,10 @@ class Engine:
         if not self._backlog and now - self._backlog_checked < _BACKLOG_CHECK_S:
             return
         self._backlog_checked = now
-        entries = await offload(self.spool.entries)
+        try:
+            entries = await offload(self.spool.entries)
+        except ResourceShortage:  # out of descriptors: look again at the next check
+            return
         self._backlog = bool(entries)
         if entries:
             await self._drain(courier, Deadline.after(self.clock, _DRAIN_SLICE_S))

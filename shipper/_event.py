@@ -98,7 +98,16 @@ def _timestamp_of(value: object) -> str | None:
 
 
 def _scalar_default(value: object) -> object:
-    """Map one non-JSON value to a JSON-able one; containers are returned for further walking."""
+    """Map one non-JSON value to a JSON-able one; containers are returned for further walking.
+    Never raises: a value whose own methods raise (``__class__``, ``__getattr__``, ...)
+    becomes its bounded repr, and only that value."""
+    try:
+        return _convert(value)
+    except Exception:  # noqa: BLE001 - a hostile object: this value alone is replaced
+        return _safe_repr(value)
+
+
+def _convert(value: object) -> object:
     stamp = _timestamp_of(value)
     if stamp is not None:
         return stamp
@@ -136,43 +145,81 @@ def _scalar_default(value: object) -> object:
     return _safe_repr(value)
 
 
+_MAX_INT_BITS = 14_000  # about 4,200 digits: Python refuses to turn longer ints into text
+
+
 def _key(key: object) -> str:
-    if isinstance(key, str):
-        return key
-    if key is None or isinstance(key, (bool, int)):
-        return json.dumps(key)
-    if isinstance(key, float):
-        return json.dumps(key) if math.isfinite(key) else "null"
-    converted = _scalar_default(key)
-    return converted if isinstance(converted, str) else _safe_repr(key)
+    """A dict key as JSON text. None is "null" and NaN "NaN" (as json.dumps writes them),
+    so the two never collide."""
+    try:
+        if isinstance(key, str):
+            return key
+        if key is None or isinstance(key, bool):
+            return json.dumps(key)
+        if isinstance(key, int):
+            return _big_int(key) if key.bit_length() > _MAX_INT_BITS else json.dumps(key)
+        if isinstance(key, float):
+            return json.dumps(key)  # NaN, Infinity and -Infinity as json.dumps spells them
+        converted = _scalar_default(key)
+        return converted if isinstance(converted, str) else _safe_repr(key)
+    except Exception:  # noqa: BLE001 - a hostile key: this key alone is replaced
+        return _safe_repr(key)
+
+
+def _big_int(value: int) -> str:
+    return f"<int of about {int(value.bit_length() * 0.30103) + 1} digits>"
 
 
 def sanitize(value: object, _depth: int = 0, _seen: frozenset[int] = frozenset()) -> Any:
     """Return a structure ``json.dumps`` encodes without error, whatever ``value`` is.
 
-    NaN and infinities become null, cycles and over-deep nesting become a marker string,
-    unknown objects become their (bounded) repr.
+    NaN and infinities become null, integers too long to write become a marker, cycles and
+    over-deep nesting become a marker string, unknown objects become their (bounded) repr.
+    Each value is handled on its own: one that cannot be represented replaces itself, never
+    its neighbours or the event.
     """
+    try:
+        return _sanitize(value, _depth, _seen)
+    except Exception:  # noqa: BLE001 - a hostile object: this value alone is replaced
+        return _safe_repr(value)
+
+
+def _sanitize(value: object, depth: int, seen: frozenset[int]) -> Any:
     if value is None or isinstance(value, (str, bool, int)):
+        if type(value) is int and value.bit_length() > _MAX_INT_BITS:
+            return _big_int(value)
         if type(value) in (str, bool, int) or value is None:
             return value
         # str/int subclasses (IntEnum, StrEnum) keep their plain value
         return _scalar_default(value) if _is_instance(value, "enum", "Enum") else value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if _depth >= _MAX_DEPTH:
+    if depth >= _MAX_DEPTH:
         return "<max depth>"
-    if id(value) in _seen:
+    if id(value) in seen:
         return "<cycle>"
-    seen = _seen | {id(value)}
+    inner = seen | {id(value)}
     if isinstance(value, dict):
-        return {_key(k): sanitize(v, _depth + 1, seen) for k, v in list(value.items())}
+        out: dict[str, Any] = {}
+        for k, v in list(value.items()):
+            key = _key(k)
+            if key in out:  # two keys written alike (1 and "1"): keep both values
+                key = f"{key} ({_type_name(k)})"
+            out[key] = sanitize(v, depth + 1, inner)
+        return out
     if isinstance(value, (list, tuple)):
-        return [sanitize(v, _depth + 1, seen) for v in value]
+        return [sanitize(v, depth + 1, inner) for v in value]
     converted = _scalar_default(value)
     if isinstance(converted, str):
         return converted
-    return sanitize(converted, _depth + 1, seen)
+    return sanitize(converted, depth + 1, inner)
+
+
+def _type_name(value: object) -> str:
+    try:
+        return type(value).__name__
+    except Exception:  # noqa: BLE001 - even the type name may be hostile
+        return "?"
 
 
 def _fast_default(value: object) -> object:
@@ -216,7 +263,9 @@ def _orjson_encoder() -> Callable[[object], bytes] | None:
         import orjson
     except ImportError:
         return None
-    option = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
+    # no OPT_NON_STR_KEYS: orjson writes None and NaN keys alike ("null"); a dict with keys
+    # that are not strings takes the standard library's path, which keeps them apart
+    option = orjson.OPT_UTC_Z
 
     def fast(value: object) -> bytes:
         # orjson's result keeps a ~4 KiB buffer for a 300-byte event; a queue of them would
@@ -242,6 +291,42 @@ def dumps(value: object) -> str:
         return json.dumps(sanitize(value), separators=(",", ":"))
 
 
+_FIRST_SECOND = -62_135_596_800.0  # 0001-01-01T00:00:00Z
+_LAST_SECOND = 253_402_300_799.0  # 9999-12-31T23:59:59Z
+
+
+def _stamp_of(timestamp: object) -> str:
+    """The event's time as RFC 3339: the caller's, where it is a time that can be written
+    (a number of seconds in years 1 to 9999, a datetime or date); now otherwise."""
+    try:
+        if timestamp is None:
+            pass
+        elif isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool):
+            seconds = float(timestamp)  # OverflowError for an integer past the float range
+            if _FIRST_SECOND <= seconds <= _LAST_SECOND:  # False for NaN too
+                return rfc3339_ms(seconds)
+        else:
+            stamp = _timestamp_of(timestamp)
+            if stamp is not None:
+                return stamp
+    except Exception:  # noqa: BLE001, S110 - a hostile or absurd time: the event keeps now
+        pass
+    return rfc3339_ms(time.time())
+
+
+def _context_of(context: object) -> dict[str, object]:
+    ctx: dict[str, object] = {}
+    try:
+        if isinstance(context, dict):
+            ctx.update(context)
+        elif context is not None:
+            ctx["value"] = context
+    except Exception:  # noqa: BLE001 - a hostile mapping: its repr stands in
+        ctx = {"value": _safe_repr(context)}
+    ctx["library"] = LIBRARY
+    return ctx
+
+
 def build_event(
     event: object,
     properties: object = None,
@@ -250,26 +335,21 @@ def build_event(
     *,
     encode: Callable[[object], bytes] = encode_stdlib,
 ) -> tuple[str, bytes]:
-    """Build one contract event. Returns its id and its UTF-8 JSON encoding."""
+    """Build one contract event. Returns its id and its UTF-8 JSON encoding.
+
+    Whatever is passed, the event is kept: a value that cannot be represented is replaced
+    by a marker (alone), a time that cannot be written by now.
+    """
     event_id = uuid7()
-    name = event if isinstance(event, str) else _safe_repr(event)
-    if timestamp is None:
-        stamp = rfc3339_ms(time.time())
-    elif isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool):
-        seconds = float(timestamp) if math.isfinite(timestamp) else time.time()
-        stamp = rfc3339_ms(seconds)
-    else:
-        stamp = _timestamp_of(timestamp) or rfc3339_ms(time.time())
+    name = event if type(event) is str else _safe_repr(event)
     props: object = properties if properties is not None else {}
-    if not isinstance(props, dict):
+    if type(props) is not dict and not isinstance(props, dict):
         props = {"value": props}
-    ctx: dict[str, object] = {}
-    if isinstance(context, dict):
-        ctx.update(context)
-    elif context is not None:
-        ctx["value"] = context
-    ctx["library"] = LIBRARY
-    doc = {"id": event_id, "event": name, "timestamp": stamp, "properties": props, "context": ctx}
+    # the usual case (no timestamp, no context) without a call
+    stamp = rfc3339_ms(time.time()) if timestamp is None else _stamp_of(timestamp)
+    ctx = {"library": LIBRARY} if context is None else _context_of(context)
+    doc = {"id": event_id, "event": name, "timestamp": stamp, "properties": props,
+           "context": ctx}
     return event_id, encode(doc)
 
 

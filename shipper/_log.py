@@ -6,10 +6,28 @@ on it log through these helpers; the logger gets its NullHandler the first time 
 
 from __future__ import annotations
 
+import sys
+
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     import logging
+
+
+# Set by the command line only (`show_on_stderr`): the library never prints on its own.
+_stderr = [False]
+
+
+def show_on_stderr(enabled: bool) -> None:
+    """For the ``shipper`` command: warnings (drops, quarantines, prunes, paused delivery)
+    go to stderr, prefixed ``shipper:``. Takes effect when the first one is logged, so a
+    command that logs nothing never imports :mod:`logging`. Turning it off removes the
+    handler again."""
+    _stderr[0] = enabled
+    if not enabled and "logging" in sys.modules:
+        log = sys.modules["logging"].getLogger("shipper")
+        for handler in [h for h in log.handlers if getattr(h, "shipper_cli", False)]:
+            log.removeHandler(handler)
 
 
 def logger() -> logging.Logger:
@@ -18,7 +36,28 @@ def logger() -> logging.Logger:
     log = logging.getLogger("shipper")
     if not any(isinstance(h, logging.NullHandler) for h in log.handlers):
         log.addHandler(logging.NullHandler())
+    if _stderr[0] and not any(getattr(h, "shipper_cli", False) for h in log.handlers):
+        handler = _stderr_handler()
+        handler.setLevel(logging.WARNING)
+        handler.setFormatter(logging.Formatter("shipper: %(message)s"))
+        handler.shipper_cli = True  # type: ignore[attr-defined]  # ours, found again
+        log.addHandler(handler)
     return log
+
+
+def _stderr_handler() -> logging.Handler:
+    """A handler writing to whatever sys.stderr is when a record comes (not when it was
+    made: a test, say, may swap stderr in between)."""
+    import logging
+
+    class CurrentStderr(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                sys.stderr.write(self.format(record) + "\n")
+            except Exception:  # noqa: BLE001 - logging's own convention
+                self.handleError(record)
+
+    return CurrentStderr()
 
 
 def warning(msg: str, *args: object) -> None:

@@ -67,15 +67,31 @@ def record(
     overrides: dict[str, Any] | None = None,
     start_sync: bool = True,
 ) -> str | None:
-    """Write one event as its own pending file (fsync'd); None if it was dropped."""
+    """Write one event as its own pending file (fsync'd); None if it was not recorded."""
+    return record_event(settings, event, properties, context=context, timestamp=timestamp,
+                        overrides=overrides, start_sync=start_sync)[0]
+
+
+def record_event(
+    settings: Settings,
+    event: str,
+    properties: object,
+    *,
+    context: object = None,
+    timestamp: object = None,
+    overrides: dict[str, Any] | None = None,
+    start_sync: bool = True,
+) -> tuple[str | None, str]:
+    """`record`, and why the event was not recorded ("" when it was, or when shipper is
+    disabled: that is a choice, not a loss)."""
     if settings.disabled:
-        return None
+        return None, ""
     root = settings.cache_root
     made = make_event(event, properties, context, timestamp, max_bytes=settings.event_limit,
                       user_id=settings.user_id)
     if made is None:
         add_drops(root, {"too_large": 1})
-        return None
+        return None, f"the event is over max_event_bytes ({settings.event_limit} bytes)"
     event_id, raw = made
     identity = settings.destination_identity
     key = destination_key(settings.destination, identity) if identity else None
@@ -90,12 +106,12 @@ def record(
         atomic_write(root, folder, file_name(int(time.time() * 1000), 1), encode_file([raw]))
     except OSError as exc:
         add_drops(root, {"disk_unwritable": 1})
-        _log.warning("event %s lost: cannot write the disk cache %s: %s",
-                     event_id, root, exc.strerror or exc)
-        return None
+        why = f"cannot write the disk cache {root}: {exc.strerror or exc}"
+        _log.warning("event %s lost: %s", event_id, why)
+        return None, why
     if start_sync and key is not None:
         start_background_sync(settings, destination_dir(root, key), overrides or {})
-    return event_id
+    return event_id, ""
 
 
 def _env_value(value: object) -> str:

@@ -11,12 +11,13 @@ from typing import Any
 
 import httpx
 
+from . import _log
 from ._aio import offload
 from ._cache._files import try_lock
 from ._cache._identity import anonymous_id
 from ._cache._layout import SYNC_LOCK
 from ._cache._prune import prune
-from ._cache._spool import Spool, all_spools
+from ._cache._spool import ResourceShortage, Spool, all_spools
 from ._clock import Deadline, SystemClock
 from ._config import Settings, load_settings
 from ._courier import Courier, Sleep
@@ -143,9 +144,6 @@ async def _run(
     if lock_fd is None:
         lock_fd = await _acquire(spool.home, deadline)
     try:
-        pruned = await offload(prune, all_spools(spool.root), max_age_days=settings.max_age_days,
-                               max_cache_mb=settings.max_cache_mb)
-        result.pruned = pruned.events
         if not settings.base_url:
             result.error = "no endpoint is set (SHIPPER_ENDPOINT or endpoint in config.toml)"
             return result
@@ -160,9 +158,20 @@ async def _run(
                     await _deliver_all(courier, result, deadline, progress, force=False)
                     idle_until = clock.monotonic() + linger
     finally:
+        # deliver first, then apply the limits to what is still here
+        try:
+            pruned = await offload(prune, all_spools(spool.root),
+                                   max_age_days=settings.max_age_days,
+                                   max_cache_mb=settings.max_cache_mb)
+            result.pruned = pruned.events
+        except OSError as exc:
+            _log.warning("cannot apply the cache limits now: %s", exc.strerror)
         if lock_fd is not None:
             os.close(lock_fd)
-        result.pending_events = spool.pending_events()
+        try:
+            result.pending_events = spool.pending_events()
+        except ResourceShortage as exc:
+            result.error = f"cannot read the disk cache now: {exc.strerror}"
     return result
 
 
@@ -174,7 +183,11 @@ async def _deliver_all(
     *,
     force: bool,
 ) -> None:
-    total = await offload(courier.spool.pending_events)
+    try:
+        total = await offload(courier.spool.pending_events)
+    except ResourceShortage as exc:
+        result.stopped_by = f"cannot read the disk cache now: {exc.strerror}"
+        return
     if total == 0:
         return
     gate = await courier.gate(force=force)

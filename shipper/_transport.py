@@ -6,6 +6,9 @@ and hands the `Reply` back to it. Every failure becomes an `Answer`; nothing rai
 
 from __future__ import annotations
 
+import os
+import ssl
+
 import httpx
 
 from ._deliver import TRANSIENT, Answer
@@ -37,10 +40,27 @@ def make_client(
         transport=transport,
         headers=client_headers(destination),
         timeout=_timeout(settings.timeout),
-        verify=settings.verify_tls,
+        verify=tls_verification(settings),
         follow_redirects=False,
         trust_env=True,
     )
+
+
+_PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy")
+
+
+def tls_verification(settings: Settings) -> bool | ssl.SSLContext:
+    """What the client verifies TLS with. An ``http://`` endpoint reached without a proxy
+    makes no TLS connection: it gets a context with no certificates loaded (building the
+    default one costs a short-lived program 50-100 ms), which would refuse any TLS peer."""
+    if not settings.verify_tls:
+        return False
+    endpoint = (settings.endpoint or "").lower()
+    proxied = any(os.environ.get(name) or os.environ.get(name.upper())
+                  for name in _PROXY_VARIABLES)
+    if endpoint.startswith("http://") and not proxied:
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return True
 
 
 def _timeout(seconds: float) -> httpx.Timeout:

@@ -105,8 +105,11 @@ class ServerProcess:
     def command(self) -> list[str]:
         raise NotImplementedError
 
+    def environment(self) -> dict[str, str]:
+        return {}
+
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.command(), env=child_env(),
+        self.proc = subprocess.Popen(self.command(), env=child_env(**self.environment()),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -136,9 +139,11 @@ class Collector(ServerProcess):
         self.api_key = api_key
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "shipper", "serve", "--port", str(self.port),
-               "--out", str(self.out), "--control"]
-        return [*cmd, "--api-key", self.api_key] if self.api_key else cmd
+        return [sys.executable, "-m", "shipper", "serve", "--port", str(self.port),
+                "--out", str(self.out), "--control"]
+
+    def environment(self) -> dict[str, str]:
+        return {"SHIPPER_SERVE_API_KEY": self.api_key} if self.api_key else {}
 
     def faults(self, **values: Any) -> None:
         httpx.post(self.url + "/_control/faults", json=values, timeout=5).raise_for_status()

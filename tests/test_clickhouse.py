@@ -15,7 +15,13 @@ import pytest
 from shipper import Shipper
 
 from .clickhouse import PASSWORD, ClickHouseServer, install
-from .conftest import child_env, destination_home, pending_events, required_or_skip
+from .conftest import (
+    child_env,
+    destination_home,
+    events_on_disk,
+    pending_events,
+    required_or_skip,
+)
 
 pytestmark = pytest.mark.clickhouse
 
@@ -112,8 +118,10 @@ def test_running_client_inserts_directly(server: ClickHouseServer, cache_dir: Pa
 
 def test_a_column_type_mismatch_is_a_refusal_not_a_retry(server: ClickHouseServer,
                                                          cache_dir: Path, table: str) -> None:
-    """A table whose column cannot hold what is sent: ClickHouse refuses the rows, and they
-    are set aside for `shipper requeue`, not retried for ever."""
+    """A table whose column cannot hold what is sent: ClickHouse refuses the rows, which is
+    read as a refusal (ClickHouse names the row), not a transient failure to retry at once.
+    Since it refuses every row, the table is at fault, not the events: they are kept, the
+    delivery pauses with the reason, and doctor names the column."""
     server.query(f"CREATE TABLE default.{table} (id String, event String, timestamp "
                  "DateTime('UTC'), timestamp_ms UInt16, properties UInt32, context String) "
                  "ENGINE = ReplacingMergeTree() ORDER BY id")
@@ -121,14 +129,31 @@ def test_a_column_type_mismatch_is_a_refusal_not_a_retry(server: ClickHouseServe
     with Shipper(destination="clickhouse", endpoint=server.url, clickhouse_table=table,
                  clickhouse_user="shipper", api_key=PASSWORD, shutdown_timeout=5) as s:
         ids = [s.track("e", {"i": i}) for i in range(6)]
+        s.flush()
+        s.track("more")
     assert rows(server, table) == []
-    assert pending_events(cache_dir) == 0
+    kept = {e["id"] for e in events_on_disk(cache_dir)}
+    assert len(kept) == 7 and set(ids) <= kept
+    status = json.loads(shipper_cmd(env, "status", "--json").stdout)
+    assert status["dead_letter_events"] == 0 and status["breaker"]["state"] == "open"
+    assert "refused all" in status["breaker"]["reason"]
+    doctor = shipper_cmd(env, "doctor")
+    assert doctor.returncode == 1 and "properties is UInt32" in doctor.stdout
+
+
+def test_one_row_that_cannot_be_stored_is_refused_alone(server: ClickHouseServer,
+                                                       cache_dir: Path, table: str) -> None:
+    """An event whose time the table cannot hold (before 1970) is dead-lettered; the others
+    are inserted."""
+    with Shipper(destination="clickhouse", endpoint=server.url, clickhouse_table=table,
+                 clickhouse_user="shipper", api_key=PASSWORD) as s:
+        good = [s.track("e", {"i": i}) for i in range(20)]
+        bad = s.track("old", timestamp=-86400.0 * 365)
+    assert sorted(r["id"] for r in rows(server, table)) == sorted(good)
     dead = destination_home(cache_dir, server.url, "clickhouse", clickhouse_table=table) / "dead"
     kept = [json.loads(line)["id"] for path in dead.iterdir()
             for line in path.read_bytes().splitlines()[1:]]
-    assert sorted(kept) == sorted(ids)
-    status = json.loads(shipper_cmd(env, "status", "--json").stdout)
-    assert status["dead_letter_events"] == 6 and status["pending_events"] == 0
+    assert kept == [bad]
 
 
 def test_wrong_password_keeps_events_and_pauses(server: ClickHouseServer, cache_dir: Path,

@@ -347,7 +347,7 @@ def test_counters_are_exact_when_many_threads_count() -> None:
 
     def work() -> None:
         for i in range(5_000):
-            counters.add("tracked")
+            counters.tracked()
             counters.drop("disk_unwritable", persist=True)
             if i % 500 == 0:
                 handed.append(counters.take_unsaved())

@@ -8,6 +8,7 @@ from shipper._clock import Deadline
 from shipper._deliver import (
     ACCEPTED,
     CONFIG,
+    MAX_REFUSALS,
     REFUSED,
     TOO_LARGE,
     TRANSIENT,
@@ -179,3 +180,43 @@ def test_batch_body_embeds_events_verbatim() -> None:
     """The body is the contract's envelope around the events' own bytes."""
     body = json.loads(batch_body([b'{"id":"a"}', b'{"id":"b"}'], sent_at=0))
     assert body == {"batch": [{"id": "a"}, {"id": "b"}], "sent_at": "1970-01-01T00:00:00.000Z"}
+
+
+async def test_a_receiver_refusing_everything_is_blamed_not_the_events(clock: FakeClock) -> None:
+    """When nothing of a batch is accepted and more than one event is refused, the events
+    are kept (not dead) and the delivery stops with a configuration answer."""
+    c = Collector([Answer(REFUSED, 400, detail="HTTP 400: no")] * 100)
+    failures: list[Answer] = []
+
+    async def on_failure(answer: Answer) -> bool:
+        failures.append(answer)
+        return True
+
+    evs = events(8)
+    out = await run(c, evs, clock, on_failure=on_failure)
+    assert out.dead == [] and out.remaining == evs and out.delivered == []
+    assert out.stopped_by is not None and out.stopped_by.kind == CONFIG
+    assert failures == [out.stopped_by]
+
+
+async def test_bisection_is_bounded(clock: FakeClock) -> None:
+    """However many events are refused among good ones, a delivery spends at most
+    MAX_REFUSALS refused requests; what it did not resolve waits, nothing is lost."""
+    c = Collector()
+    evs = events(500, bad=set(range(0, 500, 7)))
+    out = await run(c, evs, clock)
+    refused_requests = len(c.batches) - len(c.accepted)
+    assert refused_requests <= MAX_REFUSALS + 1
+    settled = set(out.delivered) | {e[0] for e, _ in out.dead} | {e[0] for e in out.remaining}
+    assert settled == {e[0] for e in evs} and out.remaining
+    assert all(int(i.split("-")[1]) % 7 == 0 for (i, _), _ in out.dead)
+
+
+async def test_a_named_row_is_refused_without_bisecting(clock: FakeClock) -> None:
+    """A receiver that names the refused row (ClickHouse) spares the bisection: that event
+    is dead, the rest is sent again at once."""
+    c = Collector([Answer(REFUSED, 500, detail="at row 3", row=2)])
+    out = await run(c, events(6), clock)
+    assert [e[0] for e, _ in out.dead] == ["id-2"]
+    assert sorted(out.delivered) == ["id-0", "id-1", "id-3", "id-4", "id-5"]
+    assert len(c.batches) == 3

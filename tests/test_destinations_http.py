@@ -241,8 +241,9 @@ def test_requeue_sends_dead_letters_again(collector: Collector, cache_dir: Path)
     the next sync delivers them (to a receiver that now takes them)."""
     collector.faults(refuse_marked=True)
     with Shipper(endpoint=collector.url) as s:
+        good = [s.track("good") for _ in range(6)]
         bad = [s.track("bad", {"refuse": True}) for _ in range(2)]
-    assert pending_events(cache_dir) == 0
+    assert pending_events(cache_dir) == 0 and sorted(collector.ids()) == sorted(good)
     dry = json.loads(shipper_cli(cache_dir, "requeue", "--dry-run", "--json").stdout)
     assert dry["events"] == 2 and pending_events(cache_dir) == 0
     moved = shipper_cli(cache_dir, "requeue")
@@ -250,4 +251,4 @@ def test_requeue_sends_dead_letters_again(collector: Collector, cache_dir: Path)
     assert pending_events(cache_dir) == 2
     collector.faults(refuse_marked=False)
     assert sync(cache_dir, collector, kind="shipper")["ok"]
-    assert sorted(collector.ids()) == sorted(bad)
+    assert sorted(collector.ids()) == sorted(good + bad)

@@ -171,12 +171,17 @@ def test_gemini_hooks_record_tools(tmp_path: Path) -> None:
     assert SECRET not in json.dumps(event)
 
 
-def test_generic_source_keeps_the_object(tmp_path: Path) -> None:
-    """--source generic ships any object as properties, named by --event."""
-    event = run_command("shipper hook --source generic --event build.done",
-                        {"target": "wheel", "ok": True}, tmp_path / "c")
+def test_generic_source_keeps_metadata_and_all_of_it_on_opt_in(tmp_path: Path) -> None:
+    """--source generic, named by --event: numbers, booleans and ids as they are, other
+    strings as their size; with --include-content, the whole object."""
+    payload = {"target": "wheel", "ok": True, "build_id": "b-7"}
+    event = run_command("shipper hook --source generic --event build.done", payload,
+                        tmp_path / "c")
     assert event["event"] == "build.done"
-    assert event["properties"] == {"target": "wheel", "ok": True}
+    assert event["properties"] == {"target_bytes": 5, "ok": True, "build_id": "b-7"}
+    full = run_command("shipper hook --source generic --event build.done --include-content",
+                       payload, tmp_path / "d")
+    assert full["properties"] == payload
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")

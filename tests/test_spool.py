@@ -130,8 +130,8 @@ def test_keep_only_rewrites_the_rest(tmp_path: Path) -> None:
     again.release()
 
 
-@pytest.mark.parametrize("content", [b"", b"garbage", b'{"shipper":1,"n":2}\n{"id":"a"}\n',
-                                     b'{"shipper":9,"n":0}\n', b"\xff\xfe\x00"])
+@pytest.mark.parametrize("content", [b"", b"garbage", b'{"shipper":9,"n":0}\n', b"\xff\xfe\x00",
+                                     b'{"shipper":1,"n":1}\n"not an event"\n'])
 def test_corrupt_files_are_quarantined_and_do_not_block(tmp_path: Path, content: bytes) -> None:
     """A bad file moves to quarantine; the good file next to it is still claimed."""
     spool = Spool(tmp_path)
@@ -143,6 +143,29 @@ def test_corrupt_files_are_quarantined_and_do_not_block(tmp_path: Path, content:
     assert len(good) == 1 and good[0].events[0][0] == "id-1"
     assert len(os.listdir(spool.quarantine)) == 1
     good[0].release()
+
+
+@pytest.mark.parametrize(("content", "aside"), [
+    (b'{"shipper":1,"n":3}\n{"id":"a"}\n"<unrepresentable dict>"\n{"id":"b"}\n', 1),
+    (b'{"shipper":1,"n":2}\n{"id":"a"}\n{"id":"b"}\n{"id":"trun', 1),
+    (b'{"shipper":1,"n":3}\n{"id":"a"}\n{"id":"b"}\n', 0),
+])
+def test_unreadable_lines_are_set_aside_and_the_rest_delivered(tmp_path: Path, content: bytes,
+                                                               aside: int) -> None:
+    """A file with a line that is not an event (or cut short, or missing events): the
+    readable events are claimed; the bad lines alone go to quarantine; once settled, the
+    file is replaced by a whole one."""
+    spool = Spool(tmp_path)
+    spool.ensure()
+    (spool.pending / "0000000000001-1-aaaaaaaa-3.json").write_bytes(content)
+    (entry,) = spool.entries()
+    assert spool.claim(entry) is None  # repaired: a whole file holds the readable events
+    assert len(os.listdir(spool.quarantine)) == aside
+    (left,) = spool.entries()
+    assert left.written_ms == 1 and left.count == 2
+    claim = spool.claim(left)
+    assert claim is not None and [i for i, _ in claim.events] == ["a", "b"]
+    claim.release()
 
 
 def test_foreign_file_names_are_quarantined(tmp_path: Path) -> None:
@@ -175,17 +198,22 @@ def test_prune_by_age_counts_drops(tmp_path: Path) -> None:
     assert read_drops(tmp_path) == {"max_age": 2}
 
 
-def test_prune_by_size_drops_oldest_first(tmp_path: Path) -> None:
-    """Past max_cache_mb the oldest files go first, until the cache fits."""
+def test_prune_by_size_drops_oldest_first_and_stops_at_the_limit(tmp_path: Path) -> None:
+    """Past max_cache_mb the oldest events go first, until the cache fits, and no further:
+    the file the limit falls in loses only its oldest events."""
     spool = Spool(tmp_path)
     big = [ev(i, pad="x" * 5000) for i in range(20)]  # ~100 KB per file
     for n in range(5):
         spool.write(big, written_ms=1_000_000 + n)
     size = sum(e.path.stat().st_size for e in spool.entries())
-    result = prune(spool, max_age_days=1e9, max_cache_mb=(size * 0.5) / 1024 / 1024,
-                   now=1_000.0)
-    assert result.by_reason == {"max_cache": 60}
-    assert [e.written_ms for e in spool.entries()] == [1_000_003, 1_000_004]
+    cap = size * 0.5
+    result = prune(spool, max_age_days=1e9, max_cache_mb=cap / 1024 / 1024, now=1_000.0)
+    left = spool.entries()
+    kept = sum(e.path.stat().st_size for e in left)
+    assert cap - 5100 < kept <= cap  # within one event of the limit
+    assert [e.written_ms for e in left] == [1_000_002, 1_000_003, 1_000_004]
+    assert result.by_reason == {"max_cache": 100 - sum(e.count for e in left)}
+    assert next(i for i, _ in decode_file(left[0].path.read_bytes())) == "id-11"  # oldest gone
 
 
 def test_prune_dry_run_changes_nothing(tmp_path: Path) -> None:

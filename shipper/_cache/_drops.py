@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from .. import _log
-from ._files import Locked, make_private_dir, read_json, write_json
+from ._files import Locked, ensure_cache, read_json, write_json
 from ._layout import DROPS_FILE, DROPS_LOCK, join
 
 
@@ -17,7 +17,7 @@ def add_drops(root: str | os.PathLike[str], counts: dict[str, int]) -> bool:
         return True
     root = os.fspath(root)
     try:
-        make_private_dir(root)  # never write into a folder someone else controls
+        ensure_cache(root)  # never write into a folder someone else controls
         with Locked(join(root, DROPS_LOCK)):
             path = join(root, DROPS_FILE)
             totals = read_json(path)

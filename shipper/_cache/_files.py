@@ -27,22 +27,18 @@ if TYPE_CHECKING:
 
 
 class UnsafeCacheDir(OSError):
-    """The cache folder is not a private folder of this user."""
+    """The cache folder is not a private folder of this user, or another user could change
+    a folder above it."""
 
 
 def make_private_dir(path: str | os.PathLike[str]) -> None:
-    """Create ``path`` (0700) if missing; refuse one that is not this user's own folder."""
+    """Create ``path`` (0700) if missing, in a folder that exists; refuse one that is not
+    this user's own folder (a link is followed only when the user owns it and its target)."""
     path = os.fspath(path)
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
         pass
-    except FileNotFoundError:
-        os.makedirs(os.path.dirname(path), 0o700, exist_ok=True)
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            pass
     info = os.lstat(path)
     if stat.S_ISLNK(info.st_mode):
         target = os.stat(path)
@@ -58,9 +54,59 @@ def make_private_dir(path: str | os.PathLike[str]) -> None:
         os.chmod(path, 0o700)
 
 
+def _trusted(info: os.stat_result, uid: int) -> bool:
+    """A folder only root or this user can change: owned by one of them and not writable by
+    group or others, unless it is root's and sticky (like /tmp: others may add, not
+    replace)."""
+    if info.st_uid not in (0, uid):
+        return False
+    if not info.st_mode & 0o022:
+        return True
+    return info.st_uid == 0 and bool(info.st_mode & stat.S_ISVTX)
+
+
+def check_ancestors(path: str) -> None:
+    """Refuse a cache folder that another user could tamper with, the way OpenSSH's
+    StrictModes does: every folder above it, as the path is written and as its links
+    resolve, must pass `_trusted`, and every link on the way must be root's or this user's.
+    Raises `UnsafeCacheDir`. Folders that do not exist yet are fine: we create them."""
+    uid = os.getuid()
+    parent = os.path.dirname(os.path.abspath(path))
+    walked = "/"
+    for name in parent.split(os.sep)[1:]:
+        walked = os.path.join(walked, name)
+        try:
+            info = os.lstat(walked)
+        except FileNotFoundError:
+            break
+        if stat.S_ISLNK(info.st_mode) and info.st_uid not in (0, uid):
+            raise UnsafeCacheDir(errno.EPERM, "a link above the cache folder belongs to "
+                                              "another user", walked)
+    real = os.path.realpath(parent)
+    walked = "/"
+    for name in ["", *real.split(os.sep)[1:]]:
+        walked = os.path.join(walked, name) if name else walked
+        try:
+            info = os.stat(walked)
+        except FileNotFoundError:
+            return
+        if not _trusted(info, uid):
+            raise UnsafeCacheDir(errno.EPERM, "another user can change a folder above the "
+                                              "cache folder", walked)
+
+
 def ensure_cache(root: str | os.PathLike[str]) -> str:
-    """The cache folder and its subfolders, private; returns the root as a string."""
+    """The cache folder and its subfolders, private, below folders only root or this user
+    can change (see `check_ancestors`); returns the root as a string. Checked every time:
+    a folder deleted since is made again, a tree changed since is refused."""
     root = os.fspath(root)
+    if not root or not os.path.isabs(root):
+        raise UnsafeCacheDir(errno.ENOENT, "no cache folder: there is no home folder to put "
+                                           "it in; set cache_dir", root)
+    check_ancestors(root)
+    parent = os.path.dirname(root)
+    if not os.path.isdir(parent):
+        os.makedirs(parent, 0o700, exist_ok=True)
     make_private_dir(root)
     for name in FOLDERS:
         make_private_dir(join(root, name))
@@ -73,11 +119,8 @@ def ensure_destination(root: str, key: str, about: dict[str, str]) -> str:
     Returns the destination's folder."""
     ensure_cache(root)
     home = join(root, DESTINATIONS, key)
-    try:
-        make_private_dir(home)
-    except FileNotFoundError:  # destinations/ itself is missing
-        make_private_dir(join(root, DESTINATIONS))
-        make_private_dir(home)
+    make_private_dir(join(root, DESTINATIONS))
+    make_private_dir(home)
     for name in DESTINATION_FOLDERS:
         make_private_dir(join(home, name))
     about_path = join(home, DESTINATION_FILE)
@@ -123,29 +166,68 @@ def _write_all(fd: int, parts: list[bytes]) -> None:
                 view = view[os.write(fd, view):]
 
 
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+def _open_root(root: str) -> int:
+    """The cache folder, opened: ours (a link to it is followed only as `make_private_dir`
+    allowed it), checked again on the descriptor itself."""
+    fd = os.open(root, _DIR_FLAGS)
+    info = os.fstat(fd)
+    if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
+        os.close(fd)
+        raise UnsafeCacheDir(errno.EPERM, "cache folder is not private to this user", root)
+    return fd
+
+
 def atomic_write(root: str, folder: str, name: str, data: bytes | list[bytes], *,
                  fsync: bool = True) -> str:
     """Write ``data`` (bytes, or pieces to write in order) to ``root/tmp``, then rename it
     to ``root/folder/name``: readers see the whole file or none of it. Returns the final
-    path. Raises OSError."""
-    tmp = join(root, TMP, name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    path. Raises OSError.
+
+    Every folder below the root is opened relative to the one above it, following no
+    link, and the file is written and renamed through those descriptors: nothing another
+    process swaps in along the way is written through. With ``fsync``, the file's data and
+    then the folder it was renamed into are flushed: the event survives a power cut."""
+    fds = [_open_root(root)]
     try:
-        _write_all(fd, [data] if isinstance(data, bytes) else data)
-        if fsync:
-            os.fsync(fd)
-    except BaseException:
+        fds.append(os.open(TMP, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fds[0]))
+        tmp_fd = fds[-1]
+        dst_fd = fds[0]
+        for part in folder.split("/"):
+            dst_fd = os.open(part, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=dst_fd)
+            fds.append(dst_fd)
+        tmp_name = name + ".tmp"
+        fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                     | os.O_CLOEXEC, 0o600, dir_fd=tmp_fd)
+        try:
+            _write_all(fd, [data] if isinstance(data, bytes) else data)
+            if fsync:
+                os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            _unlink_at(tmp_name, tmp_fd)
+            raise
         os.close(fd)
-        unlink_quietly(tmp)
-        raise
-    os.close(fd)
-    final = join(root, folder, name)
+        try:
+            os.rename(tmp_name, name, src_dir_fd=tmp_fd, dst_dir_fd=dst_fd)
+        except BaseException:
+            _unlink_at(tmp_name, tmp_fd)
+            raise
+        if fsync:
+            os.fsync(dst_fd)  # the rename itself, on disk
+    finally:
+        for fd in reversed(fds):
+            os.close(fd)
+    return join(root, folder, name)
+
+
+def _unlink_at(name: str, dir_fd: int) -> None:
     try:
-        os.rename(tmp, final)
-    except BaseException:
-        unlink_quietly(tmp)
-        raise
-    return final
+        os.unlink(name, dir_fd=dir_fd)
+    except OSError:
+        pass
 
 
 def unlink_quietly(path: str | os.PathLike[str]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from ._files import make_private_dir
+from ._files import ensure_cache
 from ._layout import ANONYMOUS_ID, TMP, join
 
 _HEX = frozenset("0123456789abcdef")
@@ -52,8 +52,7 @@ def anonymous_id(root: str | os.PathLike[str]) -> str:
     fresh = _random_uuid4()
     tmp = join(root, TMP, f"{ANONYMOUS_ID}.{os.getpid()}.{os.urandom(4).hex()}")
     try:
-        make_private_dir(root)
-        make_private_dir(join(root, TMP))
+        ensure_cache(root)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
             os.write(fd, fresh.encode() + b"\n")

@@ -50,7 +50,7 @@ def prune(
     total = sum(size for _, size in sized)
     cap = max_cache_mb * 1024 * 1024
     cutoff_ms = (now - max_age_days * 86400) * 1000
-    victims: list[tuple[Entry, int, str]] = []
+    removed = _Removed(dry_run)
     for entry, size in sized:  # oldest first
         if entry.written_ms < cutoff_ms:
             reason = "max_age"
@@ -58,29 +58,70 @@ def prune(
             reason = "max_cache"
         else:
             break
+        owner = next(each for each in spools if entry.path.parent in (each.pending,
+                                                                      each.unbound))
+        if reason == "max_cache" and total - size < cap:
+            # the cap falls inside this file: drop its oldest events, not all of them
+            total -= removed.part(owner, entry, size, total - cap)
+        else:
+            total -= removed.whole(spool, entry, size, reason)
+    events = sum(removed.by_reason.values())
+    if events and not dry_run:
+        add_drops(spool.root, removed.by_reason)
+        _log.warning("pruned %d cached events (%s)", events,
+                     ", ".join(f"{k}: {v}" for k, v in sorted(removed.by_reason.items())))
+    return PruneResult(removed.files, events, removed.bytes, removed.by_reason, removed.paths)
+
+
+class _Removed:
+    """What a prune removed (or, dry run, would remove), file by file."""
+
+    def __init__(self, dry_run: bool) -> None:
+        self.dry_run = dry_run
+        self.by_reason: dict[str, int] = {}
+        self.files = self.bytes = 0
+        self.paths: list[str] = []
+
+    def _count(self, entry: Entry, size: int, reason: str, events: int) -> int:
+        self.by_reason[reason] = self.by_reason.get(reason, 0) + events
+        self.bytes += size
+        self.files += 1
+        self.paths.append(str(entry.path))
+        return size
+
+    def whole(self, spool: Spool, entry: Entry, size: int, reason: str) -> int:
+        """Remove a whole file (not one a sync holds: it is being delivered); the bytes."""
         if spool.is_locked(entry.path):
-            continue
-        victims.append((entry, size, reason))
-        total -= size
-    by_reason: dict[str, int] = {}
-    removed_bytes = removed_files = 0
-    paths = []
-    for entry, size, reason in victims:
-        if not dry_run:
+            return 0
+        if not self.dry_run:
             try:
                 os.unlink(entry.path)
             except FileNotFoundError:
-                continue  # delivered meanwhile
+                return 0  # delivered meanwhile
             except OSError as exc:
                 _log.warning("cannot prune %s: %s", entry.name, exc.strerror)
-                continue
-        by_reason[reason] = by_reason.get(reason, 0) + entry.count
-        removed_bytes += size
-        removed_files += 1
-        paths.append(str(entry.path))
-    events = sum(by_reason.values())
-    if events and not dry_run:
-        add_drops(spool.root, by_reason)
-        _log.warning("pruned %d cached events (%s)", events,
-                     ", ".join(f"{k}: {v}" for k, v in sorted(by_reason.items())))
-    return PruneResult(removed_files, events, removed_bytes, by_reason, paths)
+                return 0
+        return self._count(entry, size, reason, entry.count)
+
+    def part(self, spool: Spool, entry: Entry, size: int, excess: float) -> int:
+        """Remove the oldest events of a file until ``excess`` bytes are gone; the rest
+        stays. Returns the bytes removed."""
+        claim = spool.claim(entry)
+        if claim is None:
+            return 0  # a sync holds it, or it is gone
+        dropped = freed = 0
+        for _, raw in claim.events:
+            if freed >= excess:
+                break
+            freed += len(raw) + 1
+            dropped += 1
+        try:
+            if self.dry_run:
+                claim.release()
+            else:
+                claim.keep_only(claim.events[dropped:])
+        except OSError as exc:
+            _log.warning("cannot prune %s: %s", entry.name, exc.strerror)
+            claim.release()
+            return 0
+        return self._count(entry, freed, "max_cache", dropped) if dropped else 0

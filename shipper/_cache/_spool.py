@@ -11,12 +11,13 @@ events.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
 import time
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .. import _log
 from ._files import atomic_write, ensure_cache, ensure_destination, file_parts
@@ -56,39 +57,81 @@ class CorruptFile(ValueError):
     """A cache file whose bytes are not a whole, valid cache file."""
 
 
-def decode_file(data: bytes) -> list[tuple[str, bytes]]:
-    """Parse a cache file into (id, event bytes) pairs; raise `CorruptFile` if it is not whole."""
-    lines = data.split(b"\n")
-    if len(lines) < 2 or lines[-1] != b"":
-        raise CorruptFile("file is empty or truncated")
+class ResourceShortage(OSError):
+    """The cache could not be read for want of a resource (descriptors, memory), not
+    because of what is in it: stop and try again later, never quarantine."""
+
+
+# errors that say something about the file itself; any other OSError is the machine's
+_FILE_FAULTS = frozenset({errno.ELOOP, errno.EISDIR, errno.EACCES, errno.EPERM, errno.ENXIO,
+                          errno.ENODEV, errno.EINVAL, errno.ENOTDIR})
+
+
+def _event_of(line: bytes) -> tuple[str, bytes] | None:
     try:
-        header = json.loads(lines[0])
+        event = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+        return None
+    return event["id"], line
+
+
+def _header_of(data: bytes) -> dict[str, Any]:
+    try:
+        header = json.loads(data.split(b"\n", 1)[0])
     except ValueError:
         raise CorruptFile("header is not JSON") from None
     if not isinstance(header, dict) or header.get("shipper") != FORMAT_VERSION:
         raise CorruptFile("not a shipper cache file")
-    body = lines[1:-1]
-    if header.get("n") != len(body):
-        raise CorruptFile(f"header says {header.get('n')} events, file has {len(body)}")
-    out = []
+    return header
+
+
+def salvage_file(data: bytes) -> tuple[list[tuple[str, bytes]], list[bytes], str]:
+    """Read a cache file line by line: (the events that read, the lines that do not, what
+    is wrong or ""). Raises `CorruptFile` only when the header is not ours: then nothing in
+    it can be trusted."""
+    header = _header_of(data)
+    body = data.split(b"\n")[1:]
+    problem = ""
+    if not body or body[-1] != b"":
+        problem = "file is truncated"
+    else:
+        body.pop()
+    good, bad = [], []
     for line in body:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            raise CorruptFile("an event is not JSON") from None
-        if not isinstance(event, dict) or not isinstance(event.get("id"), str):
-            raise CorruptFile("an event has no id")
-        out.append((event["id"], line))
-    return out
+        event = _event_of(line)
+        if event is None:
+            bad.append(line)
+        else:
+            good.append(event)
+    if bad:
+        problem = f"{len(bad)} line(s) are not events"
+    elif header.get("n") != len(good) and not problem:
+        problem = f"header says {header.get('n')} events, file has {len(good)}"
+    return good, bad, problem
+
+
+def decode_file(data: bytes) -> list[tuple[str, bytes]]:
+    """Parse a whole cache file into (id, event bytes) pairs; raise `CorruptFile` if it is
+    not whole (see `salvage_file` for reading what can be read)."""
+    if not data:
+        raise CorruptFile("file is empty")
+    events, _, problem = salvage_file(data)
+    if problem:
+        raise CorruptFile(problem)
+    return events
 
 
 class Claim:
     """A pending file this process holds the lock of, with its events."""
 
-    def __init__(self, spool: Spool, entry: Entry, fd: int, events: list[tuple[str, bytes]]):
+    def __init__(self, spool: Spool, entry: Entry, fd: int, events: list[tuple[str, bytes]],
+                 *, damaged: bool = False) -> None:
         self.spool = spool
         self.entry = entry
         self.events = events
+        self.damaged = damaged  # lines were set aside: the file is rewritten whatever happens
         self._fd: int | None = fd
 
     def ack(self) -> None:
@@ -104,7 +147,7 @@ class Claim:
         if not remaining:
             self.ack()
             return
-        if len(remaining) != len(self.events):
+        if len(remaining) != len(self.events) or self.damaged:
             self.spool.write([e for _, e in remaining], written_ms=self.entry.written_ms)
             self.ack()
         else:
@@ -138,7 +181,6 @@ class Spool:
         self.tmp = self.root / TMP
         self.unbound = self.root / PENDING if key else None
         self.fsync = fsync
-        self._ready = False
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Spool:
@@ -159,13 +201,13 @@ class Spool:
     # -- folder -------------------------------------------------------------------------
 
     def ensure(self) -> None:
-        """Create the folders, private to this user; refuse a folder someone else controls."""
-        if not self._ready:
-            if self.key:
-                ensure_destination(str(self.root), self.key, self.about)
-            else:
-                ensure_cache(self.root)
-            self._ready = True
+        """Create the folders, private to this user; refuse a folder someone else controls.
+        Checked at every call (every write): a cache deleted since is made again, a tree
+        another user could change since is refused."""
+        if self.key:
+            ensure_destination(str(self.root), self.key, self.about)
+        else:
+            ensure_cache(self.root)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -201,6 +243,8 @@ class Spool:
             names = os.listdir(folder)
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise ResourceShortage(exc.errno, exc.strerror, str(folder)) from None
         out = []
         for name in names:
             parsed = parse_name(name)
@@ -223,13 +267,18 @@ class Spool:
     def claim(self, entry: Entry) -> Claim | None:
         """Lock and read one pending file; None if another process holds it or it is gone.
 
-        A file that cannot be read or parsed is moved to quarantine (and None returned).
+        A file that is not a cache file is moved to quarantine (and None returned); lines of a
+        file that cannot be read are set aside in quarantine, and the file is replaced by a
+        whole one holding the rest (and None returned: the next listing finds it). Raises
+        `ResourceShortage` when the machine, not the file, is the problem (no descriptors).
         """
         try:
             fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
         except FileNotFoundError:
             return None
         except OSError as exc:
+            if exc.errno not in _FILE_FAULTS:
+                raise ResourceShortage(exc.errno, exc.strerror, str(entry.path)) from None
             self._quarantine(entry.path, f"cannot open: {exc.strerror}")
             return None
         try:
@@ -242,15 +291,44 @@ class Spool:
             if os.stat(entry.path).st_ino != os.fstat(fd).st_ino:
                 os.close(fd)
                 return None
-            events = decode_file(_read_all(fd))
+            events, bad, problem = salvage_file(_read_all(fd))
         except FileNotFoundError:
             os.close(fd)
             return None
-        except (OSError, CorruptFile) as exc:
+        except CorruptFile as exc:
             self._quarantine(entry.path, str(exc))
             os.close(fd)
             return None
-        return Claim(self, entry, fd, events)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in _FILE_FAULTS:
+                self._quarantine(entry.path, str(exc))
+                return None
+            raise ResourceShortage(exc.errno, exc.strerror, str(entry.path)) from None
+        if not problem:
+            return Claim(self, entry, fd, events)
+        if not events:
+            self._quarantine(entry.path, problem)
+            os.close(fd)
+            return None
+        # set the unreadable lines aside and put a whole file in its place (same age); the
+        # next look at the cache finds that one
+        self._set_aside(entry.path.name, bad, problem)
+        Claim(self, entry, fd, events, damaged=True).keep_only(events)
+        return None
+
+    def _set_aside(self, name: str, lines: list[bytes], why: str) -> None:
+        """Keep the unreadable lines of a cache file in quarantine; the rest goes on."""
+        _log.warning("cache file %s: %s; the readable events go on", name, why)
+        if not lines:
+            return
+        try:
+            self.ensure()
+            atomic_write(str(self.root), QUARANTINE,
+                         quarantine_name(int(time.time() * 1000), name + ".lines"),
+                         b"".join(line + b"\n" for line in lines), fsync=self.fsync)
+        except OSError as exc:
+            _log.warning("cannot keep the unreadable lines of %s: %s", name, exc.strerror)
 
     def _quarantine(self, path: Path, why: str) -> None:
         try:

@@ -101,6 +101,16 @@ def _check_destination(settings: Settings, report: Report) -> None:
     destination = destination_for(settings, anonymous_id(settings.cache_root))
     shown = public_endpoint(settings.endpoint)
     report.ok(f"destination: {destination.kind} at {shown}")
+    from .._transport import make_client
+
+    try:  # what a client builds first: its TLS context and its proxy
+        make_client(settings, destination)
+    except Exception as exc:  # noqa: BLE001 - any failure here is the user's to fix
+        report.bad("cannot set up HTTP delivery: "
+                   + settings.redact(f"{type(exc).__name__}: {exc}"),
+                   "fix the variable it names (SSL_CERT_FILE, HTTPS_PROXY, ...); events "
+                   "wait on disk meanwhile")
+        return
     try:
         with httpx.Client(timeout=2.0, headers=client_headers(destination),
                           verify=settings.verify_tls, follow_redirects=False) as client:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
+from .. import _log
 from .._config import Settings, load_settings
 from .._errors import ConfigError
 from .._guard import never_raises
@@ -36,11 +37,19 @@ def _parser() -> argparse.ArgumentParser:
         def error(self, message: str) -> Any:  # exit 2 through main, not SystemExit
             raise _UsageError(f"{self.prog}: {message}")
 
-    parser = _Parser(prog="shipper", description="Offline-first event shipper.")
-    parser.add_argument("--version", action="version", version=f"shipper {__version__}")
+    quiet = _Parser(add_help=False)
+    quiet.add_argument("-q", "--quiet", action="store_true",
+                       help="no warnings on stderr (and, for sync, no summary)")
+    parser = _Parser(prog="shipper", description="Offline-first event shipper.",
+                     parents=[quiet])
+    parser.add_argument("-V", "--version", action="version", version=f"shipper {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    emit = sub.add_parser("emit", help="record one event")
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        made: argparse.ArgumentParser = sub.add_parser(name, help=text, parents=[quiet])
+        return made
+
+    emit = command("emit", "record one event")
     emit.add_argument("event")
     emit.add_argument("-p", "--property", action="append", default=[], metavar="KEY=VALUE",
                       help="a property (VALUE parsed as JSON when it is JSON)")
@@ -56,35 +65,36 @@ def _parser() -> argparse.ArgumentParser:
                       help="also ship prompts, file contents, commands and output")
     hook.add_argument("payload", nargs="?", help="the payload as an argument (Codex notify)")
 
-    sync = sub.add_parser("sync", help="deliver the disk cache now")
+    sync = command("sync", "deliver the disk cache now")
     sync.add_argument("--timeout", type=float, metavar="S")
     sync.add_argument("--json", action="store_true")
-    sync.add_argument("-q", "--quiet", action="store_true")
     sync.add_argument("--background", action="store_true", help=argparse.SUPPRESS)
     sync.add_argument("--lock-fd", type=int, help=argparse.SUPPRESS)
 
-    status = sub.add_parser("status", help="what is pending, and why")
+    status = command("status", "what is pending, and why")
     status.add_argument("--json", action="store_true")
 
-    prune = sub.add_parser("prune", help="apply the cache limits now")
+    prune = command("prune", "apply the cache limits now")
     prune.add_argument("--max-age", type=float, metavar="DAYS")
     prune.add_argument("--max-size", type=float, metavar="MB")
     prune.add_argument("--dry-run", action="store_true")
     prune.add_argument("--json", action="store_true")
 
-    requeue = sub.add_parser("requeue", help="move dead-lettered events back to pending")
+    requeue = command("requeue", "move dead-lettered events back to pending")
     requeue.add_argument("--dry-run", action="store_true")
     requeue.add_argument("--json", action="store_true")
 
-    sub.add_parser("doctor", help="check configuration, cache folder and endpoint")
-    demo = sub.add_parser("demo", help="see shipper work with a local collector")
+    command("doctor", "check configuration, cache folder and endpoint")
+    demo = command("demo", "see shipper work with a local collector")
     demo.add_argument("--events", type=int, default=5, help=argparse.SUPPRESS)
 
-    serve = sub.add_parser("serve", help="run a local collector")
+    serve = command("serve", "run a local collector")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8053)
     serve.add_argument("--out", default="events.jsonl", metavar="FILE")
-    serve.add_argument("--api-key", default=None)
+    serve.add_argument("--api-key-file", metavar="FILE",
+                       help="require this key (Authorization: Bearer); or set "
+                            "SHIPPER_SERVE_API_KEY (never on the command line: ps shows it)")
     serve.add_argument("--control", action="store_true",
                        help="enable /_control/ endpoints (fault injection, counters)")
     return parser
@@ -93,7 +103,16 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["hook"]:
-        return _hook_main(args_list[1:])
+        return _hook_main(args_list[1:])  # silent, always: a hook speaks to nobody
+    quiet = "-q" in args_list or "--quiet" in args_list
+    _log.show_on_stderr(not quiet)  # warnings on stderr; -q silences them
+    try:
+        return _main(args_list)
+    finally:
+        _log.show_on_stderr(False)  # main() may run in a process that goes on (tests)
+
+
+def _main(args_list: list[str]) -> int:
     if args_list[:1] == ["emit"] and not {"-h", "--help"} & set(args_list):
         try:
             return _emit(args_list[1:])
@@ -184,7 +203,7 @@ def _flag_value(argv: list[str], i: int, flag: str) -> tuple[str | None, int]:
 def _hook(argv: list[str]) -> None:
     """Parse ``[--source S] [--event NAME] [--include-content] [PAYLOAD]`` leniently: an
     unknown flag is ignored, an unknown source is read as generic."""
-    from ._sources import SOURCES, to_event
+    from ._sources import source_named, to_event
 
     source, event, include, payload = "generic", None, False, None
     i = 0
@@ -193,7 +212,7 @@ def _hook(argv: list[str]) -> None:
         try:
             if arg == "--source" or arg.startswith("--source="):
                 value, i = _flag_value(argv, i, "--source")
-                source = value if value in SOURCES else "generic"
+                source = source_named(value or "")
                 continue
             if arg == "--event" or arg.startswith("--event="):
                 event, i = _flag_value(argv, i, "--event")
@@ -257,6 +276,8 @@ def _emit(argv: list[str]) -> int:
             continue
         if arg == "--print-id":
             print_id = True
+        elif arg in ("-q", "--quiet"):
+            pass  # warnings off: see main
         elif arg.startswith("-") and arg != "-":
             raise _UsageError(f"unknown option {arg}")
         elif event is None:
@@ -275,9 +296,12 @@ def _emit(argv: list[str]) -> int:
         if not isinstance(loaded, dict):
             raise _UsageError("--json must be a JSON object")
         props = {**loaded, **props}
-    from .._oneshot import record
+    from .._oneshot import record_event
 
-    event_id = record(_settings(), event, props)
+    event_id, why = record_event(_settings(), event, props)
+    if why:
+        print(f"shipper emit: event not recorded: {why}", file=sys.stderr)
+        return 1
     if print_id and event_id:
         print(event_id)
     return 0
@@ -410,7 +434,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     from ._serve import make_server
 
-    server = make_server(args.host, args.port, out=Path(args.out), api_key=args.api_key,
+    api_key = os.environ.get("SHIPPER_SERVE_API_KEY") or None
+    if args.api_key_file:
+        try:
+            api_key = Path(args.api_key_file).read_text().strip() or None
+        except OSError as exc:
+            print(f"shipper serve: cannot read {args.api_key_file}: {exc.strerror}",
+                  file=sys.stderr)
+            return 2
+    server = make_server(args.host, args.port, out=Path(args.out), api_key=api_key,
                          control=args.control)
     port = server.server_address[1]
     print(f"shipper collector listening on http://{args.host}:{port} "

@@ -3,7 +3,10 @@
 Standard library only (``http.server``), so trying shipper needs no extra install, but
 bounded the way a public-facing parser must be: request bodies are capped before they are
 read (413), gzip is inflated with a cap on the output (a decompression bomb gets 413, not
-all our memory), connections time out, and at most ``MAX_WORKERS`` requests run at once.
+all our memory), JSON nested too deep gets 400, each request has a deadline for all of it
+(a client trickling a byte at a time is cut off), at most ``MAX_WORKERS`` requests run at
+once, and a connection beyond that is answered 503 at once instead of stalling the accept
+loop. The events file is private (0600): it holds the users' events.
 
 Accepted events are de-duplicated by id and appended to a JSON Lines file. For tests and
 demos, ``--control`` adds ``/_control/faults`` (inject failures) and ``/_control/stats``.
@@ -12,7 +15,9 @@ demos, ``--control`` adds ``/_control/faults`` (inject failures) and ``/_control
 from __future__ import annotations
 
 import hmac
+import io
 import json
+import os
 import random
 import socket
 import struct
@@ -27,6 +32,7 @@ from typing import Any
 MAX_BODY = 8 * 1024 * 1024
 MAX_INFLATED = 32 * 1024 * 1024
 MAX_WORKERS = 64
+REQUEST_DEADLINE_S = 30.0  # for a whole request, idle keep-alive wait included
 BLACKHOLE_MAX_S = 120.0
 
 
@@ -79,6 +85,7 @@ class Collector:
         self.lock = threading.Lock()
         self.rng = random.Random(self.faults.seed)
         if out is not None and out.exists():
+            os.chmod(out, 0o600)  # users' events: private, whoever made the file
             with open(out, "rb") as f:
                 for line in f:
                     try:
@@ -98,16 +105,49 @@ class Collector:
                 fresh.append(event)
             self.tally.events_accepted += len(fresh)
             if self.out is not None and fresh:
-                with open(self.out, "a", encoding="utf-8") as f:
+                fd = os.open(self.out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                with os.fdopen(fd, "a", encoding="utf-8") as f:
                     f.writelines(json.dumps(e, separators=(",", ":")) + "\n" for e in fresh)
         return len(fresh)
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's reading side that gives up at a deadline, however the bytes trickle in:
+    each read waits only for what is left of the time (a plain socket timeout restarts
+    with every byte, which a slowloris client exploits)."""
+
+    def __init__(self, sock: socket.socket, seconds: float) -> None:
+        self.sock = sock
+        self.deadline = time.monotonic() + seconds
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("request deadline passed")
+        self.sock.settimeout(left)
+        return self.sock.recv_into(buffer)
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "shipper-collector"
-    timeout = 30  # seconds a connection may sit idle or trickle
+    timeout = REQUEST_DEADLINE_S
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self._reader = _DeadlineReader(self.connection, self.server.request_deadline)
+        self.rfile = io.BufferedReader(self._reader, 65536)
+
+    def handle_one_request(self) -> None:
+        self._reader.deadline = time.monotonic() + self.server.request_deadline  # per request
+        try:
+            super().handle_one_request()
+        except TimeoutError:
+            self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         return  # quiet: the JSON Lines file is the record
@@ -193,12 +233,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reply(413, {"error": f"inflated body over {MAX_INFLATED} bytes"})
                 return
         try:
-            doc = json.loads(body)
+            doc = json.loads(body)  # RecursionError for JSON nested too deep
             events = doc["batch"]
             if not isinstance(events, list) or not all(
                     isinstance(e, dict) and isinstance(e.get("id"), str) for e in events):
                 raise TypeError
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             self._reply(400, {"error": "body is not a batch"})
             return
         if self._inject(events):
@@ -262,14 +302,17 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], collector: Collector, control: bool) -> None:
+    def __init__(self, address: tuple[str, int], collector: Collector, control: bool,
+                 request_deadline: float = REQUEST_DEADLINE_S) -> None:
         super().__init__(address, _Handler)
         self.collector = collector
         self.control = control
+        self.request_deadline = request_deadline
         self._slots = threading.BoundedSemaphore(MAX_WORKERS)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(timeout=5):
+        if not self._slots.acquire(blocking=False):  # never stall the accept loop
+            _busy(request)
             self.shutdown_request(request)
             return
         super().process_request(request, client_address)
@@ -281,6 +324,18 @@ class _Server(ThreadingHTTPServer):
             self._slots.release()
 
 
+def _busy(request: socket.socket) -> None:
+    """Answer 503 to a connection there is no worker for, without reading it."""
+    body = b'{"error": "busy"}'
+    try:
+        request.settimeout(1.0)
+        request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
+                        b"Content-Type: application/json\r\nConnection: close\r\n"
+                        b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    except OSError:
+        pass
+
+
 def make_server(
     host: str = "127.0.0.1",
     port: int = 8053,
@@ -290,7 +345,8 @@ def make_server(
     control: bool = False,
     faults: Faults | None = None,
     max_body: int = MAX_BODY,
+    request_deadline: float = REQUEST_DEADLINE_S,
 ) -> _Server:
     """A ready collector server; call ``serve_forever()`` on it (``shutdown()`` to stop)."""
     collector = Collector(out, api_key, faults, max_body)
-    return _Server((host, port), collector, control)
+    return _Server((host, port), collector, control, request_deadline)

@@ -183,9 +183,47 @@ def gemini(payload: dict[str, Any], include_content: bool) -> tuple[str, dict[st
     return f"gemini.{name}", p.data
 
 
+# strings the generic mapper keeps without opt-in: names and ids, not what a user wrote
+_GENERIC_META = frozenset({"event", "hook_event_name", "type", "source", "status", "reason",
+                           "trigger", "model", "tool_name", "name", "session_id"})
+_META_CHARS = 200
+
+
 def generic(payload: dict[str, Any], include_content: bool) -> tuple[str, dict[str, Any]]:
-    name = payload.get("event")
-    return (name if isinstance(name, str) and name else "hook"), dict(payload)
+    """Any JSON object. With content opted in, all of it (capped); without, what cannot be
+    content: numbers, booleans, and short strings under names that hold names and ids
+    (``event``, ``session_id``, ``tool_name``, any ``*_id``...); every other value is
+    sent as its size only. Privacy does not depend on naming the source right."""
+    name = payload.get("event") or payload.get("hook_event_name")
+    event = name if isinstance(name, str) and name else "hook"
+    if include_content:
+        return event, {key: _cap(value) for key, value in payload.items()}
+    p = _Props(False)
+    for key, value in payload.items():
+        if not isinstance(key, str):
+            continue
+        plain = value is None or isinstance(value, (bool, int, float))
+        meta_string = (isinstance(value, str) and len(value) <= _META_CHARS
+                       and (key in _GENERIC_META or key.endswith("_id")))
+        if plain or meta_string:
+            p.meta(key, value)
+        else:
+            p.content(key, value)
+    return event, p.data
+
+
+_ALIASES = {"claude": "claude-code", "claudecode": "claude-code", "claude-code-cli":
+            "claude-code", "cursor-agent": "cursor", "openai-codex": "codex",
+            "codex-cli": "codex", "gemini-cli": "gemini", "google-gemini": "gemini"}
+
+
+def source_named(text: str) -> str:
+    """The known source a ``--source`` value means: case, ``_``, spaces and common
+    spellings aside (``claude_code``, ``Claude-Code``, ``claudecode``); ``generic``
+    otherwise, which ships metadata only unless content is opted in."""
+    normal = text.strip().lower().replace("_", "-").replace(" ", "-")
+    normal = _ALIASES.get(normal, normal)
+    return normal if normal in SOURCES else "generic"
 
 
 MAPPERS: dict[str, Callable[[dict[str, Any], bool], tuple[str, dict[str, Any]]]] = {

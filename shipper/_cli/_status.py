@@ -205,6 +205,10 @@ def render_status(st: dict[str, Any]) -> str:
             d["pending_events"] and not d["configured"] for d in st["destinations"])
         if elsewhere and st["endpoint"]:  # not all of it is the configured destination's
             lines += _destination_lines(st)
+    elif st["dropped"]:
+        lost = sum(st["dropped"].values())
+        lines.append(f"pending:    nothing; but {lost} event(s) were dropped, not delivered "
+                     "(see below)")
     else:
         lines.append("pending:    nothing; every recorded event was delivered")
     why = _why(st)

@@ -1,0 +1,120 @@
+"""What becomes of a client's events when its process ends.
+
+- At interpreter exit, each client is closed (delivered within ``shutdown_timeout``, the
+  rest spilled), before the interpreter stops accepting new threads.
+- On SIGTERM, which kills a process without running exit handlers (``multiprocessing.Pool``
+  ends its workers this way), what is in memory is spilled to disk first, then the process
+  ends as SIGTERM would have ended it. This is done only where SIGTERM still has Python's
+  default disposition when a client is created in the main thread: a program that chose
+  what SIGTERM does keeps its choice (and should close its clients in its handler).
+
+The clients are held weakly: a client that is garbage-collected is forgotten here.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import weakref
+
+from . import _log
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import FrameType
+
+    from ._engine import Engine
+
+# The engines to spill on SIGTERM, and whether our handler is the one installed. Process
+# state by nature (a signal handler is process-wide); `forget_sigterm` resets it.
+_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+_handler_installed = False
+
+
+def close_at_exit(close: Callable[[], object], owner: object) -> bool:
+    """Call ``close`` when the interpreter exits, while ``owner`` is alive, before threads
+    are joined and thread pools shut down (``threading._register_atexit``, which
+    concurrent.futures uses for the same reason); plain atexit where that is missing.
+
+    False when the interpreter is already exiting (called from an exit handler): then no
+    thread must be started, for nothing would stop it in time."""
+    ref = weakref.ref(owner)
+
+    def at_exit() -> None:
+        if ref() is not None:
+            close()
+
+    register = getattr(threading, "_register_atexit", None)
+    if register is not None:
+        try:
+            register(at_exit)
+        except RuntimeError:  # the interpreter is shutting down
+            return False
+        return True
+    atexit.register(at_exit)
+    return True
+
+
+def spill_on_sigterm(engine: Engine) -> None:
+    """Spill ``engine``'s memory if SIGTERM ends the process (see the module doc)."""
+    global _handler_installed  # noqa: PLW0603 - one handler per process, by nature
+    _engines.add(engine)
+    if _handler_installed or threading.current_thread() is not threading.main_thread():
+        return
+    import signal
+
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return  # the program chose what SIGTERM does
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):  # not the main interpreter, say
+        return
+    _handler_installed = True
+
+
+def release_sigterm(engine: Engine) -> None:
+    """``engine`` is closed: nothing of it to spill. With no client left open, SIGTERM gets
+    its default back (a Python handler delays a process's death until its main thread
+    runs Python again: no reason to pay that with nothing to save)."""
+    _engines.discard(engine)
+    if not _engines:
+        forget_sigterm()
+
+
+def keep_sigterm_off_this_thread() -> None:
+    """Called by shipper's own threads: SIGTERM is then delivered to a thread that can run
+    its handler (the threads this one starts, such as an event loop's executor, inherit
+    the mask)."""
+    import signal
+
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    import signal
+
+    for engine in list(_engines):
+        engine.spill_memory_quietly()
+    forget_sigterm()
+    os.kill(os.getpid(), signal.SIGTERM)  # now with the default disposition: the end
+
+
+def forget_sigterm() -> None:
+    """Put SIGTERM back to the default where our handler is installed."""
+    global _handler_installed  # noqa: PLW0603 - see spill_on_sigterm
+    if not _handler_installed:
+        return
+    import signal
+
+    try:
+        if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except (ValueError, OSError):  # not the main thread: ours stays, spilling nothing
+        _log.debug("cannot restore SIGTERM's default handler from this thread")
+        return
+    _handler_installed = False
