@@ -23,6 +23,11 @@ import time
 import zlib
 from typing import Any
 
+try:  # the collector must never be what is measured: the fastest parser at hand
+    from orjson import loads as json_loads
+except ImportError:  # pragma: no cover - bench installs orjson
+    json_loads = json.loads
+
 
 class Counts:
     def __init__(self) -> None:
@@ -66,10 +71,10 @@ def _otlp_events(doc: dict[str, Any]) -> list[Any]:
 
 def _events_of(path: str, body: bytes) -> list[Any]:
     try:
-        doc = json.loads(body)
+        doc = json_loads(body)
     except ValueError:  # JSON Lines (a webhook's ndjson)
         try:
-            return [json.loads(line) for line in body.splitlines() if line.strip()]
+            return [json_loads(line) for line in body.splitlines() if line.strip()]
         except ValueError:
             return []
     if isinstance(doc, dict) and "resourceLogs" in doc:

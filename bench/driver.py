@@ -31,8 +31,9 @@ def make(sdk: str, url: str, destination: str = "shipper",
         extra = {} if destination == "shipper" else {"destination": destination,
                                                      "api_key": "bench-key",
                                                      "shutdown_timeout": 120}
-        if table:
+        if table:  # ClickHouse: its default user, which has no password
             extra["clickhouse_table"] = table
+            del extra["api_key"]
         s = Shipper(endpoint=url, **extra)
         return (lambda: s.track("page.view", PROPS)), s.close
     if sdk == "segment":

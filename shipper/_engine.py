@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from ._clock import Clock
 
 _REBUILD_S = 30.0  # after the HTTP client failed to build, the next try waits this long
+MAX_IN_FLIGHT = 2  # batches on their way at once from the memory queue
 TICK_BUDGET_S = 60.0  # a periodic send gives a batch this long, retries included, then spills
 _DRAIN_SLICE_S = 5.0  # disk draining yields to fresh events this often
 _PRUNE_EVERY_S = 60.0  # the cache limits are applied this often by a running client
@@ -372,27 +373,50 @@ class Engine:
     async def _send_queue(self, courier: Courier, deadline: Deadline) -> str:
         """Send the memory queue until it is empty, the deadline passes or the service fails
         (`SENT`, `GATE_CLOSED` or `FAILED`). What a failed batch leaves is spilled; the rest
-        of the queue stays for the caller to keep or spill."""
+        of the queue stays for the caller to keep or spill.
+
+        Up to `MAX_IN_FLIGHT` batches are on their way at once: the next batch is built
+        (translated, compressed) while the receiver reads the last one."""
         gate = await courier.gate()
         if not gate.open:
             return GATE_CLOSED
-        while self.queue and not deadline.expired:
-            batch = _take_batch(self.queue, courier.batch_count, courier.batch_bytes)
-            try:
-                outcome = await courier.send(batch, deadline)
-            except BaseException:
-                # cancelled (close gave up waiting) or broken mid-send: the batch is in no
-                # queue any more, so keep it on disk before going
-                self.spill(batch)
-                raise
-            self.counters.add("delivered", len(outcome.delivered))
-            self.counters.add("dead_lettered", len(outcome.dead))
-            self.counters.add("retries", outcome.retries)
-            if outcome.remaining:
-                await offload(self.spill, outcome.remaining)
-            if outcome.stopped_by is not None:
-                return FAILED
-        return SENT
+        in_flight: set[asyncio.Task[bool]] = set()
+        failed = False
+        try:
+            while True:
+                while (self.queue and not failed and not deadline.expired
+                       and len(in_flight) < MAX_IN_FLIGHT):
+                    batch = _take_batch(self.queue, courier.batch_count, courier.batch_bytes)
+                    in_flight.add(asyncio.create_task(self._send_batch(courier, batch,
+                                                                       deadline)))
+                if not in_flight:
+                    break
+                done, in_flight = await asyncio.wait(in_flight,
+                                                     return_when=asyncio.FIRST_COMPLETED)
+                failed = failed or not all(task.result() for task in done)
+        finally:
+            for task in in_flight:  # cancelled (close gave up): each batch spills itself
+                task.cancel()
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
+        return FAILED if failed else SENT
+
+    async def _send_batch(self, courier: Courier, batch: list[Event],
+                          deadline: Deadline) -> bool:
+        """Deliver one batch taken from the queue; False if the service failed it."""
+        try:
+            outcome = await courier.send(batch, deadline)
+        except BaseException:
+            # cancelled (close gave up waiting) or broken mid-send: the batch is in no
+            # queue any more, so keep it on disk before going
+            self.spill(batch)
+            raise
+        self.counters.add("delivered", len(outcome.delivered))
+        self.counters.add("dead_lettered", len(outcome.dead))
+        self.counters.add("retries", outcome.retries)
+        if outcome.remaining:
+            await offload(self.spill, outcome.remaining)
+        return outcome.stopped_by is None
 
     def _within_patience(self) -> bool:
         """While the service is down, keep a little in memory rather than a file per event."""

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .. import _log
+from .._json import loads
 from ._files import atomic_write, ensure_cache, ensure_destination, file_parts
 from ._layout import (
     DEAD,
@@ -69,7 +70,7 @@ _FILE_FAULTS = frozenset({errno.ELOOP, errno.EISDIR, errno.EACCES, errno.EPERM, 
 
 def _event_of(line: bytes) -> tuple[str, bytes] | None:
     try:
-        event = json.loads(line)
+        event = loads(line)  # orjson where loaded: only the id is read, the bytes are kept
     except (ValueError, RecursionError):
         return None
     if not isinstance(event, dict) or not isinstance(event.get("id"), str):

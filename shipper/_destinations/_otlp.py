@@ -15,6 +15,7 @@ not say which they were) and the request is not sent again, as the specification
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .. import _log
@@ -36,30 +37,55 @@ _INT64 = 1 << 63
 SEVERITY_INFO = 9
 
 
+def _int(value: int) -> dict[str, Any]:
+    if -_INT64 <= value < _INT64:
+        return {"intValue": str(value)}
+    return {"stringValue": str(value)}  # past int64: kept exactly, as text
+
+
+def _array(value: list[Any]) -> dict[str, Any]:
+    return {"arrayValue": {"values": [any_value(v) for v in value]} if value else {}}
+
+
+def _kvlist(value: dict[str, Any]) -> dict[str, Any]:
+    return {"kvlistValue": {"values": attributes(value)} if value else {}}
+
+
+_BY_TYPE: dict[type, Callable[[Any], dict[str, Any]]] = {
+    str: lambda v: {"stringValue": v},
+    bool: lambda v: {"boolValue": v},
+    int: _int,
+    float: lambda v: {"doubleValue": v},
+    list: _array,
+    dict: _kvlist,
+    type(None): lambda v: {},
+}
+
+
 def any_value(value: object) -> dict[str, Any]:
     """A JSON value as an OTLP ``AnyValue`` (JSON encoding)."""
-    if value is None:
-        return {}
-    if isinstance(value, bool):
-        return {"boolValue": value}
-    if isinstance(value, int):
-        if -_INT64 <= value < _INT64:
-            return {"intValue": str(value)}
-        return {"stringValue": str(value)}  # past int64: kept exactly, as text
-    if isinstance(value, float):
-        return {"doubleValue": value}
-    if isinstance(value, str):
-        return {"stringValue": value}
-    if isinstance(value, list):
-        return {"arrayValue": {"values": [any_value(v) for v in value]} if value else {}}
-    if isinstance(value, dict):
-        return {"kvlistValue": {"values": attributes(value)} if value else {}}
-    return {"stringValue": str(value)}
+    convert = _BY_TYPE.get(type(value))
+    return convert(value) if convert is not None else {"stringValue": str(value)}
 
 
 def attributes(values: dict[str, Any]) -> list[dict[str, Any]]:
-    """A JSON object as OTLP ``KeyValue`` attributes."""
-    return [{"key": str(key), "value": any_value(value)} for key, value in values.items()]
+    """A JSON object as OTLP ``KeyValue`` attributes (the scalars inline: this runs for
+    every property of every event)."""
+    out = []
+    for key, value in values.items():
+        kind = type(value)
+        if kind is str:
+            converted: dict[str, Any] = {"stringValue": value}
+        elif kind is int and -_INT64 <= value < _INT64:
+            converted = {"intValue": str(value)}
+        elif kind is bool:
+            converted = {"boolValue": value}
+        elif kind is float:
+            converted = {"doubleValue": value}
+        else:
+            converted = any_value(value)
+        out.append({"key": key if type(key) is str else str(key), "value": converted})
+    return out
 
 
 def _proto_classes() -> tuple[Any, Any, Any] | None:
@@ -90,18 +116,21 @@ class Otlp(Destination):
 
     def log_record(self, doc: dict[str, Any], observed_ns: str) -> dict[str, Any]:
         user, context = split_context(doc)
-        values: dict[str, Any] = dict(doc.get("properties") or {})
-        if context:
-            values["context"] = context
-        values["event.id"] = doc.get("id")
+        properties = doc.get("properties")
+        if type(properties) is not dict:
+            properties = {}
+        ours: dict[str, Any] = {"context": context} if context else {}
+        ours["event.id"] = doc.get("id")
         if user:
-            values["user.id"] = user
+            ours["user.id"] = user
         else:
-            values["enduser.pseudo.id"] = self.anonymous_id
+            ours["enduser.pseudo.id"] = self.anonymous_id
+        if properties.keys() & ours.keys():  # keys must be unique: ours win
+            properties = {k: v for k, v in properties.items() if k not in ours}
         record: dict[str, Any] = {"observedTimeUnixNano": observed_ns,
                                   "severityNumber": SEVERITY_INFO, "severityText": "INFO",
                                   "eventName": str(doc.get("event", "")),
-                                  "attributes": attributes(values)}
+                                  "attributes": attributes(properties) + attributes(ours)}
         ms = epoch_ms(doc.get("timestamp"))
         if ms is not None and ms >= 0:
             record["timeUnixNano"] = str(ms * 1_000_000)
