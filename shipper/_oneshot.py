@@ -54,7 +54,7 @@ def track(
         _log.warning("shipper.track: %s; event not recorded", exc)
         return None
     return record(resolved, event, properties, context=context, timestamp=timestamp,
-                  overrides=settings)
+                  overrides=settings)[0]
 
 
 def record(
@@ -66,24 +66,10 @@ def record(
     timestamp: object = None,
     overrides: dict[str, Any] | None = None,
     start_sync: bool = True,
-) -> str | None:
-    """Write one event as its own pending file (fsync'd); None if it was not recorded."""
-    return record_event(settings, event, properties, context=context, timestamp=timestamp,
-                        overrides=overrides, start_sync=start_sync)[0]
-
-
-def record_event(
-    settings: Settings,
-    event: str,
-    properties: object,
-    *,
-    context: object = None,
-    timestamp: object = None,
-    overrides: dict[str, Any] | None = None,
-    start_sync: bool = True,
 ) -> tuple[str | None, str]:
-    """`record`, and why the event was not recorded ("" when it was, or when shipper is
-    disabled: that is a choice, not a loss)."""
+    """Write one event as its own pending file (data and rename fsync'd) and start a
+    background sync. Returns its id (None if it was not recorded) and why it was not ("" when
+    it was, or when shipper is disabled: that is a choice, not a loss)."""
     if settings.disabled:
         return None, ""
     root = settings.cache_root

@@ -296,9 +296,9 @@ def _emit(argv: list[str]) -> int:
         if not isinstance(loaded, dict):
             raise _UsageError("--json must be a JSON object")
         props = {**loaded, **props}
-    from .._oneshot import record_event
+    from .._oneshot import record
 
-    event_id, why = record_event(_settings(), event, props)
+    event_id, why = record(_settings(), event, props)
     if why:
         print(f"shipper emit: event not recorded: {why}", file=sys.stderr)
         return 1
