@@ -88,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     demo = command("demo", "see shipper work with a local collector")
     demo.add_argument("--events", type=int, default=5, help=argparse.SUPPRESS)
 
+    from ._install import add_hooks_parser
+
+    add_hooks_parser(sub, [quiet])
+
     serve = command("serve", "run a local collector")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8053)
@@ -427,6 +431,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from ._demo import demo
 
     return demo(sys.stdout, events=args.events)
+
+
+def _cmd_hooks(args: argparse.Namespace) -> int:
+    from ._install import run
+
+    return run(args, sys.stdout, sys.stderr)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
