@@ -50,6 +50,11 @@ DEFAULTS: dict[str, object] = {
     "max_event_bytes": 64 * KIB,
     "shutdown_timeout": 2.0,
     "include_content": False,
+    "hash_paths": False,
+    "app_name": None,
+    "app_version": None,
+    "include_host": False,
+    "debug": False,
     "verify_tls": True,
 }
 
@@ -94,6 +99,11 @@ class Settings:
     max_event_bytes: int
     shutdown_timeout: float
     include_content: bool
+    hash_paths: bool
+    app_name: str | None
+    app_version: str | None
+    include_host: bool
+    debug: bool
     verify_tls: bool
 
     def __init__(self, **values: Any) -> None:
