@@ -3,7 +3,6 @@ deadline that bounds a piece of delivery work."""
 
 from __future__ import annotations
 
-import math
 import time
 
 TYPE_CHECKING = False
@@ -43,7 +42,7 @@ class Deadline:
 
     @classmethod
     def never(cls, clock: Clock) -> Deadline:
-        return cls(clock, math.inf)
+        return cls(clock, float("inf"))
 
     def left(self) -> float:
         """Seconds until the deadline (negative once it passed, infinite for `never`)."""

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import os
 import stat
 import sys
 
-from . import _log
-from ._destinations import _kinds
+from . import _kinds, _log
 from ._errors import ConfigError
 
 TYPE_CHECKING = False
@@ -18,6 +16,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 KIB = 1024
+_INF = float("inf")  # math.inf, without loading math on the hook path
 
 DEFAULTS: dict[str, object] = {
     "endpoint": None,
@@ -312,13 +311,13 @@ def _coerce(key: str, value: object) -> object:
         number = kind(value) if not isinstance(value, bool) else None
     except (TypeError, ValueError, OverflowError):
         number = None
-    if number is None or math.isnan(number) or number < 0:
+    if number is None or number != number or number < 0:  # noqa: PLR0124 - NaN test
         raise ConfigError(f"{key} must be a non-negative number")
     if key in _POSITIVE and number < 1:
         raise ConfigError(f"{key} must be at least 1")
     if number < _AT_LEAST.get(key, 0):
         raise ConfigError(f"{key} must be at least {_AT_LEAST[key]}")
-    if math.isinf(number) and key not in _MAY_BE_INFINITE:
+    if number in (_INF, -_INF) and key not in _MAY_BE_INFINITE:
         raise ConfigError(f"{key} must be a finite number")
     return number
 
@@ -402,9 +401,12 @@ def _otel(env: Mapping[str, str], values: dict[str, object]) -> None:
 _MAX_CONFIG_BYTES = 1 << 20
 
 
-def _read_file(path: str) -> dict[str, Any]:
+def _read_file(path: str, *, snapshot: bool = False) -> dict[str, Any]:
     """The config file's keys; {} where there is none. It is opened without blocking and
-    must be a regular file: a FIFO or a device there must not hang a hook."""
+    must be a regular file: a FIFO or a device there must not hang a hook.
+
+    ``snapshot`` (short-lived processes) uses and keeps a parsed copy of the file, without
+    its secrets (see `shipper._snapshot`), to save importing tomllib."""
     if not path:
         return {}
     try:
@@ -414,8 +416,16 @@ def _read_file(path: str) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise ConfigError(f"config file {path} is not a regular file")
+        if snapshot:
+            from . import _snapshot
+
+            stamp = _snapshot.stamp_of(info)
+            known = _snapshot.cached(path, stamp)
+            if known is not None:
+                return known
         raw = os.read(fd, _MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
@@ -431,6 +441,8 @@ def _read_file(path: str) -> dict[str, Any]:
         data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    if snapshot:
+        _snapshot.remember(path, stamp, data)
     return data
 
 
@@ -439,12 +451,16 @@ def load_settings(
     *,
     environ: Mapping[str, str] | None = None,
     strict: bool = False,
+    short_lived: bool = False,
 ) -> Settings:
     """Resolve settings by precedence.
 
     Unknown or ill-typed keyword arguments are programmer errors and raise `ConfigError`.
     A bad environment variable or config file raises too when ``strict`` (the CLI reports it
     and exits 2); otherwise it is logged and skipped, so recording never fails over it.
+
+    ``short_lived`` is for processes that only record (hooks, `shipper.track`): the config
+    file may come from its parsed snapshot, which leaves out ``api_key`` and ``headers``.
     """
     env = os.environ if environ is None else environ
     values: dict[str, object] = {}
@@ -458,7 +474,7 @@ def load_settings(
             _log.warning("ignoring %s: %s", source, exc)
 
     try:
-        file_values = _read_file(config_file(env))
+        file_values = _read_file(config_file(env), snapshot=short_lived)
     except ConfigError as exc:
         if strict:
             raise

@@ -1,19 +1,19 @@
 """Events: ids, timestamps and a JSON encoding that never raises.
 
-This module sits on the hook path, so it imports only what Python has loaded anyway plus
-``json``. Types from other modules (``datetime``, ``decimal``, ``uuid``, ...) are recognised
-through ``sys.modules``: if a module was never imported, no value of its types can exist.
+This module sits on the hook path, so it imports only what Python has loaded anyway (JSON
+goes through `shipper._json`, which does not import :mod:`json`). Types from other modules
+(``datetime``, ``decimal``, ``uuid``, ...) are recognised through ``sys.modules``: if a
+module was never imported, no value of its types can exist.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import sys
 import time
 
 from . import _log
+from ._json import encode
 from ._version import __version__
 
 TYPE_CHECKING = False
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 LIBRARY = {"name": "shipper", "version": __version__}
 _MAX_DEPTH = 32
+_INF = float("inf")
 _MAX_REPR = 1024
 
 
@@ -115,7 +116,7 @@ def _convert(value: object) -> object:
         return value.value  # type: ignore[attr-defined]
     if _is_instance(value, "decimal", "Decimal"):
         number = float(value)  # type: ignore[arg-type]
-        return number if math.isfinite(number) else None
+        return number if -_INF < number < _INF else None
     if _is_instance(value, "uuid", "UUID") or _is_instance(value, "pathlib", "PurePath"):
         return str(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -155,11 +156,11 @@ def _key(key: object) -> str:
         if isinstance(key, str):
             return key
         if key is None or isinstance(key, bool):
-            return json.dumps(key)
+            return encode(key)
         if isinstance(key, int):
-            return _big_int(key) if key.bit_length() > _MAX_INT_BITS else json.dumps(key)
+            return _big_int(key) if key.bit_length() > _MAX_INT_BITS else encode(key)
         if isinstance(key, float):
-            return json.dumps(key)  # NaN, Infinity and -Infinity as json.dumps spells them
+            return encode(key)  # NaN, Infinity and -Infinity as json.dumps spells them
         converted = _scalar_default(key)
         return converted if isinstance(converted, str) else _safe_repr(key)
     except Exception:  # noqa: BLE001 - a hostile key: this key alone is replaced
@@ -193,7 +194,7 @@ def _sanitize(value: object, depth: int, seen: frozenset[int]) -> Any:
         # str/int subclasses (IntEnum, StrEnum) keep their plain value
         return _scalar_default(value) if _is_instance(value, "enum", "Enum") else value
     if isinstance(value, float):
-        return value if math.isfinite(value) else None
+        return value if -_INF < value < _INF else None
     if depth >= _MAX_DEPTH:
         return "<max depth>"
     if id(value) in seen:
@@ -278,17 +279,15 @@ def _orjson_encoder() -> Callable[[object], bytes] | None:
 def dumps(value: object) -> str:
     """Encode any value as compact JSON text with the standard library; never raises."""
     try:
-        return json.dumps(
-            value, separators=(",", ":"), allow_nan=False, default=_fast_default
-        )
+        return encode(value, default=_fast_default, allow_nan=False)
     except (ValueError, TypeError, RecursionError):
         # NaN somewhere, a cycle, or keys json cannot take: walk the whole value instead
         try:
-            return json.dumps(sanitize(value), separators=(",", ":"))
+            return encode(sanitize(value))
         except Exception:  # noqa: BLE001 - last resort: the event survives as a string
-            return json.dumps(_safe_repr(value))
+            return encode(_safe_repr(value))
     except Exception:  # noqa: BLE001 - a user's object raised from somewhere unexpected
-        return json.dumps(sanitize(value), separators=(",", ":"))
+        return encode(sanitize(value))
 
 
 _FIRST_SECOND = -62_135_596_800.0  # 0001-01-01T00:00:00Z
@@ -296,8 +295,9 @@ _LAST_SECOND = 253_402_300_799.0  # 9999-12-31T23:59:59Z
 
 
 def _stamp_of(timestamp: object) -> str:
-    """The event's time as RFC 3339: the caller's, where it is a time that can be written
-    (a number of seconds in years 1 to 9999, a datetime or date); now otherwise."""
+    """The event's time as RFC 3339 UTC with milliseconds: the caller's, where it is a time
+    that can be written (seconds since the epoch, a datetime or a date, in years 1 to 9999);
+    now otherwise."""
     try:
         if timestamp is None:
             pass
@@ -306,12 +306,26 @@ def _stamp_of(timestamp: object) -> str:
             if _FIRST_SECOND <= seconds <= _LAST_SECOND:  # False for NaN too
                 return rfc3339_ms(seconds)
         else:
-            stamp = _timestamp_of(timestamp)
-            if stamp is not None:
-                return stamp
+            given = _seconds_of(timestamp)
+            if given is not None and _FIRST_SECOND <= given <= _LAST_SECOND:
+                return rfc3339_ms(given)
     except Exception:  # noqa: BLE001, S110 - a hostile or absurd time: the event keeps now
         pass
     return rfc3339_ms(time.time())
+
+
+def _seconds_of(value: object) -> float | None:
+    """Seconds since the epoch of a datetime (a naive one is local time, as Python's own
+    ``timestamp()`` reads it) or a date (its midnight UTC); None for anything else."""
+    dt_mod = sys.modules.get("datetime")
+    if dt_mod is None:
+        return None
+    if isinstance(value, dt_mod.datetime):
+        return float(value.timestamp())
+    if isinstance(value, dt_mod.date):
+        midnight = dt_mod.datetime.combine(value, dt_mod.time(), tzinfo=dt_mod.timezone.utc)
+        return float(midnight.timestamp())
+    return None
 
 
 def _context_of(context: object) -> dict[str, object]:

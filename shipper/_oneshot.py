@@ -12,7 +12,6 @@ import sys
 import time
 
 from . import _log
-from ._cache._drops import add_drops
 from ._cache._files import atomic_write, encode_file, ensure_cache, ensure_destination, try_lock
 from ._cache._layout import (
     DESTINATIONS,
@@ -24,9 +23,9 @@ from ._cache._layout import (
     join,
 )
 from ._config import Settings, load_settings
-from ._destinations._kinds import public_url
 from ._event import make_event
 from ._guard import never_raises
+from ._kinds import public_url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -76,7 +75,7 @@ def record(
     made = make_event(event, properties, context, timestamp, max_bytes=settings.event_limit,
                       user_id=settings.user_id)
     if made is None:
-        add_drops(root, {"too_large": 1})
+        _count_drop(root, "too_large")
         return None, f"the event is over max_event_bytes ({settings.event_limit} bytes)"
     event_id, raw = made
     identity = settings.destination_identity
@@ -91,13 +90,19 @@ def record(
             folder = join(DESTINATIONS, key, PENDING)
         atomic_write(root, folder, file_name(int(time.time() * 1000), 1), encode_file([raw]))
     except OSError as exc:
-        add_drops(root, {"disk_unwritable": 1})
+        _count_drop(root, "disk_unwritable")
         why = f"cannot write the disk cache {root}: {exc.strerror or exc}"
         _log.warning("event %s lost: %s", event_id, why)
         return None, why
     if start_sync and key is not None:
         start_background_sync(settings, destination_dir(root, key), overrides or {})
     return event_id, ""
+
+
+def _count_drop(root: str, reason: str) -> None:
+    from ._cache._drops import add_drops  # only when something went wrong
+
+    add_drops(root, {reason: 1})
 
 
 def _env_value(value: object) -> str:
@@ -169,11 +174,10 @@ def _reap() -> None:
 
 def _service_known_down(settings: Settings, home: str) -> bool:
     from ._cache._state import SharedState
-    from ._clock import SystemClock
     from ._gate import WAIT, decide
 
-    clock = SystemClock()
-    state = SharedState(home, clock, threshold=settings.breaker_threshold,
+    # the time module is a clock (time() and monotonic()): no need to import _clock
+    state = SharedState(home, time, threshold=settings.breaker_threshold,
                         cooldown=settings.breaker_cooldown)
-    return decide(state.read(), clock.monotonic(), ttl=settings.health_ttl,
+    return decide(state.read(), time.monotonic(), ttl=settings.health_ttl,
                   probes=settings.health_path_or_default is not None) == WAIT

@@ -83,6 +83,20 @@ def test_build_event_accepts_datetime_and_epoch_timestamps() -> None:
     assert json.loads(build_event("e", timestamp=0)[1])["timestamp"] == "1970-01-01T00:00:00.000Z"
 
 
+def test_every_given_time_is_written_as_rfc3339_utc_with_milliseconds() -> None:
+    """Naive and aware datetimes and dates all become ``YYYY-MM-DDTHH:MM:SS.mmmZ``."""
+    naive = dt.datetime(2026, 1, 2, 3, 4, 5, 678901)
+    day = dt.date(2026, 1, 2)
+    for when, expected in [
+        (naive, naive.astimezone(dt.timezone.utc)),  # naive is local time, as Python reads it
+        (day, dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc)),
+    ]:
+        stamp = json.loads(build_event("e", timestamp=when)[1])["timestamp"]
+        assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", stamp)
+        assert stamp == expected.strftime("%Y-%m-%dT%H:%M:%S.") + \
+            f"{expected.microsecond // 1000:03d}Z"
+
+
 @pytest.mark.parametrize("dumps", ENCODERS)
 def test_awkward_values_become_json(dumps: Callable[[object], bytes]) -> None:
     """datetime, Decimal, UUID, Path, Enum, dataclass, set, bytes and NaN all encode."""

@@ -31,10 +31,9 @@ HOOKS = ROOT / "hooks"
 JSON_TOOLS = ["claude-code", "cursor", "gemini", "codex"]
 SYSTEM_PATH = "/usr/bin:/bin"  # no shipper on it: hooks must call it by absolute path
 
-CLAUDE_EVENTS = ["SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse",
-                 "PostToolUseFailure", "PermissionRequest", "Notification", "Stop",
-                 "StopFailure", "SubagentStart", "SubagentStop", "PreCompact", "PostCompact",
-                 "SessionEnd"]
+CLAUDE_EVENTS = ["SessionStart", "UserPromptSubmit", "PostToolUse", "PostToolUseFailure",
+                 "PermissionRequest", "Notification", "Stop", "StopFailure", "SubagentStart",
+                 "SubagentStop", "PreCompact", "PostCompact", "SessionEnd"]
 CURSOR_EVENTS = ["sessionStart", "sessionEnd", "postToolUse", "postToolUseFailure",
                  "subagentStop", "afterShellExecution", "afterMCPExecution", "afterFileEdit",
                  "preCompact", "stop", "afterAgentResponse", "afterAgentThought",
@@ -379,14 +378,28 @@ def test_a_users_group_that_also_held_our_handler_keeps_the_users_handler(
     user = {"type": "command", "command": "guard.sh"}
     path = where.config("claude-code")
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [
+    path.write_text(json.dumps({"hooks": {"PostToolUse": [{"matcher": "Bash", "hooks": [
         user, {"type": "command", "command": "shipper hook --source claude-code"}]}]}}))
     where("install", "claude-code")
-    pre = read_json(path)["hooks"]["PreToolUse"]
+    pre = read_json(path)["hooks"]["PostToolUse"]
     assert pre[0] == {"matcher": "Bash", "hooks": [user]}
     assert pre[1]["matcher"] == "*" and len(pre) == 2
     where("uninstall", "claude-code")
-    assert read_json(path) == {"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [user]}]}}
+    assert read_json(path) == {"hooks": {"PostToolUse": [{"matcher": "Bash", "hooks": [user]}]}}
+
+
+def test_claude_code_gets_no_pre_tool_use_hook_and_loses_an_old_one(where: Where) -> None:
+    """Cursor runs ~/.claude/settings.json too and reads a silent PreToolUse as "deny": our
+    PreToolUse entry from an older install is taken out; the user's own stays."""
+    user = {"type": "command", "command": "guard.sh"}
+    path = where.config("claude-code")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"hooks": {"PreToolUse": [
+        {"matcher": "Bash", "hooks": [user]},
+        {"matcher": "*", "hooks": [{"type": "command", "command": hook_command("claude-code")}]},
+    ]}}))
+    assert where("install", "claude-code")[0] == 0
+    assert read_json(path)["hooks"]["PreToolUse"] == [{"matcher": "Bash", "hooks": [user]}]
 
 
 def test_include_content_the_user_added_survives_a_reinstall(where: Where) -> None:

@@ -6,7 +6,6 @@ loaded anyway, so the hook path stays fast.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import stat
 
@@ -241,6 +240,8 @@ def try_lock(path: str | os.PathLike[str]) -> int | None:
     """An open descriptor holding an exclusive flock on ``path``, or None if another
     process holds it. The lock lasts until the descriptor (and every copy of it) is closed.
     Raises OSError if the file cannot be opened."""
+    import fcntl  # here, not at the top: a hook without an endpoint never locks
+
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -265,6 +266,8 @@ class Locked:
         self.fd: int | None = None
 
     def __enter__(self) -> bool:
+        import fcntl
+
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if self.blocking else fcntl.LOCK_NB))

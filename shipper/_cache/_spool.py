@@ -186,7 +186,7 @@ class Spool:
     @classmethod
     def for_settings(cls, settings: Settings) -> Spool:
         """The spool events recorded with ``settings`` belong to."""
-        from .._destinations._kinds import public_url
+        from .._kinds import public_url
 
         identity = settings.destination_identity
         if identity is None:

@@ -42,9 +42,21 @@ MARK_END = "# <<< shipper <<<"
 # -- the command a hook runs ----------------------------------------------------------------
 
 
+HOOK_SCRIPT = "shipper-hook"
+
+
+def _hook_argv() -> list[str]:
+    """This installation's ``shipper hook``, by absolute path: the ``shipper-hook`` script
+    beside the interpreter where there is one (the wheel installs it: unlike the console
+    script pip generates, it does not import ``re``, which is a third of a hook's cost),
+    else the ``shipper`` console script, else the interpreter with ``-m shipper``."""
+    script = Path(os.path.abspath(sys.executable)).parent / HOOK_SCRIPT
+    return [str(script)] if script.is_file() else [*_shipper_argv(), "hook"]
+
+
 def _shipper_argv() -> list[str]:
-    """This installation's shipper, by absolute path: the console script beside the
-    interpreter where there is one, else the interpreter with ``-m shipper``."""
+    """This installation's ``shipper`` command, by absolute path: the console script beside
+    the interpreter where there is one, else the interpreter with ``-m shipper``."""
     python = os.path.abspath(sys.executable)
     script = Path(python).parent / "shipper"
     return [str(script)] if script.is_file() else [python, "-m", "shipper"]
@@ -53,7 +65,7 @@ def _shipper_argv() -> list[str]:
 def hook_command(source: str) -> str:
     """The shell command of a ``shipper hook --source SOURCE`` hook, shell-quoted, calling
     this installation's shipper by absolute path (a hook must work where PATH lacks it)."""
-    return shlex.join([*_shipper_argv(), "hook", "--source", source])
+    return shlex.join([*_hook_argv(), "--source", source])
 
 
 def _words(command: str) -> list[str]:
@@ -64,12 +76,14 @@ def _words(command: str) -> list[str]:
 
 
 def is_shipper_hook(command: object) -> bool:
-    """Whether a hook command is ours: it runs a ``shipper`` executable (any path) or
-    ``-m shipper``, with the ``hook`` subcommand."""
+    """Whether a hook command is ours: it runs ``shipper-hook`` or a ``shipper`` executable
+    (any path) or ``-m shipper``, with the ``hook`` subcommand."""
     if not isinstance(command, str):
         return False
     words = _words(command)
     for i, word in enumerate(words):
+        if os.path.basename(word) == HOOK_SCRIPT:
+            return True
         if os.path.basename(word) in ("shipper", "shipper.exe") and words[i + 1:i + 2] == [
                 "hook"]:
             return True
@@ -408,11 +422,14 @@ def _json_plan(tool: _JsonTool, path: Path, action: str) -> tuple[_Plan, _Merged
     return plan, merged
 
 
-CLAUDE_EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse",
-                 "PostToolUseFailure", "PermissionRequest", "Notification", "Stop",
-                 "StopFailure", "SubagentStart", "SubagentStop", "PreCompact", "PostCompact",
-                 "SessionEnd")
-CLAUDE_TOOL_EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest")
+# No PreToolUse: Cursor also runs the hooks in ~/.claude/settings.json (its "third-party"
+# setting, on by default), maps PreToolUse to its own preToolUse permission hook, and reads a
+# silent answer there as "deny": it would block every tool call of people who use both.
+# PostToolUse, PostToolUseFailure and PermissionRequest carry the same tool calls.
+CLAUDE_EVENTS = ("SessionStart", "UserPromptSubmit", "PostToolUse", "PostToolUseFailure",
+                 "PermissionRequest", "Notification", "Stop", "StopFailure", "SubagentStart",
+                 "SubagentStop", "PreCompact", "PostCompact", "SessionEnd")
+CLAUDE_TOOL_EVENTS = ("PostToolUse", "PostToolUseFailure", "PermissionRequest")
 CURSOR_EVENTS = ("sessionStart", "sessionEnd", "postToolUse", "postToolUseFailure",
                  "subagentStop", "afterShellExecution", "afterMCPExecution", "afterFileEdit",
                  "preCompact", "stop", "afterAgentResponse", "afterAgentThought",

@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-HOOK_BUDGET_S = 1.0  # a hook gives up after this long (Claude Code's SessionEnd allows ~1.5 s)
-HOOK_MAX_STDIN = 16 * 1024 * 1024
 
 
 class _UsageError(Exception):
@@ -107,7 +105,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["hook"]:
-        return _hook_main(args_list[1:])  # silent, always: a hook speaks to nobody
+        from .._hook import main as hook
+
+        return hook(args_list[1:])  # silent, always: a hook speaks to nobody
     quiet = "-q" in args_list or "--quiet" in args_list
     _log.show_on_stderr(not quiet)  # warnings on stderr; -q silences them
     try:
@@ -165,35 +165,6 @@ def _settings(**overrides: Any) -> Settings:
 # -- recording ----------------------------------------------------------------------------
 
 
-class _OutOfTime(BaseException):
-    """The hook's budget ran out (raised from SIGALRM)."""
-
-
-def _out_of_time(signum: int, frame: object) -> None:
-    raise _OutOfTime
-
-
-def _hook_main(argv: list[str]) -> int:
-    """``shipper hook``: always exit 0, never a byte on stdout, give up after a budget."""
-    _hook_within_budget(argv)
-    return 0
-
-
-@never_raises("shipper hook", None, catch=BaseException)  # a hook must never fail its agent
-def _hook_within_budget(argv: list[str]) -> None:
-    import signal
-
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)  # nothing may reach the agent, not even from C code
-    os.close(devnull)
-    signal.signal(signal.SIGALRM, _out_of_time)
-    signal.setitimer(signal.ITIMER_REAL, HOOK_BUDGET_S)
-    try:
-        _hook(argv)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-
-
 def _flag_value(argv: list[str], i: int, flag: str) -> tuple[str | None, int]:
     """The value of ``--flag VALUE`` or ``--flag=VALUE`` at ``argv[i]``, and the next index."""
     arg = argv[i]
@@ -202,56 +173,6 @@ def _flag_value(argv: list[str], i: int, flag: str) -> tuple[str | None, int]:
     if i + 1 < len(argv):
         return argv[i + 1], i + 2
     raise _UsageError(f"{flag} needs a value")
-
-
-def _hook(argv: list[str]) -> None:
-    """Parse ``[--source S] [--event NAME] [--include-content] [PAYLOAD]`` leniently: an
-    unknown flag is ignored, an unknown source is read as generic."""
-    from ._sources import source_named, to_event
-
-    source, event, include, payload = "generic", None, False, None
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        try:
-            if arg == "--source" or arg.startswith("--source="):
-                value, i = _flag_value(argv, i, "--source")
-                source = source_named(value or "")
-                continue
-            if arg == "--event" or arg.startswith("--event="):
-                event, i = _flag_value(argv, i, "--event")
-                continue
-        except _UsageError:
-            break
-        if arg == "--include-content":
-            include = True
-        elif not arg.startswith("-"):
-            payload = arg
-        i += 1
-    raw = payload.encode("utf-8", "surrogateescape") if payload is not None else _read_stdin()
-    try:
-        settings = load_settings()
-    except ConfigError:
-        return
-    from .._oneshot import record
-
-    name, props = to_event(source, raw, include_content=include or settings.include_content,
-                           event=event)
-    record(settings, name, props, context={"source": source})
-
-
-def _read_stdin() -> bytes:
-    if sys.stdin is None or sys.stdin.isatty():
-        return b""
-    chunks = []
-    size = 0
-    while size < HOOK_MAX_STDIN:
-        chunk = sys.stdin.buffer.read(1 << 16)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
 
 
 def _emit(argv: list[str]) -> int:

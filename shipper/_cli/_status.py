@@ -17,7 +17,7 @@ from .._cache._spool import Entry, Spool, all_spools
 from .._cache._state import SharedState
 from .._clock import SystemClock
 from .._config import Settings
-from .._destinations._kinds import public_url
+from .._kinds import public_url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .._backoff import parse_retry_after
 from .._deliver import ACCEPTED, CONFIG, REFUSED, TOO_LARGE, TRANSIENT, Answer
 from .._json import loads
-from ._kinds import DEFAULT_HEALTH_PATH, MAX_BATCH_EVENTS, MAX_REQUEST_BYTES
+from .._kinds import DEFAULT_HEALTH_PATH, MAX_BATCH_EVENTS, MAX_REQUEST_BYTES
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import _log
 from .._deliver import ACCEPTED, Answer
+from .._kinds import otlp_logs_url
 from .._version import __version__
 from ._base import (
     Destination,
@@ -31,7 +32,6 @@ from ._base import (
     parse_events,
     split_context,
 )
-from ._kinds import otlp_logs_url
 
 _INT64 = 1 << 63
 SEVERITY_INFO = 9

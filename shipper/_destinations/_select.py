@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import _kinds
+from .. import _kinds
 from ._base import Destination
 
 TYPE_CHECKING = False
