@@ -28,7 +28,7 @@ from ._config import Settings, load_settings
 from ._courier import Sleep
 from ._deliver import Event
 from ._engine import Engine, FlushResult
-from ._event import make_event
+from ._event import FILTERED, default_context, make_event
 from ._exit import close_at_exit, keep_sigterm_off_this_thread, release_sigterm, spill_on_sigterm
 from ._guard import never_raises, never_raises_async
 
@@ -42,6 +42,8 @@ _RETRY_START_S = 5.0  # after a failed thread start, the next try waits this lon
 class _Base:
     """What both clients share: settings, the engine, ``track`` and ``stats``.
 
+    ``before_send`` is given each event (a dict) as it is recorded and returns it, changed
+    or not, or None to drop it; if it raises, the event is dropped and counted.
     ``transport``, ``clock``, ``sleep`` and ``rand`` are for tests: an httpx transport (a
     ``MockTransport``, say), a clock with ``time()`` and ``monotonic()``, an async sleep and
     the jitter's random source. Everything else is a setting (see `Settings`).
@@ -53,6 +55,7 @@ class _Base:
     def __init__(
         self,
         *,
+        before_send: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
         sleep: Sleep | None = None,
@@ -61,6 +64,13 @@ class _Base:
     ) -> None:
         self.settings = load_settings(settings)
         self._event_limit = self.settings.event_limit
+        self._before_send = before_send
+        self._defaults = default_context(app_name=self.settings.app_name,
+                                         app_version=self.settings.app_version,
+                                         include_host=self.settings.include_host)
+        self._debug = self.settings.debug
+        if self._debug:
+            _log.show_debug_on_stderr()
         self._overrides = {k: v for k, v in settings.items() if v is not None}
         extra: dict[str, Any] = {"rand": rand} if rand is not None else {}
         self._engine = Engine(self.settings, transport=transport, clock=clock, sleep=sleep,
@@ -90,10 +100,14 @@ class _Base:
             return None
         made = make_event(event, properties, context, timestamp,
                           max_bytes=self._event_limit, user_id=self.settings.user_id,
-                          encode=self._engine.encode)
-        if made is None:
-            self._engine.counters.drop("too_large", persist=True)
+                          encode=self._engine.encode, defaults=self._defaults,
+                          before_send=self._before_send)
+        if isinstance(made, str):
+            if made != FILTERED:  # dropped by before_send is the caller's choice, not a loss
+                self._engine.counters.drop(made, persist=True)
             return None
+        if self._debug:
+            _log.debug("recorded %s", made[1].decode("utf-8", "replace"))
         if self._closed or not self._worker_ready():
             self._record_directly(made)
         else:

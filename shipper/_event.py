@@ -328,17 +328,72 @@ def _seconds_of(value: object) -> float | None:
     return None
 
 
-def _context_of(context: object) -> dict[str, object]:
-    ctx: dict[str, object] = {}
+def _context_of(context: object, defaults: dict[str, object] | None) -> dict[str, object]:
+    ctx: dict[str, object] = dict(defaults) if defaults else {}
     try:
         if isinstance(context, dict):
             ctx.update(context)
         elif context is not None:
             ctx["value"] = context
     except Exception:  # noqa: BLE001 - a hostile mapping: its repr stands in
-        ctx = {"value": _safe_repr(context)}
+        ctx["value"] = _safe_repr(context)
     ctx["library"] = LIBRARY
     return ctx
+
+
+def default_context(*, app_name: str | None = None, app_version: str | None = None,
+                    include_host: bool = False) -> dict[str, object]:
+    """What every event of a process says about where it was recorded: the OS and Python,
+    the app where its name or version is set, and only with ``include_host`` the host and
+    user names (they identify people)."""
+    uname = os.uname()
+    version = sys.version_info
+    ctx: dict[str, object] = {
+        "os": {"name": uname.sysname, "version": uname.release},
+        "runtime": {"name": sys.implementation.name,
+                    "version": f"{version[0]}.{version[1]}.{version[2]}"},
+    }
+    app = {k: v for k, v in (("name", app_name), ("version", app_version)) if v}
+    if app:
+        ctx["app"] = app
+    if include_host:
+        user = os.environ.get("USER") or os.environ.get("LOGNAME") or _user_name()
+        ctx["host"] = {"name": uname.nodename, "user": user}
+    return ctx
+
+
+def _user_name() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):
+        return ""
+
+
+def event_document(
+    event: object,
+    properties: object = None,
+    context: object = None,
+    timestamp: object = None,
+    *,
+    defaults: dict[str, object] | None = None,
+) -> dict[str, Any]:
+    """One contract event as a dict, with a new id. Whatever is passed, the event is kept:
+    a time that cannot be written becomes now, properties that are not a dict become
+    ``{"value": ...}``. ``defaults`` go into the context beneath the caller's own keys."""
+    name = event if type(event) is str else _safe_repr(event)
+    props: object = properties if properties is not None else {}
+    if type(props) is not dict and not isinstance(props, dict):
+        props = {"value": props}
+    # the usual case (no timestamp, no context) without a call
+    stamp = rfc3339_ms(time.time()) if timestamp is None else _stamp_of(timestamp)
+    if context is None:
+        ctx = {"library": LIBRARY, **defaults} if defaults else {"library": LIBRARY}
+    else:
+        ctx = _context_of(context, defaults)
+    return {"id": uuid7(), "event": name, "timestamp": stamp, "properties": props,
+            "context": ctx}
 
 
 def build_event(
@@ -354,18 +409,14 @@ def build_event(
     Whatever is passed, the event is kept: a value that cannot be represented is replaced
     by a marker (alone), a time that cannot be written by now.
     """
-    event_id = uuid7()
-    name = event if type(event) is str else _safe_repr(event)
-    props: object = properties if properties is not None else {}
-    if type(props) is not dict and not isinstance(props, dict):
-        props = {"value": props}
-    # the usual case (no timestamp, no context) without a call
-    stamp = rfc3339_ms(time.time()) if timestamp is None else _stamp_of(timestamp)
-    ctx = {"library": LIBRARY} if context is None else _context_of(context)
-    doc = {"id": event_id, "event": name, "timestamp": stamp, "properties": props,
-           "context": ctx}
-    return event_id, encode(doc)
+    doc = event_document(event, properties, context, timestamp)
+    return doc["id"], encode(doc)
 
+
+# Why make_event kept no event (the drop reasons of `Counters` and drops.json)
+TOO_LARGE = "too_large"
+BEFORE_SEND_FAILED = "before_send_error"
+FILTERED = "filtered"  # before_send returned None: the caller's choice, never counted as lost
 
 def make_event(
     event: object,
@@ -376,9 +427,12 @@ def make_event(
     max_bytes: int,
     user_id: str | None = None,
     encode: Callable[[object], bytes] = encode_stdlib,
-) -> tuple[str, bytes] | None:
-    """`build_event`, then the size check every recording path makes: None (with a warning
-    that names the event safely, whatever its type) when it is over ``max_bytes``.
+    defaults: dict[str, object] | None = None,
+    before_send: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
+) -> tuple[str, bytes] | str:
+    """The event every recording path makes: built, given to ``before_send``, encoded and
+    size-checked. Returns its id and encoding, or why it was not kept (`TOO_LARGE`,
+    `BEFORE_SEND_FAILED`, `FILTERED`), with a warning for the first two.
 
     ``user_id`` (the setting) is kept in the event as ``context.user_id`` unless the caller's
     context has one: the user an event was recorded for stays its user whenever it is sent.
@@ -388,9 +442,36 @@ def make_event(
             context = context if "user_id" in context else {**context, "user_id": user_id}
         elif context is None:
             context = {"user_id": user_id}
-    event_id, raw = build_event(event, properties, context, timestamp, encode=encode)
+    doc = event_document(event, properties, context, timestamp, defaults=defaults)
+    if before_send is not None:
+        changed = _before_send(before_send, doc)
+        if isinstance(changed, str):
+            return changed
+        doc = changed
+    raw = encode(doc)
     if len(raw) > max_bytes:
         _log.warning("event %s dropped: %d bytes is over max_event_bytes (%d)",
                      _safe_repr(event), len(raw), max_bytes)
-        return None
-    return event_id, raw
+        return TOO_LARGE
+    return doc["id"], raw
+
+
+def _before_send(hook: Callable[[dict[str, Any]], dict[str, Any] | None],
+                 doc: dict[str, Any]) -> dict[str, Any] | str:
+    """The event as ``hook`` changed it, or why it is dropped. The hook gets its own copy
+    of the event and of its properties and context (nested values are shared): changing
+    them never changes the caller's dicts. An exception, or something that is not an event
+    with a string id, drops the event: privacy first, never sent unredacted."""
+    offered = {**doc, "properties": dict(doc["properties"]), "context": dict(doc["context"])}
+    try:
+        changed = hook(offered)
+    except Exception as exc:  # noqa: BLE001 - the user's function: any failure drops the event
+        _log.warning("before_send raised %s; event %s dropped", type(exc).__name__, doc["id"])
+        return BEFORE_SEND_FAILED
+    if changed is None:
+        return FILTERED
+    if not isinstance(changed, dict) or type(changed.get("id")) is not str:
+        _log.warning("before_send returned %s, not an event with an id; event %s dropped",
+                     type(changed).__name__, doc["id"])
+        return BEFORE_SEND_FAILED
+    return changed

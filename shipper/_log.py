@@ -22,11 +22,12 @@ def show_on_stderr(enabled: bool) -> None:
     """For the ``shipper`` command: warnings (drops, quarantines, prunes, paused delivery)
     go to stderr, prefixed ``shipper:``. Takes effect when the first one is logged, so a
     command that logs nothing never imports :mod:`logging`. Turning it off removes the
-    handler again."""
+    handler again, and the debug one (`show_debug_on_stderr`) a command turned on."""
     _stderr[0] = enabled
     if not enabled and "logging" in sys.modules:
         log = sys.modules["logging"].getLogger("shipper")
-        for handler in [h for h in log.handlers if getattr(h, "shipper_cli", False)]:
+        for handler in [h for h in log.handlers
+                        if getattr(h, "shipper_cli", False) or getattr(h, "shipper_debug", False)]:
             log.removeHandler(handler)
 
 
@@ -58,6 +59,26 @@ def _stderr_handler() -> logging.Handler:
                 self.handleError(record)
 
     return CurrentStderr()
+
+
+def show_debug_on_stderr() -> None:
+    """The ``debug`` setting: every record, debug ones included, also goes to stderr,
+    prefixed ``shipper debug:``. Asked for explicitly, so the library may print; once per
+    process."""
+    log = logger()
+    if any(getattr(h, "shipper_debug", False) for h in log.handlers):
+        return
+    import logging
+
+    handler = _stderr_handler()
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("shipper debug: %(message)s"))
+    handler.shipper_debug = True  # type: ignore[attr-defined]  # ours, found again
+    # where the command line shows warnings already, this handler shows the rest only
+    handler.addFilter(lambda record: record.levelno < logging.WARNING or not _stderr[0])
+    log.addHandler(handler)
+    if log.getEffectiveLevel() > logging.DEBUG:
+        log.setLevel(logging.DEBUG)
 
 
 def warning(msg: str, *args: object) -> None:

@@ -23,12 +23,13 @@ from ._cache._layout import (
     join,
 )
 from ._config import Settings, load_settings
-from ._event import make_event
+from ._event import BEFORE_SEND_FAILED, FILTERED, TOO_LARGE, default_context, make_event
 from ._guard import never_raises
 from ._kinds import public_url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 # Background syncs this process started, reaped as they end so that a long-running caller
@@ -44,16 +45,19 @@ def track(
     *,
     context: dict[str, Any] | None = None,
     timestamp: Any = None,
+    before_send: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
     **settings: Any,
 ) -> str | None:
-    """Write one event durably to the disk cache; start a background sync. Never raises."""
+    """Write one event durably to the disk cache; start a background sync. Never raises.
+
+    ``before_send`` may change the event or drop it (see `make_event`)."""
     try:
-        resolved = load_settings(settings)
+        resolved = load_settings(settings, short_lived=True)
     except Exception as exc:  # noqa: BLE001 - a bad keyword must not break a hook
         _log.warning("shipper.track: %s; event not recorded", exc)
         return None
     return record(resolved, event, properties, context=context, timestamp=timestamp,
-                  overrides=settings)[0]
+                  overrides=settings, before_send=before_send)[0]
 
 
 def record(
@@ -65,19 +69,30 @@ def record(
     timestamp: object = None,
     overrides: dict[str, Any] | None = None,
     start_sync: bool = True,
+    before_send: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
 ) -> tuple[str | None, str]:
     """Write one event as its own pending file (data and rename fsync'd) and start a
     background sync. Returns its id (None if it was not recorded) and why it was not ("" when
-    it was, or when shipper is disabled: that is a choice, not a loss)."""
+    it was, or when shipper is disabled or before_send dropped it: a choice, not a loss)."""
     if settings.disabled:
         return None, ""
     root = settings.cache_root
     made = make_event(event, properties, context, timestamp, max_bytes=settings.event_limit,
-                      user_id=settings.user_id)
-    if made is None:
-        _count_drop(root, "too_large")
-        return None, f"the event is over max_event_bytes ({settings.event_limit} bytes)"
+                      user_id=settings.user_id, before_send=before_send,
+                      defaults=default_context(app_name=settings.app_name,
+                                               app_version=settings.app_version,
+                                               include_host=settings.include_host))
+    if isinstance(made, str):
+        if made == FILTERED:
+            return None, ""
+        _count_drop(root, made)
+        if made == TOO_LARGE:
+            return None, f"the event is over max_event_bytes ({settings.event_limit} bytes)"
+        return None, "before_send failed" if made == BEFORE_SEND_FAILED else made
     event_id, raw = made
+    if settings.debug:
+        _log.show_debug_on_stderr()
+        _log.debug("recorded %s", raw.decode("utf-8", "replace"))
     identity = settings.destination_identity
     key = destination_key(settings.destination, identity) if identity else None
     try:

@@ -11,12 +11,15 @@ import ssl
 
 import httpx
 
+from . import _log
 from ._deliver import TRANSIENT, Answer
 from ._destinations._base import Destination, Reply, Request
 from ._version import __version__
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from ._config import Settings
 
 PROBE_TIMEOUT_S = 1.0
@@ -35,7 +38,8 @@ def make_client(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
     """An AsyncClient with keep-alive, the contract's timeouts and the destination's
-    headers."""
+    headers; with the ``debug`` setting, each request and answer is logged."""
+    hooks = _debug_hooks(settings) if settings.debug else {}
     return httpx.AsyncClient(
         transport=transport,
         headers=client_headers(destination),
@@ -43,7 +47,42 @@ def make_client(
         verify=tls_verification(settings),
         follow_redirects=False,
         trust_env=True,
+        event_hooks=hooks,
     )
+
+
+_SHOWN_BODY = 500  # characters of an answer's body a debug line shows
+
+
+def _secret_header(name: str) -> bool:
+    name = name.lower()
+    return "authorization" in name or any(word in name for word in ("key", "token", "secret",
+                                                                      "password", "cookie"))
+
+
+def _debug_hooks(settings: Settings) -> dict[str, list[Callable[..., Awaitable[None]]]]:
+    """httpx event hooks that log each request (method, URL, headers, body size) and each
+    answer (status, the start of its body) at debug level, with the API key and the
+    configured header values hidden."""
+    _log.show_debug_on_stderr()
+
+    def headers_of(message: httpx.Request | httpx.Response) -> str:
+        # credentials may be encoded (HTTP Basic): hide such headers whole
+        return ", ".join(f"{k}: {'<hidden>' if _secret_header(k) else v}"
+                         for k, v in message.headers.items())
+
+    async def on_request(request: httpx.Request) -> None:
+        _log.debug("%s", settings.redact(
+            f"request {request.method} {request.url} [{headers_of(request)}] "
+            f"{len(request.content)} bytes"))
+
+    async def on_response(response: httpx.Response) -> None:
+        body = (await response.aread())[:_SHOWN_BODY].decode("utf-8", "replace")
+        _log.debug("%s", settings.redact(
+            f"answer {response.status_code} to {response.request.method} "
+            f"{response.request.url}: {body}"))
+
+    return {"request": [on_request], "response": [on_response]}
 
 
 _PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy")

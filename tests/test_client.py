@@ -173,7 +173,7 @@ async def test_queue_overflow_spills_instead_of_dropping(clock: FakeClock,
 async def test_oversized_event_is_dropped_and_counted(clock: FakeClock) -> None:
     """An event over max_event_bytes returns None and is counted by reason."""
     mock = MockCollector()
-    async with client(mock, clock, max_event_bytes=200) as s:
+    async with client(mock, clock, max_event_bytes=400) as s:
         assert s.track("e", {"blob": "x" * 500}) is None
         assert s.track("e", {"ok": 1}) is not None
         assert s.stats()["dropped"] == {"too_large": 1}
