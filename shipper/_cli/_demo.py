@@ -28,7 +28,7 @@ def demo(out: TextIO, *, events: int = 5) -> int:
     port = _free_port()
     endpoint = f"http://127.0.0.1:{port}"
     settings = load_settings({"endpoint": endpoint, "cache_dir": str(home / "cache")})
-    spool = Spool(settings.cache_path)
+    spool = Spool.for_settings(settings)
     say = out.write
 
     say(f"1. The collector at {endpoint} is not running yet. Recording {events} events...\n")

@@ -1,0 +1,117 @@
+"""The hook's cost is mostly what it imports: hold it to an allow-list of modules.
+
+A hook process runs on every tool call of an agent, and most of its time beyond starting
+Python is imports (bench/hook.py measures it; docs/performance.md has the figures). These
+tests pin the modules, not a timing: one more module on the hook path fails here, on any
+machine, however fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import child_env, events_on_disk
+
+# What recording one event needs. Anything else is a regression: `re` (json, the console
+# script), `enum` (signal), `tomllib`, `typing`, `datetime`, `logging`, `zlib`, `hashlib`...
+NO_ENDPOINT = {
+    "__future__", "_json", "errno",
+    "shipper", "shipper._version", "shipper._hook", "shipper._log", "shipper._guard",
+    "shipper._json", "shipper._sources", "shipper._kinds", "shipper._errors",
+    "shipper._config", "shipper._cache", "shipper._cache._layout", "shipper._cache._files",
+    "shipper._event", "shipper._oneshot",
+}
+# With an endpoint: the config file's snapshot, the sync lock and the shared health state.
+WITH_ENDPOINT = NO_ENDPOINT | {
+    "fcntl", "shipper._snapshot", "shipper._cache._state", "shipper._breaker",
+    "shipper._gate",
+}
+
+PAYLOAD = {"hook_event_name": "PostToolUse", "session_id": "s1", "cwd": "/tmp",
+           "tool_name": "Read", "tool_input": {"file_path": "/tmp/a.py"},
+           "tool_response": {"success": True}}
+
+# Run the hook's entry point as the shipper-hook script does, and report what it imported
+# beyond what this Python had loaded at start-up (site hooks differ between machines).
+PROBE = """
+import io, json, os, sys
+before = set(sys.modules)
+sys.stdin = io.TextIOWrapper(io.BytesIO(sys.argv[1].encode()))
+real = os.fdopen(os.dup(1), "w")
+from shipper._hook import main
+main(["--source", "claude-code"])
+real.write(json.dumps(sorted(set(sys.modules) - before)))
+real.flush()
+"""
+
+
+def imported_by_a_hook(env: dict[str, str]) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", PROBE, json.dumps(PAYLOAD)], env=env,
+                         capture_output=True, text=True, timeout=60, check=True)
+    return set(json.loads(out.stdout))
+
+
+def test_a_hook_without_endpoint_imports_only_the_allow_list(tmp_path: Path) -> None:
+    """No endpoint: the event is recorded with nothing beyond the allow-list imported."""
+    cache = tmp_path / "cache"
+    extra = imported_by_a_hook(child_env(cache)) - NO_ENDPOINT
+    assert not extra, f"the hook imports more than it needs: {sorted(extra)}"
+    assert len(events_on_disk(cache)) == 1
+
+
+@pytest.mark.parametrize("down", [False, True])
+def test_a_hook_with_an_endpoint_in_config_imports_no_toml_parser(
+        tmp_path: Path, down: bool) -> None:
+    """An endpoint set in config.toml: once a hook has parsed the file, the next hooks read
+    its snapshot and import nothing beyond the allow-list (no tomllib, re or typing), with
+    the collector's state known or not."""
+    home = tmp_path / "home"
+    config = home / ".config" / "shipper" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('endpoint = "http://127.0.0.1:9"\n')
+    long_ago = time.time() - 3600
+    os.utime(config, (long_ago, long_ago))
+    env = child_env(tmp_path / "cache", HOME=str(home), SHIPPER_CONFIG=str(config),
+                    XDG_STATE_HOME=str(home / ".state"))
+    # the change time is now (utime sets it): a snapshot is only trusted for a file that
+    # has been still for a moment, so let the first hooks parse until it is taken
+    deadline = time.monotonic() + 30
+    while not (home / ".state" / "shipper" / "config-snapshot.json").exists():
+        imported_by_a_hook(env)
+        assert time.monotonic() < deadline, "no snapshot of the config file was kept"
+        time.sleep(0.5)
+    if down:  # a sync found the collector down: later hooks read that and start none
+        imported_by_a_hook(env)
+    extra = imported_by_a_hook(env) - WITH_ENDPOINT
+    assert not extra, f"the hook imports more than it needs: {sorted(extra)}"
+
+
+def test_the_snapshot_follows_an_edit_of_the_config_file(tmp_path: Path) -> None:
+    """A config edit is seen by the very next hook: the snapshot is keyed by the file's
+    identity and times, and holds no secret."""
+    home = tmp_path / "home"
+    config = home / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('endpoint = "http://127.0.0.1:9"\napi_key = "sk-never-copied"\n')
+    long_ago = time.time() - 3600
+    os.utime(config, (long_ago, long_ago))
+    env = child_env(tmp_path / "cache", HOME=str(home), SHIPPER_CONFIG=str(config),
+                    XDG_STATE_HOME=str(home / ".state"))
+    snapshot = home / ".state" / "shipper" / "config-snapshot.json"
+    deadline = time.monotonic() + 30
+    while not snapshot.exists():
+        imported_by_a_hook(env)
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    assert "sk-never-copied" not in snapshot.read_text()
+    config.write_text("disabled = true\n")
+    before = len(events_on_disk(tmp_path / "cache"))
+    imported_by_a_hook(env)
+    assert len(events_on_disk(tmp_path / "cache")) == before  # disabled: nothing recorded

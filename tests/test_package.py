@@ -1,0 +1,99 @@
+"""The package as a user gets it: the wheel and the sdist built, the wheel installed (not
+editable) into a fresh virtual environment, and its commands run from there."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from .conftest import child_env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The wheel and the sdist, built from this checkout by the build front end."""
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, "-m", "build", "--sdist", "--wheel", "--outdir", str(out),
+                    str(ROOT)], check=True, capture_output=True, timeout=600)
+    (wheel,) = out.glob("*.whl")
+    (sdist,) = out.glob("*.tar.gz")
+    return {"wheel": wheel, "sdist": sdist}
+
+
+@pytest.fixture(scope="module")
+def venv(built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtual environment with the wheel installed; its bin folder."""
+    where = tmp_path_factory.mktemp("venv")
+    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True, timeout=300)
+    subprocess.run([str(where / "bin" / "python"), "-m", "pip", "install", "-q",
+                    str(built["wheel"])], check=True, capture_output=True, timeout=600)
+    return where / "bin"
+
+
+def test_the_distribution_is_shipper_events_with_the_shipper_package(
+        built: dict[str, Path]) -> None:
+    """The wheel is shipper-events (the name `shipper` is another project's on the index),
+    installs the `shipper` package, both commands, the license and typing marker."""
+    assert built["wheel"].name.startswith("shipper_events-")
+    with zipfile.ZipFile(built["wheel"]) as whl:
+        names = whl.namelist()
+        metadata = whl.read(next(n for n in names if n.endswith("/METADATA"))).decode()
+        entry_points = whl.read(next(n for n in names if n.endswith("entry_points.txt")))
+    assert "Name: shipper-events" in metadata and "License-Expression: MIT" in metadata
+    assert "Project-URL: Homepage" in metadata and "Classifier: Typing :: Typed" in metadata
+    assert "aiofiles" not in metadata
+    assert "shipper/py.typed" in names and "shipper/_hook.py" in names
+    assert any(n.endswith(".data/scripts/shipper-hook") for n in names)
+    assert any(n.endswith("licenses/LICENSE") for n in names)
+    assert b"shipper = shipper._cli._main:main" in entry_points
+    assert not any("tests/" in n or "bench/" in n for n in names)
+
+
+def test_the_sdist_holds_what_a_rebuild_needs(built: dict[str, Path]) -> None:
+    """The sdist has the sources, the hook script, the license and the README; no caches."""
+    with tarfile.open(built["sdist"]) as sdist:
+        names = [n.split("/", 1)[1] for n in sdist.getnames() if "/" in n]
+    for needed in ("pyproject.toml", "LICENSE", "README.md", "scripts/shipper-hook",
+                   "shipper/__init__.py", "shipper/_hook.py"):
+        assert needed in names
+    assert not any("__pycache__" in n or n.endswith(".pyc") or ".ci-skipped" in n
+                   for n in names)
+
+
+def test_the_installed_wheel_reports_its_version(venv: Path) -> None:
+    """`shipper --version` from the installed wheel prints the package's version."""
+    from shipper import __version__
+
+    out = subprocess.run([str(venv / "shipper"), "--version"], capture_output=True, text=True,
+                         env=child_env(), timeout=60, check=True)
+    assert out.stdout.strip() == f"shipper {__version__}"
+
+
+def test_the_installed_wheel_runs_the_demo(venv: Path, tmp_path: Path) -> None:
+    """`shipper demo` from the installed wheel delivers events through an outage."""
+    out = subprocess.run([str(venv / "shipper"), "demo"], capture_output=True, text=True,
+                         env=child_env(tmp_path / "cache"), timeout=120, check=True)
+    assert "5 events are safe on disk" in out.stdout
+    assert "delivered 5 events, 0 pending" in out.stdout
+
+
+def test_the_installed_wheel_records_a_hook(venv: Path, tmp_path: Path) -> None:
+    """The shipper-hook script of the installed wheel records a Claude Code event, silently,
+    and `shipper status` of the same install counts it."""
+    cache = tmp_path / "cache"
+    payload = json.dumps({"hook_event_name": "Stop", "session_id": "s1", "cwd": "/tmp"})
+    hook = subprocess.run([str(venv / "shipper-hook"), "--source", "claude-code"],
+                          input=payload, capture_output=True, text=True,
+                          env=child_env(cache), timeout=60, check=False)
+    assert (hook.returncode, hook.stdout, hook.stderr) == (0, "", "")
+    status = subprocess.run([str(venv / "shipper"), "status", "--json"], capture_output=True,
+                            text=True, env=child_env(cache), timeout=60, check=True)
+    assert json.loads(status.stdout)["pending_events"] == 1
