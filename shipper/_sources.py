@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from typing import Any, TypeGuard
 
 CONTENT_CAP = 8 * 1024  # characters kept of one content field, when content is included
-SOURCES = ("claude-code", "cursor", "codex", "gemini", "generic")
+SOURCES = ("claude-code", "cursor", "codex", "gemini", "git", "generic")
 HASH_BYTES = 8  # a hashed path is this many bytes, written as hex (16 characters)
 _META_CHARS = 200  # a longer "metadata" string is not metadata: only its size is sent
 _TOKEN_CHARS = 64
@@ -355,6 +355,19 @@ def gemini(payload: dict[str, Any], p: _Props) -> str:
     return f"gemini.{name}"
 
 
+# -- git --------------------------------------------------------------------------------------
+
+
+def git(payload: dict[str, Any], p: _Props) -> str:
+    """What the post-commit block of ``shipper hooks install git`` sends: the commit's sha,
+    branch, repository folder name, files changed and whether it merged; never the message
+    or the diff."""
+    for key in ("sha", "branch", "repo", "files_changed", "merge"):
+        p.meta(key, payload.get(key))
+    name = payload.get("event")
+    return name if _is_token(name) and name.startswith("git.") else "git.commit"
+
+
 # -- anything else --------------------------------------------------------------------------
 
 # strings the generic mapper keeps without opt-in: names and ids, not what a user wrote
@@ -404,6 +417,7 @@ MAPPERS: dict[str, Callable[[dict[str, Any], _Props], str]] = {
     "cursor": cursor,
     "codex": codex,
     "gemini": gemini,
+    "git": git,
     "generic": generic,
 }
 

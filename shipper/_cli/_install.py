@@ -700,8 +700,9 @@ _GIT_BLOCK = r"""# >>> shipper >>>
   merge=false
   [ "${parents:-0}" -gt 2 ] && merge=true
   str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
-  @SHIPPER@ emit git.commit -p "sha=$(str "$sha")" -p "branch=$(str "$branch")" \
-    -p "repo=$(str "$repo")" -p "files_changed=${files:-0}" -p "merge=$merge"
+  printf '{"event":"git.commit","sha":%s,"branch":%s,"repo":%s,"files_changed":%s,"merge":%s}' \
+    "$(str "$sha")" "$(str "$branch")" "$(str "$repo")" "${files:-0}" "$merge" |
+    @HOOK@ --source git
 ) </dev/null >/dev/null 2>&1 || true
 # <<< shipper <<<
 """
@@ -709,7 +710,7 @@ _SHELLS = ("sh", "bash", "dash", "ksh", "zsh")
 
 
 def _git_block() -> str:
-    return _GIT_BLOCK.replace("@SHIPPER@", shlex.join(_shipper_argv()))
+    return _GIT_BLOCK.replace("@HOOK@", shlex.join(_hook_argv()))
 
 
 def _git_hooks_dir(cwd: Path) -> Path:
