@@ -27,7 +27,7 @@ else:
 
 HOOK_BUDGET_S = 1.0  # a hook gives up after this long (Claude Code's SessionEnd allows ~1.5 s)
 HOOK_MAX_STDIN = 16 * 1024 * 1024
-DEFERRED = (_signal.SIGTERM, _signal.SIGHUP, _signal.SIGINT)
+DEFERRED = (_signal.SIGINT, _signal.SIGHUP, _signal.SIGTERM)  # SIGTERM last: see the tests
 
 USAGE = """\
 usage: shipper hook [--source SOURCE] [--event NAME] [--include-content] [PAYLOAD]

@@ -1,0 +1,109 @@
+"""A client may signal its hooks at any moment (Claude Code SIGTERMs the hooks still running
+when a headless session ends): the hook records its event whatever signal arrives while it
+works, and a hook killed outright never leaves a file that passes for a whole one."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from shipper._cache._layout import parse_name
+
+from .conftest import child_env, events_on_disk
+
+HOOK = [sys.executable, "-c", "import sys; from shipper._hook import main; sys.exit(main())",
+        "--source", "claude-code"]
+PAYLOAD = json.dumps({"hook_event_name": "Stop", "session_id": "s1", "cwd": "/tmp"}).encode()
+
+
+def catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler installed for ``signum`` (/proc's SigCgt)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) >> (signum - 1) & 1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_while_the_hook_works_does_not_lose_its_event(
+        tmp_path: Path, signum: int) -> None:
+    """SIGTERM, SIGHUP or SIGINT sent while the hook reads its payload: the event is still
+    recorded, and the hook exits 0 with nothing on stdout."""
+    cache = tmp_path / "cache"
+    proc = subprocess.Popen(HOOK, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=child_env(cache))
+    assert proc.stdin is not None
+    deadline = time.monotonic() + 30
+    # SIGTERM's handler is installed last (Python has its own for SIGINT from the start)
+    while not catches(proc.pid, signal.SIGTERM):  # the hook is up, waiting for its stdin
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.005)
+    proc.send_signal(signum)
+    proc.send_signal(signum)  # twice: a client that insists changes nothing
+    proc.stdin.write(PAYLOAD)
+    proc.stdin.close()
+    assert proc.stdout is not None and proc.stderr is not None
+    out = proc.stdout.read()
+    proc.wait(30)
+    proc.stdout.close()
+    proc.stderr.close()
+    assert (proc.returncode, out) == (0, b"")
+    assert [e["event"] for e in events_on_disk(cache)] == ["claude_code.Stop"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+def test_the_signals_are_deferred_before_anything_is_imported(tmp_path: Path) -> None:
+    """The handlers are in place before the hook loads its settings or its mapper: the
+    window in which a signal could still cut it short is the interpreter's start alone."""
+    code = ("import sys\n"
+            "from shipper._hook import main\n"
+            "import shipper._hook as h\n"
+            "mods = set(sys.modules)\n"
+            "h._within_budget = lambda argv: print(sorted(m for m in mods if\n"
+            "    m.startswith('shipper')))\n"
+            "main([])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=child_env(tmp_path / "c"), timeout=60, check=True)
+    assert out.stdout.strip() == "['shipper', 'shipper._hook', 'shipper._version']"
+
+
+def test_hooks_killed_at_random_moments_leave_only_whole_files(tmp_path: Path) -> None:
+    """SIGKILL at any point of a hook's work: every file in pending/ is whole (its header's
+    count is its number of events, each one parses), and shipper status reads the cache."""
+    cache = tmp_path / "cache"
+    rng = random.Random(1234)
+    started = 0
+    for _ in range(40):
+        proc = subprocess.Popen(HOOK, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=child_env(cache))
+        assert proc.stdin is not None
+        proc.stdin.write(PAYLOAD)
+        proc.stdin.close()
+        time.sleep(rng.uniform(0, 0.06))
+        proc.kill()
+        proc.wait(30)
+        started += 1
+    pending = list((cache / "pending").glob("*.json")) if (cache / "pending").exists() else []
+    for path in pending:
+        lines = path.read_bytes().splitlines()
+        header = json.loads(lines[0])
+        assert header["n"] == len(lines) - 1 == parse_name(path.name)[1]  # type: ignore[index]
+        for line in lines[1:]:
+            assert json.loads(line)["event"] == "claude_code.Stop"
+    assert len(events_on_disk(cache)) == len(pending) <= started
+    status = subprocess.run([sys.executable, "-m", "shipper", "status", "--json"],
+                            capture_output=True, text=True, env=child_env(cache), timeout=60,
+                            check=True)
+    assert json.loads(status.stdout)["pending_events"] == len(pending)
+    assert os.listdir(cache / "quarantine") == [] if (cache / "quarantine").exists() else True
