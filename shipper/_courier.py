@@ -79,7 +79,9 @@ class Courier:
         self.sleep = sleep
         self.rand = rand
         self.state = SharedState(spool.home, clock, threshold=settings.breaker_threshold,
-                                 cooldown=settings.breaker_cooldown, ensure=spool.ensure)
+                                 cooldown=settings.breaker_cooldown, ensure=spool.ensure,
+                                 ttl=settings.health_ttl,
+                                 probes=settings.health_path_or_default is not None)
         self._auth_logged = False
         self._absent_logged = False
         self._prepared = False  # the destination's setup (ClickHouse's table) is done

@@ -38,3 +38,21 @@ def decide(snap: Snapshot, now: float, *, ttl: float, force: bool = False,
         if health.checked_mono < opened + snap.breaker.cooldown:
             return PROBE  # a trial needs a probe made after the cooldown ended
     return SEND if health.healthy else WAIT
+
+
+def waits_until(snap: Snapshot, now: float, *, ttl: float, probes: bool = True) -> float | None:
+    """The monotonic time at which `decide` stops saying WAIT, for a snapshot that says
+    WAIT at ``now``; None when it does not wait now. `decide` changes only where the
+    breaker's cooldown ends or the health result expires, so those are the times tried."""
+    if decide(snap, now, ttl=ttl, probes=probes) != WAIT:
+        return None
+    breaker, health = snap.breaker, snap.health
+    times = []
+    if breaker.opened_mono is not None:
+        times.append(breaker.opened_mono + breaker.cooldown)
+    if health is not None:
+        times.append(health.checked_mono + ttl)
+    for moment in sorted(t for t in times if t > now):
+        if decide(snap, moment, ttl=ttl, probes=probes) != WAIT:
+            return moment
+    return None

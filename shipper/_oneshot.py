@@ -148,7 +148,7 @@ def start_background_sync(settings: Settings, home: str, overrides: dict[str, An
     if fd is None:
         return False  # a sync is running; it lingers for events like ours
     try:
-        if _service_known_down(settings, home):
+        if _service_known_down(home):
             return False
         env = dict(os.environ)
         for key, value in overrides.items():
@@ -187,12 +187,9 @@ def _reap() -> None:
             _children.discard(pid)
 
 
-def _service_known_down(settings: Settings, home: str) -> bool:
-    from ._cache._state import SharedState
-    from ._gate import WAIT, decide
+def _service_known_down(home: str) -> bool:
+    """Whether the destination's shared state says wait now (its ``paused-until`` hint)."""
+    from ._cache._files import boot_id
+    from ._cache._pause import paused
 
-    # the time module is a clock (time() and monotonic()): no need to import _clock
-    state = SharedState(home, time, threshold=settings.breaker_threshold,
-                        cooldown=settings.breaker_cooldown)
-    return decide(state.read(), time.monotonic(), ttl=settings.health_ttl,
-                  probes=settings.health_path_or_default is not None) == WAIT
+    return paused(home, boot_id(), time.monotonic())

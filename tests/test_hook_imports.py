@@ -28,11 +28,9 @@ NO_ENDPOINT = {
     "shipper._config", "shipper._cache", "shipper._cache._layout", "shipper._cache._files",
     "shipper._event", "shipper._oneshot",
 }
-# With an endpoint: the config file's snapshot, the sync lock and the shared health state.
-WITH_ENDPOINT = NO_ENDPOINT | {
-    "fcntl", "shipper._snapshot", "shipper._cache._state", "shipper._breaker",
-    "shipper._gate",
-}
+# With an endpoint: the config file's snapshot, the sync lock and the shared state's pause
+# hint (not the state itself: its reader, the breaker and the gate stay out).
+WITH_ENDPOINT = NO_ENDPOINT | {"fcntl", "shipper._snapshot", "shipper._cache._pause"}
 
 PAYLOAD = {"hook_event_name": "PostToolUse", "session_id": "s1", "cwd": "/tmp",
            "tool_name": "Read", "tool_input": {"file_path": "/tmp/a.py"},

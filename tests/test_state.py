@@ -163,3 +163,60 @@ def test_state_file_names_its_clocks(tmp_path: Path, clock: FakeClock) -> None:
     assert set(doc["breaker"]) == {"failures", "opened_mono", "cooldown", "reason"}
     assert doc["breaker"]["opened_mono"] == clock.mono
     assert doc["health"]["checked_wall"] == clock.wall
+
+
+healths = st.none() | st.builds(Health, st.booleans(), st.floats(0, 2000), st.just(0.0))
+breakers = st.builds(Breaker, st.integers(0, 10), st.none() | st.floats(0, 2000),
+                     st.floats(0, MAX_COOLDOWN_S))
+
+
+@settings(max_examples=400)
+@given(healths, breakers, st.floats(0, 3000), st.floats(0.01, 600), st.booleans(),
+       st.floats(0, 1))
+def test_the_pause_hint_ends_exactly_where_decide_stops_waiting(
+        health: Health | None, breaker: Breaker, now: float, ttl: float, probes: bool,
+        fraction: float) -> None:
+    """waits_until is None unless decide waits now; otherwise decide waits at every moment
+    before it and does not at it."""
+    from shipper._gate import waits_until
+
+    state = snap(health, breaker)
+    until = waits_until(state, now, ttl=ttl, probes=probes)
+    waiting = decide(state, now, ttl=ttl, probes=probes) == WAIT
+    if not waiting:
+        assert until is None
+        return
+    if until is None:  # waits with nothing ahead that could end it: no hint, hooks start syncs
+        return
+    assert until > now
+    assert decide(state, until, ttl=ttl, probes=probes) != WAIT
+    assert decide(state, now + (until - now) * fraction * 0.999, ttl=ttl,
+                  probes=probes) == WAIT
+
+
+def test_state_writers_keep_the_pause_hint_for_hooks(tmp_path: Path, clock: FakeClock) -> None:
+    """A breaker that opens writes paused-until; the success that closes it removes it; a
+    hint from another boot or absurdly far ahead is not believed."""
+    from shipper._cache._files import boot_id
+    from shipper._cache._pause import MAX_PAUSE_S, paused, write_pause
+
+    state = SharedState(tmp_path, clock, threshold=1, cooldown=30.0, ttl=30.0)
+    boot = boot_id()
+    state.record_failure("connection refused")
+    assert paused(str(tmp_path), boot, clock.monotonic())
+    assert not paused(str(tmp_path), boot + "-another-boot", clock.monotonic())
+    clock.advance(31)
+    assert not paused(str(tmp_path), boot, clock.monotonic())  # the cooldown is over
+    clock.advance(-31)
+    state.record_success()
+    assert not (tmp_path / "paused-until").exists()
+    far = snap(Health(False, clock.monotonic(), 0.0))
+    write_pause(str(tmp_path), far, clock.monotonic(), boot, ttl=MAX_PAUSE_S * 2, probes=True)
+    assert not paused(str(tmp_path), boot, clock.monotonic())
+
+
+def test_the_pause_bound_covers_the_longest_cooldown() -> None:
+    """MAX_PAUSE_S (which keeps _breaker off the hook path) is at least a full cooldown."""
+    from shipper._cache._pause import MAX_PAUSE_S
+
+    assert MAX_PAUSE_S >= MAX_COOLDOWN_S

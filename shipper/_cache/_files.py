@@ -287,6 +287,16 @@ class Locked:
             self.fd = None
 
 
+def boot_id() -> str:
+    """This boot of the machine (Linux); "" where it cannot be known. Monotonic times
+    written in another boot mean nothing in this one."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def read_json(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A JSON object from ``path``; empty if missing or damaged (these files are advisory)."""
     from .._json import loads

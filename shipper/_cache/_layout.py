@@ -20,6 +20,8 @@ versions of shipper that may share one cache, so nothing else spells these names
             dead/<name>          events it refused (dead letter), with the reason
             state.json           its health and breaker state, shared by every process
             state.lock           held while state.json is read, changed and replaced
+            paused-until         until when state.json says wait (monotonic, with the boot
+                                 id): what hooks read instead of state.json
             probe.lock           held by the one process probing its health endpoint
             sync.lock            held by its running sync (a hook hands it to the sync it starts)
 
@@ -45,6 +47,7 @@ FOLDERS = (PENDING, DEAD, QUARANTINE, TMP)
 
 STATE_FILE = "state.json"
 STATE_LOCK = "state.lock"
+PAUSE_FILE = "paused-until"
 PROBE_LOCK = "probe.lock"
 SYNC_LOCK = "sync.lock"
 DROPS_FILE = "drops.json"

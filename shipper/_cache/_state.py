@@ -27,8 +27,9 @@ import os
 
 from .. import _log
 from .._breaker import MAX_COOLDOWN_S, Breaker
-from ._files import Locked, make_private_dir, read_json, write_json
+from ._files import Locked, boot_id, make_private_dir, read_json, write_json
 from ._layout import PROBE_LOCK, STATE_FILE, STATE_LOCK, join
+from ._pause import write_pause
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,14 +43,6 @@ _MAX_DETAIL = 200
 _MAX_REASON = 500
 _MAX_FAILURES = 1_000_000
 _SUCCESS_REFRESH_S = 5.0  # a success rewrites a healthy result older than this, no sooner
-
-
-def _boot_id() -> str:
-    try:
-        with open("/proc/sys/kernel/random/boot_id") as f:
-            return f.read().strip()
-    except OSError:
-        return ""
 
 
 class _Record:
@@ -175,7 +168,10 @@ class SharedState:
     """
 
     def __init__(self, root: str | os.PathLike[str], clock: Clock, *, threshold: int,
-                 cooldown: float, ensure: Callable[[], object] | None = None) -> None:
+                 cooldown: float, ensure: Callable[[], object] | None = None,
+                 ttl: float | None = None, probes: bool = True) -> None:
+        """``ttl`` and ``probes`` (the writer's health settings) make each write also keep
+        ``paused-until`` beside state.json (see `shipper._cache._pause`)."""
         self.root = os.fspath(root)
         # makes the folder before a write, or refuses one someone else controls (a spool's
         # ensure: it checks the whole cache, not just this folder)
@@ -184,7 +180,9 @@ class SharedState:
         self.clock = clock
         self.threshold = threshold
         self.cooldown = cooldown
-        self._boot = _boot_id()
+        self.ttl = ttl
+        self.probes = probes
+        self._boot = boot_id()
 
     def read(self) -> Snapshot:
         return read_state(read_json(self.path), self._boot)
@@ -196,6 +194,9 @@ class SharedState:
             with Locked(join(self.root, STATE_LOCK)):
                 snap = change(self.read())
                 write_json(self.path, state_document(snap, self._boot))
+                if self.ttl is not None:
+                    write_pause(self.root, snap, self.clock.monotonic(), self._boot,
+                                ttl=self.ttl, probes=self.probes)
                 return snap
         except OSError as exc:
             _log.debug("cannot update shared state (%s): %s", what, exc.strerror)
