@@ -164,8 +164,16 @@ def test_classify_follows_the_wire_protocol() -> None:
         assert classify(status).kind == TRANSIENT
     assert classify(413).kind == TOO_LARGE
     assert classify(400).kind == REFUSED and classify(422).kind == REFUSED
-    for status in (401, 403, 404):
+    for status in (401, 403, 404, 405, 407, 301, 302, 307, 308):
         assert classify(status).kind == CONFIG
+
+
+def test_a_redirect_keeps_the_events_and_says_where_it_points() -> None:
+    """A 3xx (never followed) is the endpoint's fault, not the events': a configuration
+    answer naming the Location, so a one-event batch is not dead-lettered."""
+    answer = answer_for_status(Reply(301, {"location": "https://collector.example/v1/batch"}),
+                               not_found="no such path")
+    assert answer.kind == CONFIG and "https://collector.example/v1/batch" in answer.detail
 
 
 def test_chunking_respects_count_and_bytes() -> None:

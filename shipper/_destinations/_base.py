@@ -185,8 +185,9 @@ def answer_for_status(reply: Reply, *, not_found: str) -> Answer:
     """The wire protocol's reading of an HTTP status, which most receivers share.
 
     2xx accepted; 408, 429 and 5xx transient (honouring Retry-After); 413 too large;
-    401, 403, 404 and 407 configuration errors (``not_found`` says what a 404 means for this
-    destination); 400, 422 and any other 4xx refuse the events.
+    401, 403, 404, 405, 407 and redirects (3xx, never followed) configuration errors
+    (``not_found`` says what a 404 means for this destination): they say nothing about the
+    events, which stay on disk; 400, 422 and any other 4xx refuse the events.
     """
     status = reply.status
     if 200 <= status < 300:
@@ -196,9 +197,14 @@ def answer_for_status(reply: Reply, *, not_found: str) -> Answer:
         return Answer(TRANSIENT, status, retry_after, f"HTTP {status}")
     if status == 413:
         return Answer(TOO_LARGE, status, None, "HTTP 413")
-    if status in (401, 403, 404, 407):
+    if 300 <= status < 400:
+        where = reply.headers.get("location") or "elsewhere"
+        return Answer(CONFIG, status, None, f"HTTP {status}: the endpoint redirects to "
+                                            f"{where}; set endpoint to the final URL")
+    if status in (401, 403, 404, 405, 407):
         what = {401: "the API key was refused", 403: "the API key is not allowed to send",
-                404: not_found, 407: "a proxy asks for credentials"}[status]
+                404: not_found, 405: "this URL does not take POST (check the endpoint)",
+                407: "a proxy asks for credentials"}[status]
         return Answer(CONFIG, status, None, f"HTTP {status}: {what}")
     return Answer(REFUSED, status, None, f"HTTP {status}: {reply.text()}")
 
