@@ -171,15 +171,16 @@ breakers = st.builds(Breaker, st.integers(0, 10), st.none() | st.floats(0, 2000)
 
 
 @settings(max_examples=400)
-@given(healths, breakers, st.floats(0, 3000), st.floats(0.01, 600), st.booleans(),
+@given(healths, breakers, st.floats(0, 3000), st.tuples(st.floats(0.01, 600), st.booleans()),
        st.floats(0, 1))
 def test_the_pause_hint_ends_exactly_where_decide_stops_waiting(
-        health: Health | None, breaker: Breaker, now: float, ttl: float, probes: bool,
+        health: Health | None, breaker: Breaker, now: float, policy: tuple[float, bool],
         fraction: float) -> None:
     """waits_until is None unless decide waits now; otherwise decide waits at every moment
     before it and does not at it."""
     from shipper._gate import waits_until
 
+    ttl, probes = policy
     state = snap(health, breaker)
     until = waits_until(state, now, ttl=ttl, probes=probes)
     waiting = decide(state, now, ttl=ttl, probes=probes) == WAIT
