@@ -498,3 +498,32 @@ def load_settings(
     if env.get("DO_NOT_TRACK", "").strip().lower() in _TRUE:
         values["disabled"] = True
     return Settings(**values)
+
+
+def unknown_names(environ: Mapping[str, str] | None = None) -> list[tuple[str, str, str | None]]:
+    """What looks like configuration but configures nothing, for `shipper doctor` and the
+    command line's warnings: ``(where, name, meant)`` for each key of the config file that is
+    no setting (where ``"config file"``) and each ``SHIPPER_*`` environment variable that is
+    neither a setting nor ``SHIPPER_CONFIG`` / ``SHIPPER_SERVE_API_KEY`` (``"environment"``),
+    ``meant`` being the closest real name, spelt the same way, or None. Raises `ConfigError`
+    when the config file cannot be read."""
+    import difflib
+
+    def closest(name: str) -> str | None:
+        plain = name.strip().lower().replace("-", "_")
+        plain = plain[len("shipper_"):] if plain.startswith("shipper_") else plain
+        close = difflib.get_close_matches(plain, KEYS, n=1)
+        return close[0] if close else None
+
+    env = os.environ if environ is None else environ
+    found: list[tuple[str, str, str | None]] = []
+    for key in _read_file(config_file(env)):
+        if key not in KEYS:
+            found.append(("config file", key, closest(key)))
+    known = {"SHIPPER_" + key.upper() for key in KEYS} | {"SHIPPER_CONFIG",
+                                                          "SHIPPER_SERVE_API_KEY"}
+    for name in sorted(env):
+        if name.startswith("SHIPPER_") and name not in known:
+            meant = closest(name)
+            found.append(("environment", name, meant and "SHIPPER_" + meant.upper()))
+    return found

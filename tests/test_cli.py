@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,13 +15,16 @@ from hypothesis import strategies as st
 
 from shipper._cache._spool import Spool
 from shipper._cli._main import main
+from shipper._config import load_settings
 
 from .conftest import Collector, child_env, events_on_disk
 
 
 def test_emit_records_properties(cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """emit parses KEY=VALUE as JSON where it can, merges --json, prints nothing by default."""
-    assert main(["emit", "deploy", "-p", "n=3", "-p", "env=prod", "--json", '{"ok": true}']) == 0
+    """emit parses KEY=VALUE as JSON where it can, merges --json, prints nothing by
+    default."""
+    assert main(["emit", "deploy", "-p", "n=3", "-p", "env=prod",
+                 "--json", '{"ok": true}']) == 0
     assert capsys.readouterr().out == ""
     (doc,) = events_on_disk(cache_dir)
     assert doc["event"] == "deploy"
@@ -35,6 +39,8 @@ def test_emit_print_id(cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 @pytest.mark.parametrize("argv", [["emit"], ["emit", "x", "-p", "novalue"],
                                   ["emit", "x", "--json", "[1]"], ["emit", "x", "--json", "{"],
+                                  ["emit", "x", "--props-json", "7"], ["emit", "x", "y"],
+                                  ["emit", "x", "--props-json"], ["emit", "x", "--bogus"],
                                   ["nonsense"], [], ["sync", "--timeout", "soon"]])
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     """Bad arguments exit with status 2 and say why on stderr."""
@@ -294,3 +300,264 @@ def test_sync_draws_a_progress_bar_on_a_terminal(collector: Collector, tmp_path:
     text = seen.decode()
     assert "3,000/3,000 events" in text and "/s" in text and "[####" in text
     assert "delivered 3000 event(s)" in text
+
+
+# -- the command line a person expects ------------------------------------------------------
+
+
+def run_cli(cache: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "shipper", *args], env=child_env(cache, **env),
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.parametrize(("argv", "usage", "error"), [
+    (["nonsense"], "usage: shipper [", "shipper: error: argument COMMAND: invalid choice"),
+    (["sync", "--timeout", "soon"], "usage: shipper sync ",
+     "shipper sync: error: argument --timeout: invalid float value: 'soon'"),
+    (["prune", "--bogus"], "usage: shipper prune ",
+     "shipper prune: error: unrecognized arguments: --bogus"),
+    (["hooks", "install"], "usage: shipper hooks install ",
+     "shipper hooks install: error: the following arguments are required: TOOL"),
+    (["serve", "--port", "99999"], "usage: shipper serve ",
+     "shipper serve: error: argument --port: '99999' is not a port"),
+    (["emit"], "usage: shipper emit ",
+     "shipper emit: error: the following arguments are required: EVENT"),
+    (["emit", "x", "--bogus"], "usage: shipper emit ",
+     "shipper emit: error: unrecognized arguments: --bogus"),
+    (["emit", "x", "--props-json", "[1]"], "usage: shipper emit ",
+     "shipper emit: error: argument --props-json: must be a JSON object"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_usage_errors_print_the_usage_line_then_the_error(tmp_path: Path, argv: list[str],
+                                                          usage: str, error: str) -> None:
+    """A usage error prints the command's usage line, then `shipper X: error: ...`, on
+    stderr, and exits 2 with nothing on stdout and no traceback."""
+    out = run_cli(tmp_path / "c", *argv)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith(usage)
+    assert out.stderr.splitlines()[-1].startswith(error)
+    assert "Traceback" not in out.stderr
+
+
+def test_emit_usage_line_is_the_one_its_help_shows(capsys: pytest.CaptureFixture[str]) -> None:
+    """emit's hand-parsed usage errors show the same usage line as `shipper emit --help`,
+    which lists --json and its other name --props-json."""
+    assert main(["emit", "--help"]) == 0
+    helped = capsys.readouterr().out
+    assert main(["emit", "x", "-p", "novalue"]) == 2
+    err = capsys.readouterr().err
+    usage = helped.split("\n\n")[0]
+    assert err == f"{usage}\nshipper emit: error: property 'novalue' is not KEY=VALUE\n"
+    assert "--json OBJECT, --props-json OBJECT" in helped
+
+
+def test_emit_props_json_is_another_name_for_json(cache_dir: Path) -> None:
+    """--props-json OBJECT, the other name of --json, records the properties too."""
+    assert main(["emit", "a", "--props-json", '{"n": 1}']) == 0
+    assert main(["emit", "b", "--json={\"n\": 2}"]) == 0
+    assert sorted(e["properties"]["n"] for e in events_on_disk(cache_dir)) == [1, 2]
+
+
+def test_quiet_before_the_command_is_kept(collector: Collector, cache_dir: Path,
+                                          monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """`shipper -q emit` records and `shipper -q sync` prints no summary: -q counts before
+    the command as after it."""
+    monkeypatch.setenv("SHIPPER_ENDPOINT", collector.url)
+    monkeypatch.setenv("SHIPPER_HEALTH_TTL", "0")  # keep emit from starting background syncs
+    assert main(["-q", "emit", "x"]) == 0
+    assert len(events_on_disk(cache_dir)) == 1
+    assert main(["-q", "sync"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+DEBUG_COMMANDS = [["--debug", "status"], ["status", "--debug"], ["--debug", "emit", "x"],
+                  ["emit", "x", "--debug"], ["--debug", "-q", "emit", "x"],
+                  ["--debug", "prune", "--dry-run"], ["requeue", "--dry-run", "--debug"],
+                  ["--debug", "doctor"], ["--debug", "sync"]]
+
+
+@pytest.mark.parametrize("argv", DEBUG_COMMANDS, ids=" ".join)
+def test_debug_flag_turns_the_debug_setting_on(argv: list[str], collector: Collector,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """--debug, before the command or after it, resolves that command's settings with
+    debug on; without it, debug stays off."""
+    from shipper import _sync
+    from shipper._cli import _main
+
+    monkeypatch.setenv("SHIPPER_ENDPOINT", collector.url)
+    monkeypatch.setenv("SHIPPER_HEALTH_TTL", "0")  # keep emit from starting background syncs
+    resolved: list[bool] = []
+
+    def spy(overrides: Any = None, **kw: Any) -> Any:
+        settings = load_settings(overrides, **kw)
+        resolved.append(settings.debug)
+        return settings
+
+    monkeypatch.setattr(_main, "load_settings", spy)
+    monkeypatch.setattr(_sync, "load_settings", spy)
+    assert main(argv) in (0, 1)
+    assert resolved and all(resolved)
+    resolved.clear()
+    assert main([a for a in argv if a != "--debug"]) in (0, 1)
+    assert resolved and not any(resolved)
+
+
+@pytest.mark.parametrize("flag", ["-q", "--debug"])
+def test_global_flag_before_hook_is_ignored(tmp_path: Path, flag: str) -> None:
+    """`shipper -q hook` and `shipper --debug hook` record the payload as `shipper hook`
+    does: exit 0, nothing on stdout or stderr."""
+    cache = tmp_path / "c"
+    out = subprocess.run([sys.executable, "-m", "shipper", flag, "hook", "--source", "generic"],
+                         input=b'{"hook_event_name": "Stop"}', env=child_env(cache),
+                         capture_output=True, timeout=60, check=False)
+    assert (out.returncode, out.stdout, out.stderr) == (0, b"", b"")
+    assert len(events_on_disk(cache)) == 1
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
+    """serve on a port another program listens on: one line naming the port and --port,
+    exit 1, no traceback."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = run_cli(tmp_path / "c", "serve", "--port", str(port), "--out",
+                      str(tmp_path / "ev.jsonl"))
+    assert out.returncode == 1
+    assert out.stderr == (f"shipper serve: port {port} on 127.0.0.1 is in use; pick another "
+                          "with --port\n")
+
+
+@pytest.mark.parametrize(("host", "said"), [
+    ("192.0.2.1", "it is not an address of this machine"),  # TEST-NET-1: nobody's address
+    ("::1", "the collector listens on IPv4 only"),
+])
+def test_serve_on_an_address_it_cannot_bind_says_so(tmp_path: Path, host: str,
+                                                    said: str) -> None:
+    """serve on an address that is not this machine's: one line saying why and what
+    --host to use, exit 1, no traceback."""
+    out = run_cli(tmp_path / "c", "serve", "--host", host, "--port", "0", "--out",
+                  str(tmp_path / "ev.jsonl"))
+    assert out.returncode == 1
+    (line,) = out.stderr.splitlines()
+    assert line.startswith(f"shipper serve: cannot listen on {host}: {said}")
+    assert "--host 127.0.0.1" in line
+
+
+def test_serve_without_permission_for_a_port_says_so() -> None:
+    """A port the user may not listen on (below 1024, not root) is named with what to do."""
+    import errno
+
+    from shipper._cli._serve import cannot_listen
+
+    line = cannot_listen("127.0.0.1", 80, PermissionError(errno.EACCES, "Permission denied"))
+    assert "not allowed to listen on port 80" in line and "--port" in line
+
+
+@pytest.fixture
+def misspelt_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text('endpont = "http://127.0.0.1:9"\nhealth_ttl = 0\n')
+    monkeypatch.setenv("SHIPPER_CONFIG", str(config))
+    return config
+
+
+@pytest.mark.parametrize("argv", [["emit", "x"], ["status"], ["prune", "--dry-run"],
+                                  ["requeue", "--dry-run"], ["sync", "--timeout", "5"]],
+                         ids=" ".join)
+def test_misspelt_config_key_is_warned_once_with_a_suggestion(
+        misspelt_config: Path, down_collector: Collector, tmp_path: Path,
+        argv: list[str]) -> None:
+    """A config file key that is no setting is warned about exactly once on stderr, with the
+    key it most likely meant (sync resolves its settings twice); -q silences it."""
+    env = {"SHIPPER_ENDPOINT": down_collector.url} if argv[0] == "sync" else {}
+    out = run_cli(tmp_path / "c", *argv, **env)
+    warned = [line for line in out.stderr.splitlines() if "'endpont'" in line]
+    assert warned == ["shipper: ignoring unknown config file key 'endpont' "
+                      "(did you mean 'endpoint'?)"]
+    assert "'endpont'" not in run_cli(tmp_path / "c", "-q", *argv, **env).stderr
+
+
+def test_doctor_reports_unknown_config_keys_and_variables(
+        misspelt_config: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """doctor names a misspelt config key and an unknown SHIPPER_* variable as things to
+    fix, each with the name meant; it does not also warn about them on stderr."""
+    monkeypatch.setenv("SHIPPER_ENDPONT", "http://127.0.0.1:9")
+    monkeypatch.setenv("SHIPPER_NONSENSE", "1")
+    monkeypatch.setenv("SHIPPER_SERVE_API_KEY", "not-a-setting-but-known")
+    assert main(["doctor"]) == 1
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "FIX   config file key 'endpont' is not a setting" in out
+    assert "did you mean 'endpoint'?" in out and "rename it to 'endpoint'" in out
+    assert "FIX   environment variable SHIPPER_ENDPONT is not a setting" in out
+    assert "did you mean SHIPPER_ENDPOINT?" in out
+    assert "SHIPPER_NONSENSE is not a setting, so it is ignored\n" in out
+    assert "SHIPPER_SERVE_API_KEY" not in out
+    assert "endpont" not in captured.err
+
+
+def test_doctor_json_has_the_findings_and_the_exit_status(
+        down_collector: Collector, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """doctor --json prints one JSON object (ok, config_file, checks with status, message
+    and fix) and exits 1 while something is to fix, 0 once all is well."""
+    monkeypatch.setenv("SHIPPER_ENDPOINT", down_collector.url)
+    assert main(["doctor", "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ok"] is False and doc["config_file"] == os.environ["SHIPPER_CONFIG"]
+    fixes = [c for c in doc["checks"] if c["status"] == "fix"]
+    assert fixes and "cannot reach" in fixes[0]["message"] and fixes[0]["fix"]
+    down_collector.start()
+    assert main(["doctor", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ok"] is True and doc["problems"] == 0
+    assert {c["status"] for c in doc["checks"]} == {"ok"}
+    assert all(set(c) == {"status", "message", "fix"} for c in doc["checks"])
+
+
+def test_doctor_json_reports_a_broken_config(monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad config value is a finding in doctor --json too: exit 1, stdout only JSON."""
+    monkeypatch.setenv("SHIPPER_BATCH_SIZE", "lots")
+    assert main(["doctor", "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert not doc["ok"] and "SHIPPER_BATCH_SIZE" in doc["checks"][-1]["message"]
+
+
+@pytest.mark.parametrize("flag", ["-V", "--version"])
+def test_version_flag_prints_the_version(tmp_path: Path, flag: str) -> None:
+    """-V and --version print `shipper VERSION` on stdout and exit 0."""
+    from shipper import __version__
+
+    out = run_cli(tmp_path / "c", flag)
+    assert (out.returncode, out.stdout) == (0, f"shipper {__version__}\n")
+
+
+def test_hook_help_prints_help_and_records_nothing(tmp_path: Path) -> None:
+    """`shipper hook --help` prints its usage, exits 0 and records no event."""
+    cache = tmp_path / "c"
+    out = run_cli(cache, "hook", "--help")
+    assert out.returncode == 0 and out.stdout.startswith("usage: shipper hook")
+    assert events_on_disk(cache) == []
+
+
+@pytest.mark.parametrize("argv", [["status"], ["status", "--json"], ["emit", "x", "--print-id"],
+                                  ["--help"]])
+def test_a_reader_that_went_away_is_no_internal_error(tmp_path: Path, argv: list[str]) -> None:
+    """`shipper status | head` with the reader gone: no traceback, no "internal error", and
+    the exit status a shell gives a command SIGPIPE ended (or 0 when nothing was written)."""
+    read, write = os.pipe()
+    os.close(read)  # every write to the pipe now fails with EPIPE
+    try:
+        out = subprocess.run([sys.executable, "-m", "shipper", *argv], stdout=write,
+                             stderr=subprocess.PIPE, text=True, timeout=120, check=False,
+                             env=child_env(tmp_path / "c"))
+    finally:
+        os.close(write)
+    assert "Traceback" not in out.stderr and "internal error" not in out.stderr, out.stderr
+    assert "Exception ignored" not in out.stderr, out.stderr
+    assert out.returncode in (0, 141, 2)

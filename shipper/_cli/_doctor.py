@@ -8,11 +8,14 @@ from typing import TextIO
 from .._cache._files import atomic_write
 from .._cache._layout import TMP
 from .._cache._spool import Spool
-from .._config import Settings, config_file
+from .._config import Settings, config_file, unknown_names
+from .._errors import ConfigError
 from ._status import free_bytes, public_endpoint
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import httpx
 
     from .._deliver import Answer
@@ -22,28 +25,54 @@ LOW_SPACE = 100 * 1024 * 1024
 
 
 class Report:
-    """The doctor's findings, written as they are made."""
+    """The doctor's findings: as text, written as they are made (a slow endpoint check
+    shows what was found before it), or as one JSON object at the end (``as_json``)."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, *, as_json: bool = False) -> None:
         self.out = out
+        self.as_json = as_json
         self.problems = 0
+        self.checks: list[dict[str, str | None]] = []
+        self.config_file = config_file(os.environ)
+        if not as_json:
+            out.write(f"shipper doctor\n  config file: {self.config_file}\n")
 
     def ok(self, msg: str) -> None:
-        self.out.write(f"  ok    {msg}\n")
+        self.checks.append({"status": "ok", "message": msg, "fix": None})
+        if not self.as_json:
+            self.out.write(f"  ok    {msg}\n")
 
     def bad(self, msg: str, fix: str) -> None:
         self.problems += 1
-        self.out.write(f"  FIX   {msg}\n        -> {fix}\n")
+        self.checks.append({"status": "fix", "message": msg, "fix": fix})
+        if not self.as_json:
+            self.out.write(f"  FIX   {msg}\n        -> {fix}\n")
 
     def verdict(self) -> int:
-        self.out.write("all good\n" if self.problems == 0
-                       else f"{self.problems} thing(s) to fix\n")
+        """Write the conclusion; the exit status: 0 all good, 1 something to fix."""
+        if self.as_json:
+            import json
+
+            self.out.write(json.dumps({"ok": self.problems == 0, "problems": self.problems,
+                                       "config_file": self.config_file,
+                                       "checks": self.checks}, indent=2) + "\n")
+        else:
+            self.out.write("all good\n" if self.problems == 0
+                           else f"{self.problems} thing(s) to fix\n")
         return 0 if self.problems == 0 else 1
 
 
-def doctor(settings: Settings, out: TextIO) -> int:
-    report = Report(out)
-    out.write(f"shipper doctor\n  config file: {config_file(os.environ)}\n")
+def doctor(load: Callable[[], Settings], out: TextIO, *, as_json: bool = False) -> int:
+    """Check everything, ``load`` giving the settings (it raises `ConfigError` for a bad
+    value, which is reported as a finding); the exit status."""
+    report = Report(out, as_json=as_json)
+    _check_names(report)
+    try:
+        settings = load()
+    except ConfigError as exc:
+        report.bad(f"configuration: {exc}",
+                   "fix or remove that value (see docs/configuration.md)")
+        return report.verdict()
     if settings.disabled:
         report.bad("shipper is disabled: nothing is recorded",
                    "unset DO_NOT_TRACK / SHIPPER_DISABLED, or disabled=false in config.toml")
@@ -51,6 +80,26 @@ def doctor(settings: Settings, out: TextIO) -> int:
     if _check_endpoint_setting(settings, report):
         _check_destination(settings, report)
     return report.verdict()
+
+
+def _check_names(report: Report) -> None:
+    """Config file keys and SHIPPER_* variables that configure nothing (a misspelt key is
+    otherwise silently ignored)."""
+    try:
+        unknown = unknown_names()
+    except ConfigError:
+        return  # an unreadable config file: reported when the settings are loaded
+    for where, name, meant in unknown:
+        if where == "config file":
+            report.bad(f"config file key {name!r} is not a setting, so it is ignored"
+                       + (f" (did you mean {meant!r}?)" if meant else ""),
+                       f"rename it to {meant!r}" if meant else
+                       "remove it (docs/configuration.md lists every key)")
+        else:
+            report.bad(f"environment variable {name} is not a setting, so it is ignored"
+                       + (f" (did you mean {meant}?)" if meant else ""),
+                       f"set {meant} instead" if meant else
+                       "unset it (docs/configuration.md lists every variable)")
 
 
 def _check_cache(settings: Settings, report: Report) -> None:

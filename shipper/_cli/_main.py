@@ -19,41 +19,49 @@ from .._version import __version__
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    import logging
     from collections.abc import Sequence
     from typing import Any
 
 
-
 class _UsageError(Exception):
-    pass
+    """A usage error: its text is the usage line and ``shipper X: error: ...``."""
 
 
-def _parser() -> argparse.ArgumentParser:
+GLOBAL_FLAGS = ("-q", "--quiet", "--debug")  # before the command, or after it
+
+
+def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The parser, and each command's by name."""
     import argparse
 
     class _Parser(argparse.ArgumentParser):
-        def error(self, message: str) -> Any:  # exit 2 through main, not SystemExit
-            raise _UsageError(f"{self.prog}: {message}")
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # the innermost parser that took part wins: its usage for unrecognized arguments
+            self.set_defaults(_usage_parser=self)
 
-    quiet = _Parser(add_help=False)
-    quiet.add_argument("-q", "--quiet", action="store_true",
-                       help="no warnings on stderr (and, for sync, no summary)")
+        def error(self, message: str) -> Any:  # exit 2 through main, not SystemExit
+            raise _UsageError(f"{self.format_usage()}{self.prog}: error: {message}")
+
+    # no defaults (SUPPRESS, filled in by _parse): a subcommand's would undo `shipper -q CMD`
+    common = _Parser(add_help=False, argument_default=argparse.SUPPRESS)
+    common.add_argument("-q", "--quiet", action="store_true",
+                        help="no warnings on stderr (and, for sync, no summary)")
+    common.add_argument("--debug", action="store_true",
+                        help="debug logging on stderr for this command (the debug setting)")
     parser = _Parser(prog="shipper", description="Offline-first event shipper.",
-                     parents=[quiet])
+                     parents=[common])
     parser.add_argument("-V", "--version", action="version", version=f"shipper {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands: dict[str, argparse.ArgumentParser] = {}
 
     def command(name: str, text: str) -> argparse.ArgumentParser:
-        made: argparse.ArgumentParser = sub.add_parser(name, help=text, parents=[quiet])
+        made: argparse.ArgumentParser = sub.add_parser(name, help=text, parents=[common])
+        commands[name] = made
         return made
 
-    emit = command("emit", "record one event")
-    emit.add_argument("event")
-    emit.add_argument("-p", "--property", action="append", default=[], metavar="KEY=VALUE",
-                      help="a property (VALUE parsed as JSON when it is JSON)")
-    emit.add_argument("--json", dest="json_props", metavar="OBJECT",
-                      help="properties as one JSON object")
-    emit.add_argument("--print-id", action="store_true", help="print the event id")
+    _emit_arguments(command("emit", "record one event"))
 
     hook = sub.add_parser("hook", help="record an agent hook payload read from stdin")
     hook.add_argument("--source", default="generic",
@@ -82,24 +90,65 @@ def _parser() -> argparse.ArgumentParser:
     requeue.add_argument("--dry-run", action="store_true")
     requeue.add_argument("--json", action="store_true")
 
-    command("doctor", "check configuration, cache folder and endpoint")
+    doctor = command("doctor", "check configuration, cache folder and endpoint")
+    doctor.add_argument("--json", action="store_true", help="the findings as one JSON object")
     demo = command("demo", "see shipper work with a local collector")
     demo.add_argument("--events", type=int, default=5, help=argparse.SUPPRESS)
 
     from ._install import add_hooks_parser
 
-    add_hooks_parser(sub, [quiet])
+    add_hooks_parser(sub, [common])
 
-    serve = command("serve", "run a local collector")
+    _serve_arguments(command("serve", "run a local collector"))
+    return parser, commands
+
+
+def _emit_arguments(emit: argparse.ArgumentParser) -> None:
+    """For --help and usage lines only: `_emit` parses emit's arguments by hand."""
+
+    emit.add_argument("event", metavar="EVENT")
+    emit.add_argument("-p", "--property", action="append", default=[], metavar="KEY=VALUE",
+                      help="a property (VALUE parsed as JSON when it is JSON)")
+    emit.add_argument("--json", "--props-json", dest="json_props", metavar="OBJECT",
+                      help="properties as one JSON object (-p entries win over its keys)")
+    emit.add_argument("--print-id", action="store_true", help="print the event id")
+
+
+def _serve_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8053)
+    serve.add_argument("--port", type=_port, default=8053)
     serve.add_argument("--out", default="events.jsonl", metavar="FILE")
     serve.add_argument("--api-key-file", metavar="FILE",
                        help="require this key (Authorization: Bearer); or set "
                             "SHIPPER_SERVE_API_KEY (never on the command line: ps shows it)")
     serve.add_argument("--control", action="store_true",
                        help="enable /_control/ endpoints (fault injection, counters)")
-    return parser
+
+
+def _port(text: str) -> int:
+    import argparse
+
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535; 0: any free one)")
+    return port
+
+
+def _parse(args_list: list[str]) -> argparse.Namespace:
+    """Parsed arguments; raises `_UsageError` (usage line and error) and SystemExit (for
+    --help and --version)."""
+    parser, _ = _parsers()
+    args, extra = parser.parse_known_args(args_list)
+    innermost: argparse.ArgumentParser = args._usage_parser
+    del args._usage_parser
+    args.quiet = getattr(args, "quiet", False)
+    args.debug = getattr(args, "debug", False)
+    if extra:  # said by the command that was given them, with its usage
+        innermost.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,33 +157,54 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .._hook import main as hook
 
         return hook(args_list[1:])  # silent, always: a hook speaks to nobody
+    rest = _after_global_flags(args_list)
+    if rest[:1] == ["hook"]:  # `shipper -q hook ...`: a hook has nothing to quieten or debug
+        from .._hook import main as hook
+
+        return hook(rest[1:])
     quiet = "-q" in args_list or "--quiet" in args_list
     _log.show_on_stderr(not quiet)  # warnings on stderr; -q silences them
     try:
-        return _main(args_list)
+        code = _main(args_list)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at interpreter exit
+        return code
+    except BrokenPipeError:  # emit --print-id, --help: written outside _run_command
+        return _reader_left()
     finally:
         _log.show_on_stderr(False)  # main() may run in a process that goes on (tests)
+        _warnings.stop()
+
+
+def _after_global_flags(args_list: list[str]) -> list[str]:
+    """The arguments from the command on (``-q`` and ``--debug`` may come before it)."""
+    i = 0
+    while i < len(args_list) and args_list[i] in GLOBAL_FLAGS:
+        i += 1
+    return args_list[i:]
 
 
 def _main(args_list: list[str]) -> int:
-    if args_list[:1] == ["emit"] and not {"-h", "--help"} & set(args_list):
+    rest = _after_global_flags(args_list)
+    if rest[:1] == ["emit"] and not {"-h", "--help"} & set(rest):
+        flags = args_list[:len(args_list) - len(rest)]
         try:
-            return _emit(args_list[1:])
+            return _emit(rest[1:], quiet="-q" in flags or "--quiet" in flags,
+                         debug="--debug" in flags)
         except _UsageError as exc:
-            print(f"shipper emit: {exc}", file=sys.stderr)
+            print(_emit_usage_error(str(exc)), file=sys.stderr)
             return 2
         except ConfigError as exc:
             print(f"shipper: configuration error: {exc}", file=sys.stderr)
             return 2
     try:
-        args = _parser().parse_args(args_list)
+        args = _parse(args_list)
     except _UsageError as exc:
         print(exc, file=sys.stderr)
         return 2
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
     if args.command is None:
-        _parser().print_help(sys.stderr)
+        _parsers()[0].print_help(sys.stderr)
         return 2
     return _run_command(args)
 
@@ -150,16 +220,118 @@ def _run_command(args: argparse.Namespace) -> int:
     handler = globals()[f"_cmd_{args.command}"]
     try:
         result: int = handler(args)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at interpreter exit
         return result
     except ConfigError as exc:
         print(f"shipper: configuration error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `shipper status | head`: the reader left; nothing went wrong
+        return _reader_left()
 
 
-def _settings(**overrides: Any) -> Settings:
-    return load_settings({k: v for k, v in overrides.items() if v is not None}, strict=True)
+def _reader_left() -> int:
+    """Point stdout at /dev/null, so the interpreter's flush at exit cannot fail again; the
+    exit status a shell reports for a command that SIGPIPE ended."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (a test's capture): nothing to flush
+        pass
+    return 141
+
+
+def _settings_for(args: argparse.Namespace) -> Settings:
+    return _settings(quiet=args.quiet, debug=args.debug)
+
+
+def _settings(*, quiet: bool, debug: bool = False, strict: bool = True, doctor: bool = False,
+              **overrides: Any) -> Settings:
+    """This command's settings: ``strict``, a bad value is a configuration error (exit 2);
+    ``debug`` from --debug. What resolving them warns about is said once on stderr however
+    often the command resolves them, a misspelt config key with the key it most likely
+    meant; ``doctor`` reports unknown keys itself, so they are not warned about."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if debug:
+        values["debug"] = True
+    if "logging" not in sys.modules:
+        # The usual case: nothing to warn about, and a command that logs nothing must not
+        # pay for importing logging to filter it. Resolve them quietly first; if that logged
+        # anything, resolve them again below, through the filter.
+        _log.show_on_stderr(False)
+        try:
+            settings = load_settings(values, strict=strict)
+        except ConfigError:
+            if "logging" not in sys.modules:
+                raise
+        else:
+            if "logging" not in sys.modules:
+                return settings
+        finally:
+            _log.show_on_stderr(not quiet)
+    _warnings.start(unknown_keys=not doctor)
+    return load_settings(values, strict=strict)
+
+
+class _Warnings:
+    """A filter on the ``shipper`` logger while a command runs."""
+
+    UNKNOWN_KEY = "ignoring unknown config file key %r"  # load_settings' words
+
+    def __init__(self) -> None:
+        self.on = False
+        self.unknown_keys = True
+        self.seen: set[str] = set()
+        self.meant: dict[str, str | None] | None = None
+
+    def start(self, *, unknown_keys: bool) -> None:
+        import logging
+
+        self.unknown_keys = unknown_keys
+        if not self.on:
+            logging.getLogger("shipper").addFilter(self.filter)
+            self.on = True
+
+    def stop(self) -> None:
+        """Back to the start, for the next command in this process."""
+        if self.on:
+            sys.modules["logging"].getLogger("shipper").removeFilter(self.filter)
+        self.on = False
+        self.seen.clear()
+        self.meant = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Each warning once; an unknown key with a suggestion (or, for doctor, not)."""
+        if record.msg == self.UNKNOWN_KEY and isinstance(record.args, tuple):
+            if not self.unknown_keys:
+                return False
+            meant = self._meant().get(str(record.args[0]))
+            if meant:
+                record.msg += " (did you mean %r?)"
+                record.args = (*record.args, meant)
+        if record.levelno < 30:  # logging.WARNING: --debug lines repeat, and must all show
+            return True
+        text = record.getMessage()
+        if text in self.seen:
+            return False
+        self.seen.add(text)
+        return True
+
+    def _meant(self) -> dict[str, str | None]:
+        if self.meant is None:
+            from .._config import unknown_names
+
+            try:
+                self.meant = {name: meant for where, name, meant in unknown_names()
+                              if where == "config file"}
+            except ConfigError:
+                self.meant = {}
+        return self.meant
+
+
+_warnings = _Warnings()
 
 
 # -- recording ----------------------------------------------------------------------------
@@ -172,16 +344,36 @@ def _flag_value(argv: list[str], i: int, flag: str) -> tuple[str | None, int]:
         return arg[len(flag) + 1:], i + 1
     if i + 1 < len(argv):
         return argv[i + 1], i + 2
-    raise _UsageError(f"{flag} needs a value")
+    raise _UsageError(f"argument {flag}: expected one argument")
 
 
-def _emit(argv: list[str]) -> int:
-    """``emit EVENT [-p KEY=VALUE ...] [--json OBJECT] [--print-id]``, parsed by hand."""
+def _emit_usage_error(message: str) -> str:
+    """The usage line of ``emit`` and the error, as argparse says them for other commands
+    (built only when there is an error: argparse is not on emit's path)."""
+    try:
+        _parsers()[1]["emit"].error(message)
+    except _UsageError as exc:
+        return str(exc)
+    return message  # pragma: no cover - error() always raises
+
+
+def _json_or_text(text: str) -> Any:
+    """``text`` parsed as JSON where it is JSON, else the text itself."""
     from .._json import loads
 
+    try:
+        return loads(text)
+    except (ValueError, RecursionError):
+        return text
+
+
+def _emit(argv: list[str], *, quiet: bool = False, debug: bool = False) -> int:
+    """``emit EVENT [-p KEY=VALUE ...] [--json OBJECT] [--print-id]``, parsed by hand
+    (``--props-json`` is another name of ``--json``; ``-q`` and ``--debug`` as anywhere)."""
     event: str | None = None
     props: dict[str, Any] = {}
     json_props: str | None = None
+    json_flag = "--json"
     print_id = False
     i = 0
     while i < len(argv):
@@ -191,39 +383,36 @@ def _emit(argv: list[str]) -> int:
             key, sep, value = (item or "").partition("=")
             if not sep or not key:
                 raise _UsageError(f"property {item!r} is not KEY=VALUE")
-            try:
-                props[key] = loads(value)
-            except (ValueError, RecursionError):
-                props[key] = value
+            props[key] = _json_or_text(value)
             continue
-        if arg == "--json" or arg.startswith("--json="):
-            json_props, i = _flag_value(argv, i, "--json")
+        flag = arg.partition("=")[0]
+        if flag in ("--props-json", "--json"):
+            json_flag = flag
+            json_props, i = _flag_value(argv, i, flag)
             continue
         if arg == "--print-id":
             print_id = True
         elif arg in ("-q", "--quiet"):
-            pass  # warnings off: see main
+            quiet = True  # and warnings are off: see main
+        elif arg == "--debug":
+            debug = True
         elif arg.startswith("-") and arg != "-":
-            raise _UsageError(f"unknown option {arg}")
+            raise _UsageError(f"unrecognized arguments: {arg}")
         elif event is None:
             event = arg
         else:
-            raise _UsageError(f"unexpected argument {arg!r}")
+            raise _UsageError(f"unrecognized arguments: {arg}")
         i += 1
     if event is None:
-        raise _UsageError("usage: shipper emit EVENT [-p KEY=VALUE ...] [--json OBJECT] "
-                          "[--print-id]")
+        raise _UsageError("the following arguments are required: EVENT")
     if json_props is not None:
-        try:
-            loaded = loads(json_props)
-        except (ValueError, RecursionError):
-            loaded = None
+        loaded = _json_or_text(json_props)
         if not isinstance(loaded, dict):
-            raise _UsageError("--json must be a JSON object")
+            raise _UsageError(f"argument {json_flag}: must be a JSON object")
         props = {**loaded, **props}
     from .._oneshot import record
 
-    event_id, why = record(_settings(), event, props)
+    event_id, why = record(_settings(quiet=quiet, debug=debug), event, props)
     if why:
         print(f"shipper emit: event not recorded: {why}", file=sys.stderr)
         return 1
@@ -241,7 +430,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
 
         background_sync(args.lock_fd)  # never raises: detached, the cache keeps everything
         return 0
-    settings = _settings()
+    settings = _settings_for(args)
     if not settings.base_url:
         print("shipper sync: no endpoint is set (SHIPPER_ENDPOINT or endpoint in config.toml)",
               file=sys.stderr)
@@ -250,7 +439,8 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     from ._progress import Progress
 
     progress = Progress(sys.stderr, enabled=not (args.quiet or args.json))
-    result = sync(args.timeout, progress=progress.update)
+    overrides: dict[str, Any] = {"debug": True} if args.debug else {}
+    result = sync(args.timeout, progress=progress.update, **overrides)
     progress.done()
     if args.json:
         import json
@@ -277,7 +467,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
     from ._status import collect_status, render_status
 
-    st = collect_status(_settings())
+    st = collect_status(_settings_for(args))
     print(json.dumps(st, indent=2) if args.json else render_status(st))
     return 0
 
@@ -286,7 +476,7 @@ def _cmd_prune(args: argparse.Namespace) -> int:
     from .._cache._prune import prune
     from .._cache._spool import all_spools
 
-    settings = _settings()
+    settings = _settings_for(args)
     result = prune(
         all_spools(settings.cache_path),
         max_age_days=settings.max_age_days if args.max_age is None else args.max_age,
@@ -310,7 +500,7 @@ def _cmd_prune(args: argparse.Namespace) -> int:
 def _cmd_requeue(args: argparse.Namespace) -> int:
     from .._cache._spool import all_spools
 
-    settings = _settings()
+    settings = _settings_for(args)
     moved: list[dict[str, Any]] = []
     total = 0
     for spool in all_spools(settings.cache_path):
@@ -338,32 +528,28 @@ def _cmd_requeue(args: argparse.Namespace) -> int:
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from ._doctor import doctor
 
-    try:
-        settings = _settings()
-    except ConfigError as exc:
-        print(f"shipper doctor\n  FIX   configuration: {exc}\n"
-              "        -> fix or remove that value (see docs/configuration.md)\n"
-              "1 thing(s) to fix")
-        return 1
-    return doctor(settings, sys.stdout)
+    return doctor(lambda: _settings(quiet=args.quiet, debug=args.debug, doctor=True),
+                  sys.stdout, as_json=args.json)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from ._demo import demo
 
+    _settings(quiet=args.quiet, strict=False)  # warns, once, about the user's configuration
     return demo(sys.stdout, events=args.events)
 
 
 def _cmd_hooks(args: argparse.Namespace) -> int:
     from ._install import run
 
+    _settings(quiet=args.quiet, strict=False)  # likewise
     return run(args, sys.stdout, sys.stderr)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ._serve import make_server
+    from ._serve import cannot_listen, make_server
 
     api_key = os.environ.get("SHIPPER_SERVE_API_KEY") or None
     if args.api_key_file:
@@ -373,8 +559,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             print(f"shipper serve: cannot read {args.api_key_file}: {exc.strerror}",
                   file=sys.stderr)
             return 2
-    server = make_server(args.host, args.port, out=Path(args.out), api_key=api_key,
-                         control=args.control)
+    try:
+        server = make_server(args.host, args.port, out=Path(args.out), api_key=api_key,
+                             control=args.control)
+    except OSError as exc:  # the port is taken, the address is not ours, no permission
+        print(f"shipper serve: {cannot_listen(args.host, args.port, exc)}", file=sys.stderr)
+        return 1
     port = server.server_address[1]
     print(f"shipper collector listening on http://{args.host}:{port} "
           f"(events appended to {args.out}); Ctrl-C stops it", file=sys.stderr, flush=True)

@@ -350,3 +350,22 @@ def make_server(
     """A ready collector server; call ``serve_forever()`` on it (``shutdown()`` to stop)."""
     collector = Collector(out, api_key, faults, max_body)
     return _Server((host, port), collector, control, request_deadline)
+
+
+def cannot_listen(host: str, port: int, exc: OSError) -> str:
+    """What to tell a person whose ``make_server(host, port)`` raised ``exc``: one line."""
+    import errno
+
+    hosts = "use --host 127.0.0.1 (this machine) or --host 0.0.0.0 (every interface)"
+    if isinstance(exc, socket.gaierror):
+        if ":" in host:
+            return f"cannot listen on {host}: the collector listens on IPv4 only; {hosts}"
+        return f"cannot listen on {host!r}: not an address or a host name known here; {hosts}"
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is in use; pick another with --port"
+    if exc.errno == errno.EACCES:
+        return (f"not allowed to listen on port {port} of {host} (ports below 1024 need "
+                "privileges); pick another with --port")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {host}: it is not an address of this machine; {hosts}"
+    return f"cannot listen on port {port} of {host}: {exc.strerror or exc}"
