@@ -21,10 +21,10 @@ from .conftest import Collector, child_env, events_on_disk
 
 
 def test_emit_records_properties(cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """emit parses KEY=VALUE as JSON where it can, merges --json, prints nothing by
+    """emit parses KEY=VALUE as JSON where it can, merges --props-json, prints nothing by
     default."""
     assert main(["emit", "deploy", "-p", "n=3", "-p", "env=prod",
-                 "--json", '{"ok": true}']) == 0
+                 "--props-json", '{"ok": true}']) == 0
     assert capsys.readouterr().out == ""
     (doc,) = events_on_disk(cache_dir)
     assert doc["event"] == "deploy"
@@ -340,19 +340,20 @@ def test_usage_errors_print_the_usage_line_then_the_error(tmp_path: Path, argv: 
 
 def test_emit_usage_line_is_the_one_its_help_shows(capsys: pytest.CaptureFixture[str]) -> None:
     """emit's hand-parsed usage errors show the same usage line as `shipper emit --help`,
-    which lists --json and its other name --props-json."""
+    which lists --props-json and not its hidden old name --json (which means output
+    elsewhere)."""
     assert main(["emit", "--help"]) == 0
     helped = capsys.readouterr().out
     assert main(["emit", "x", "-p", "novalue"]) == 2
     err = capsys.readouterr().err
     usage = helped.split("\n\n")[0]
     assert err == f"{usage}\nshipper emit: error: property 'novalue' is not KEY=VALUE\n"
-    assert "--json OBJECT, --props-json OBJECT" in helped
+    assert "--props-json OBJECT" in helped and "--json" not in helped
 
 
-def test_emit_props_json_is_another_name_for_json(cache_dir: Path) -> None:
-    """--props-json OBJECT, the other name of --json, records the properties too."""
-    assert main(["emit", "a", "--props-json", '{"n": 1}']) == 0
+def test_emit_json_still_works_as_the_old_name(cache_dir: Path) -> None:
+    """--json OBJECT, the old name of --props-json (and the contract's), still works."""
+    assert main(["emit", "a", "--json", '{"n": 1}']) == 0
     assert main(["emit", "b", "--json={\"n\": 2}"]) == 0
     assert sorted(e["properties"]["n"] for e in events_on_disk(cache_dir)) == [1, 2]
 

@@ -105,12 +105,16 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
 
 def _emit_arguments(emit: argparse.ArgumentParser) -> None:
     """For --help and usage lines only: `_emit` parses emit's arguments by hand."""
+    import argparse
+
 
     emit.add_argument("event", metavar="EVENT")
     emit.add_argument("-p", "--property", action="append", default=[], metavar="KEY=VALUE",
                       help="a property (VALUE parsed as JSON when it is JSON)")
-    emit.add_argument("--json", "--props-json", dest="json_props", metavar="OBJECT",
+    emit.add_argument("--props-json", dest="json_props", metavar="OBJECT",
                       help="properties as one JSON object (-p entries win over its keys)")
+    # the old name, kept working but hidden: --json means "output as JSON" everywhere else
+    emit.add_argument("--json", dest="json_props", help=argparse.SUPPRESS)
     emit.add_argument("--print-id", action="store_true", help="print the event id")
 
 
@@ -368,12 +372,12 @@ def _json_or_text(text: str) -> Any:
 
 
 def _emit(argv: list[str], *, quiet: bool = False, debug: bool = False) -> int:
-    """``emit EVENT [-p KEY=VALUE ...] [--json OBJECT] [--print-id]``, parsed by hand
-    (``--props-json`` is another name of ``--json``; ``-q`` and ``--debug`` as anywhere)."""
+    """``emit EVENT [-p KEY=VALUE ...] [--props-json OBJECT] [--print-id]``, parsed by hand
+    (``--json`` is the old name of ``--props-json``; ``-q`` and ``--debug`` as anywhere)."""
     event: str | None = None
     props: dict[str, Any] = {}
     json_props: str | None = None
-    json_flag = "--json"
+    json_flag = "--props-json"
     print_id = False
     i = 0
     while i < len(argv):
