@@ -14,7 +14,8 @@ port); one that is blackholed (accepts, never answers). After each case every re
 event is counted (on disk or delivered): a fast hook that loses events would be no figure.
 
 Commands:
-- ``shipper-hook --source claude-code``: what ``shipper hooks install`` writes;
+- ``shipper-hook --source claude-code``: what ``shipper hooks install`` writes, ``python -S
+  shipper-hook ...`` (a tree from before ``-S`` gets it run as it was then, without);
 - ``shipper hook --source claude-code``: the console script, as hand-copied templates run it;
 - ``track()``: ``python -c "import shipper; shipper.track(...)"``, a short-lived script;
 - ``Shipper``: ``with Shipper() as s: s.track(...)``, the long-running client used briefly.
@@ -61,8 +62,10 @@ def make_venv(tree: Path, where: Path) -> Path:
 def commands(bin_dir: Path, with_client: bool) -> dict[str, tuple[list[str], bytes | None]]:
     py = str(bin_dir / "python")
     out: dict[str, tuple[list[str], bytes | None]] = {"python -c pass": ([py, "-c", "pass"], None)}
-    if (bin_dir / "shipper-hook").exists():
-        out["shipper-hook"] = ([str(bin_dir / "shipper-hook"), "--source", "claude-code"],
+    script = bin_dir / "shipper-hook"
+    if script.exists():  # as `shipper hooks install` writes it
+        no_site = ["-S"] if b"no_site" in script.read_bytes() else []
+        out["shipper-hook"] = ([py, *no_site, str(script), "--source", "claude-code"],
                                PAYLOAD)
     out["shipper hook"] = ([str(bin_dir / "shipper"), "hook", "--source", "claude-code"],
                            PAYLOAD)
@@ -152,6 +155,9 @@ def main() -> None:
                 config.write_text(f'endpoint = "{url}"\n')
                 old = time.time() - 3600  # an edit long ago, as configs usually are
                 os.utime(config, (old, old))
+                # utime set the change time to now, and a hook trusts no snapshot of a file
+                # changed in the last 2 s: wait, as a user's config has not just changed
+                time.sleep(2.5)
             up.reset()
             samples = run_case(commands(bin_dir, with_client=url == up.url), env, args.runs)
             time.sleep(3)  # let the last background sync deliver what it can

@@ -54,9 +54,9 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'shipper' has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(module, __name__), name)
+    # __import__, not importlib.import_module: importing importlib (and warnings with it)
+    # would be a tenth of a short-lived script's `track()`
+    value = getattr(__import__(module[1:], globals(), None, [name], 1), name)
     globals()[name] = value
     return value
 

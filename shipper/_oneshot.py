@@ -140,7 +140,11 @@ def start_background_sync(settings: Settings, home: str, overrides: dict[str, An
 
     The sync lock is taken here and handed to the child as an inherited descriptor, so two
     hooks racing each other cannot both start one. Returns True if a sync was started.
+    The pause hint is read first: while the service is known to be down, a hook takes no
+    lock (and does not even load :mod:`fcntl`).
     """
+    if _service_known_down(home):
+        return False
     try:
         fd = try_lock(join(home, SYNC_LOCK))
     except OSError:
@@ -148,8 +152,6 @@ def start_background_sync(settings: Settings, home: str, overrides: dict[str, An
     if fd is None:
         return False  # a sync is running; it lingers for events like ours
     try:
-        if _service_known_down(home):
-            return False
         env = dict(os.environ)
         for key, value in overrides.items():
             if value is not None:

@@ -817,6 +817,25 @@ def test_hook_command_falls_back_to_python_m_shipper(tmp_path: Path) -> None:
     assert [e["event"] for e in events_on_disk(cache)] == ["ping"]
 
 
+def test_hook_command_runs_the_hook_script_without_site(tmp_path: Path) -> None:
+    """Where the shipper-hook script sits beside the interpreter, the command is
+    `<python> -S <script> ...`; it records even where shipper is not in that environment's
+    site-packages (here an editable install), by running `site` after all."""
+    python = tmp_path / "bin" / "python"
+    python.parent.mkdir()
+    python.symlink_to(sys.executable)
+    shutil.copy(ROOT / "scripts" / "shipper-hook",
+                python.parent / "shipper-hook")
+    made = subprocess.run([str(python), "-c", "from shipper._cli._install import hook_command;"
+                           "print(hook_command('generic'))"], capture_output=True, text=True,
+                          env=child_env(), timeout=60, check=True).stdout.strip()
+    assert made == f"{python} -S {python.parent / 'shipper-hook'} --source generic"
+    cache = tmp_path / "cache-s"
+    done = run_hook(made + " --event ping", {"ok": True}, cache)
+    assert (done.returncode, done.stdout) == (0, b"")
+    assert [e["event"] for e in events_on_disk(cache)] == ["ping"]
+
+
 @pytest.mark.parametrize(("tool", "template"), [
     ("claude-code", "claude-code/settings.json"), ("cursor", "cursor/hooks.json"),
     ("gemini", "gemini/settings.json"), ("codex", "codex/hooks.json")])

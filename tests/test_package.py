@@ -4,6 +4,7 @@ editable) into a fresh virtual environment, and its commands run from there."""
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 import tarfile
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import child_env
+from .conftest import child_env, events_on_disk
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,6 +84,26 @@ def test_the_installed_wheel_runs_the_demo(venv: Path, tmp_path: Path) -> None:
                          env=child_env(tmp_path / "cache"), timeout=120, check=True)
     assert "5 events are safe on disk" in out.stdout
     assert "delivered 5 events, 0 pending" in out.stdout
+
+
+def test_the_installed_hook_command_skips_site(venv: Path, tmp_path: Path) -> None:
+    """The command `shipper hooks install` writes for the installed wheel (`python -S
+    shipper-hook`) finds shipper without `site`, which it never imports, and records."""
+    cache = tmp_path / "cache"
+    made = subprocess.run([str(venv / "python"), "-c", "from shipper._cli._install import "
+                           "hook_command; print(hook_command('claude-code'))"],
+                          capture_output=True, text=True, env=child_env(cache), timeout=60,
+                          check=True).stdout.strip()
+    argv = shlex.split(made)
+    assert argv[:3] == [str(venv / "python"), "-S", str(venv / "shipper-hook")]
+    payload = json.dumps({"hook_event_name": "Stop", "session_id": "s1", "cwd": "/tmp"})
+    hook = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], input=payload,
+                          capture_output=True, text=True, env=child_env(cache), timeout=60,
+                          check=False)
+    assert (hook.returncode, hook.stdout) == (0, "")
+    imported = {line.rsplit("|", 1)[-1].strip() for line in hook.stderr.splitlines()}
+    assert "shipper._hook" in imported and "site" not in imported
+    assert len(events_on_disk(cache)) == 1
 
 
 def test_the_installed_wheel_records_a_hook(venv: Path, tmp_path: Path) -> None:

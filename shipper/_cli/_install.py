@@ -46,12 +46,14 @@ HOOK_SCRIPT = "shipper-hook"
 
 
 def _hook_argv() -> list[str]:
-    """This installation's ``shipper hook``, by absolute path: the ``shipper-hook`` script
-    beside the interpreter where there is one (the wheel installs it: unlike the console
-    script pip generates, it does not import ``re``, which is a third of a hook's cost),
-    else the ``shipper`` console script, else the interpreter with ``-m shipper``."""
-    script = Path(os.path.abspath(sys.executable)).parent / HOOK_SCRIPT
-    return [str(script)] if script.is_file() else [*_shipper_argv(), "hook"]
+    """This installation's ``shipper hook``, by absolute path: where the wheel installed the
+    ``shipper-hook`` script beside the interpreter, that script run by the interpreter with
+    ``-S`` (no ``site``: together they halve what a hook adds to starting Python; the
+    script finds shipper without it, see scripts/shipper-hook); else the ``shipper``
+    console script, else the interpreter with ``-m shipper``."""
+    python = os.path.abspath(sys.executable)
+    script = Path(python).parent / HOOK_SCRIPT
+    return [python, "-S", str(script)] if script.is_file() else [*_shipper_argv(), "hook"]
 
 
 def _shipper_argv() -> list[str]:
