@@ -29,7 +29,7 @@ from ._courier import Sleep
 from ._deliver import Event
 from ._engine import Engine, FlushResult
 from ._event import FILTERED, default_context, make_event
-from ._exit import close_at_exit, keep_sigterm_off_this_thread, release_sigterm, spill_on_sigterm
+from ._exit import close_at_exit, release_sigterm, spill_on_sigterm, start_without_sigterm
 from ._guard import never_raises, never_raises_async
 
 TYPE_CHECKING = False
@@ -174,6 +174,7 @@ class AsyncShipper(_Base):
         if self._task is None and not self._closed and not self.settings.disabled:
             self._task = asyncio.get_running_loop().create_task(self._engine.run(),
                                                                 name="shipper")
+            spill_on_sigterm(self._engine)  # again: a forked child's SIGTERM starts unset
             self._spill_at_exit()
 
     def _spill_at_exit(self) -> None:
@@ -267,7 +268,7 @@ class Shipper(_Base):
                     return
                 self._exit_registered = True
             try:
-                thread.start()
+                start_without_sigterm(thread)
             except RuntimeError as exc:  # out of threads, or the interpreter is exiting
                 loop.close()
                 self._start_failed_at = time.monotonic()
@@ -275,12 +276,12 @@ class Shipper(_Base):
                              "disk and a detached sync delivers them", exc)
                 return
             self._loop, self._thread = loop, thread
+            spill_on_sigterm(self._engine)  # again: a forked child's SIGTERM starts unset
         finally:
             self._starting = False
 
     def _run(self, loop: asyncio.AbstractEventLoop) -> None:
         """The thread: an event loop running the engine's worker until close stops it."""
-        keep_sigterm_off_this_thread()
         asyncio.set_event_loop(loop)
         try:
             self._run_loop(loop)

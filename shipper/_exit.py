@@ -7,6 +7,11 @@
   ends as SIGTERM would have ended it. This is done only where SIGTERM still has Python's
   default disposition when a client is created in the main thread: a program that chose
   what SIGTERM does keeps its choice (and should close its clients in its handler).
+- A forked child starts with SIGTERM at its default again: the parent's clients are not
+  the child's (their memory stays the parent's to deliver), so it has nothing to spill,
+  and a fork worker that SIGTERM ends (``Pool.terminate``) must die at once. A Python
+  handler left in an idle child would only delay that, and a signal that a thread other
+  than the main one took would never run it: the child could then hang in a blocking call.
 
 The clients are held weakly: a client that is garbage-collected is forgotten here.
 """
@@ -31,6 +36,7 @@ if TYPE_CHECKING:
 # state by nature (a signal handler is process-wide); `forget_sigterm` resets it.
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 _handler_installed = False
+_fork_hook_registered = False
 
 
 def close_at_exit(close: Callable[[], object], owner: object) -> bool:
@@ -59,7 +65,7 @@ def close_at_exit(close: Callable[[], object], owner: object) -> bool:
 
 def spill_on_sigterm(engine: Engine) -> None:
     """Spill ``engine``'s memory if SIGTERM ends the process (see the module doc)."""
-    global _handler_installed  # noqa: PLW0603 - one handler per process, by nature
+    global _handler_installed, _fork_hook_registered  # noqa: PLW0603 - per process, by nature
     _engines.add(engine)
     if _handler_installed or threading.current_thread() is not threading.main_thread():
         return
@@ -72,6 +78,15 @@ def spill_on_sigterm(engine: Engine) -> None:
     except (ValueError, OSError):  # not the main interpreter, say
         return
     _handler_installed = True
+    if not _fork_hook_registered:
+        os.register_at_fork(after_in_child=_forget_in_child)
+        _fork_hook_registered = True
+
+
+def _forget_in_child() -> None:
+    """After a fork, in the child: the parent's clients are not ours (see the module doc)."""
+    _engines.clear()
+    forget_sigterm()
 
 
 def release_sigterm(engine: Engine) -> None:
@@ -83,16 +98,22 @@ def release_sigterm(engine: Engine) -> None:
         forget_sigterm()
 
 
-def keep_sigterm_off_this_thread() -> None:
-    """Called by shipper's own threads: SIGTERM is then delivered to a thread that can run
-    its handler (the threads this one starts, such as an event loop's executor, inherit
-    the mask)."""
+def start_without_sigterm(thread: threading.Thread) -> None:
+    """Start one of shipper's threads with SIGTERM blocked from its first instruction (a
+    thread inherits the mask of the one that starts it, and so do the threads it starts,
+    such as an event loop's executor): SIGTERM then always goes to a thread that can run
+    Python's handler. Raises what ``thread.start()`` raises."""
     import signal
 
     try:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-    except (AttributeError, OSError, ValueError):
-        pass
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    except (AttributeError, OSError, ValueError):  # no POSIX threads' masks here
+        thread.start()
+        return
+    try:
+        thread.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:

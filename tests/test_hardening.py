@@ -260,6 +260,32 @@ def test_sigterm_from_a_pool_spills_what_is_queued(method: str, cache_dir: Path,
     assert sorted(e["id"] for e in events_on_disk(cache_dir)) == sorted(ids)
 
 
+def test_a_forked_child_starts_with_sigterms_default(cache_dir: Path) -> None:
+    """A fork worker of a program with an open client has SIGTERM at its default (nothing
+    of its own to spill: Pool.terminate must end it at once); a client the child uses
+    takes SIGTERM over again, and what it queued is spilled when the pool ends it."""
+    out = run_py("""
+        import multiprocessing, signal
+        from shipper import Shipper
+
+        def idle(_):
+            return signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+        def uses_the_parents_client(_):
+            parent.track("in.child")
+            return signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+
+        parent = Shipper(endpoint="http://127.0.0.1:9", flush_interval=60)
+        parent.track("in.parent")
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            print(pool.map(idle, [0, 1]), pool.apply(uses_the_parents_client, (0,)))
+        parent.close()
+    """, child_env(cache_dir))
+    assert out.stdout.strip() == "[True, True] True", out.stderr
+    assert sorted(e["event"] for e in events_on_disk(cache_dir)) == ["in.child", "in.parent"]
+
+
 def test_sigterm_leaves_a_programs_own_handler_alone(cache_dir: Path) -> None:
     """A program that set its own SIGTERM handler keeps it: shipper does not take over."""
     out = run_py("""
