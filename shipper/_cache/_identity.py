@@ -15,6 +15,13 @@ import os
 from ._files import ensure_cache
 from ._layout import ANONYMOUS_ID, PATH_KEY, TMP, join
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # not at run time: a hook that hashes paths must not import typing
+    from collections.abc import Callable
+    from typing import TypeVar
+
+    T = TypeVar("T")
+
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -32,28 +39,30 @@ def _valid(text: str) -> bool:
             and set("".join(parts)) <= _HEX)
 
 
-def _read(path: str) -> str | None:
+def _read_text(path: str, size: int) -> str | None:
     try:
         with open(path, encoding="ascii") as f:
-            text = f.read(64).strip()
+            return f.read(size).strip()
     except (OSError, UnicodeDecodeError):
         return None
-    return text if _valid(text) else None
 
 
-def anonymous_id(root: str | os.PathLike[str]) -> str:
-    """The cache's anonymous id, made (atomically, once, whatever races it) if missing.
+def _read_id(path: str) -> str | None:
+    text = _read_text(path, 64)
+    return text if text is not None and _valid(text) else None
 
-    Where the cache cannot be written, a fresh id is returned for this process: sending
-    under a new anonymous id beats not sending.
-    """
-    root = os.fspath(root)
-    path = join(root, ANONYMOUS_ID)
-    found = _read(path)
+
+def _kept_once(root: str, name: str, fresh: str, read: Callable[[str], T | None],
+               fallback: T) -> T:
+    """The value kept in file ``name`` of the cache, as ``read`` reads it; where missing or
+    damaged, ``fresh`` is written there first (atomically, once, whatever races it: the
+    first process to link its file in wins). ``fallback`` where the cache cannot be
+    written."""
+    path = join(root, name)
+    found = read(path)
     if found is not None:
         return found
-    fresh = _random_uuid4()
-    tmp = join(root, TMP, f"{ANONYMOUS_ID}.{os.getpid()}.{os.urandom(4).hex()}")
+    tmp = join(root, TMP, f"{name}.{os.getpid()}.{os.urandom(4).hex()}")
     try:
         ensure_cache(root)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
@@ -65,26 +74,33 @@ def anonymous_id(root: str | os.PathLike[str]) -> str:
         try:
             os.link(tmp, path)  # only where there is none: if another process won, theirs
         except FileExistsError:
-            if _read(path) is None:  # a damaged one: replace it
+            if read(path) is None:  # a damaged one: replace it
                 os.replace(tmp, path)
         finally:
             if os.path.lexists(tmp):
                 os.unlink(tmp)
     except OSError:
-        return fresh
-    return _read(path) or fresh
+        return fallback
+    kept = read(path)
+    return fallback if kept is None else kept
+
+
+def anonymous_id(root: str | os.PathLike[str]) -> str:
+    """The cache's anonymous id, made (atomically, once, whatever races it) if missing.
+
+    Where the cache cannot be written, a fresh id is returned for this process: sending
+    under a new anonymous id beats not sending.
+    """
+    fresh = _random_uuid4()
+    return _kept_once(os.fspath(root), ANONYMOUS_ID, fresh, _read_id, fresh)
 
 
 _KEY_BYTES = 32
 
 
 def _read_key(path: str) -> bytes | None:
-    try:
-        with open(path, encoding="ascii") as f:
-            text = f.read(2 * _KEY_BYTES + 8).strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-    if len(text) != 2 * _KEY_BYTES or not set(text) <= _HEX:
+    text = _read_text(path, 2 * _KEY_BYTES + 8)
+    if text is None or len(text) != 2 * _KEY_BYTES or not set(text) <= _HEX:
         return None
     return bytes.fromhex(text)
 
@@ -98,29 +114,5 @@ def path_key(root: str | os.PathLike[str]) -> bytes:
     Where the cache cannot be written, a fresh key is returned for this process: its paths
     hash differently from other processes', but they are still hashed.
     """
-    root = os.fspath(root)
-    path = join(root, PATH_KEY)
-    found = _read_key(path)
-    if found is not None:
-        return found
     fresh = os.urandom(_KEY_BYTES)
-    tmp = join(root, TMP, f"{PATH_KEY}.{os.getpid()}.{os.urandom(4).hex()}")
-    try:
-        ensure_cache(root)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        try:
-            os.write(fd, fresh.hex().encode() + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, path)  # only where there is none: if another process won, theirs
-        except FileExistsError:
-            if _read_key(path) is None:  # a damaged one: replace it
-                os.replace(tmp, path)
-        finally:
-            if os.path.lexists(tmp):
-                os.unlink(tmp)
-    except OSError:
-        return fresh
-    return _read_key(path) or fresh
+    return _kept_once(os.fspath(root), PATH_KEY, fresh.hex(), _read_key, fresh)
