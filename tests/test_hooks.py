@@ -615,6 +615,21 @@ def test_path_key_replaces_a_damaged_key_file(tmp_path: Path) -> None:
     assert len(key) == 32 and (tmp_path / "path_key").read_text().strip() == key.hex()
 
 
+def test_anonymous_id_is_random_kept_and_replaced_when_damaged(tmp_path: Path) -> None:
+    """A version 4 UUID in a 0600 file, the same on every call, unlike another cache's; a
+    damaged file is replaced; where the cache cannot be written, a fresh one still comes."""
+    made = anonymous_id(tmp_path / "a")
+    assert made[14] == "4" and anonymous_id(tmp_path / "a") == made
+    assert os.stat(tmp_path / "a" / "anonymous_id").st_mode & 0o777 == 0o600
+    assert anonymous_id(tmp_path / "b") != made
+    (tmp_path / "a" / "anonymous_id").write_text("not an id\n")
+    again = anonymous_id(tmp_path / "a")
+    assert again != made and (tmp_path / "a" / "anonymous_id").read_text().strip() == again
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    assert len(anonymous_id(blocked / "cache")) == 36  # under a file: nothing written
+
+
 # -- the rest -------------------------------------------------------------------------------
 
 
