@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from shipper._snapshot import SNAPSHOT_FILE
+
 from .conftest import child_env, events_on_disk, wait_for
 
 # What recording one event needs. Anything else is a regression: `re` (json, the console
@@ -64,16 +66,13 @@ def test_a_hook_without_endpoint_imports_only_the_allow_list(tmp_path: Path) -> 
     assert len(events_on_disk(cache)) == 1
 
 
-@pytest.mark.parametrize("down", [False, True])
-def test_a_hook_with_an_endpoint_in_config_imports_no_toml_parser(
-        tmp_path: Path, down: bool) -> None:
-    """An endpoint set in config.toml: once a hook has parsed the file, the next hooks read
-    its snapshot and import nothing beyond the allow-list (no tomllib, re or typing), with
-    the collector's state known or not."""
+def hooks_until_snapshotted(tmp_path: Path, text: str) -> tuple[dict[str, str], Path]:
+    """A config file holding ``text``, last edited long ago, and hooks run until one has
+    kept its snapshot; the hooks' environment, and the config file."""
     home = tmp_path / "home"
     config = home / ".config" / "shipper" / "config.toml"
     config.parent.mkdir(parents=True)
-    config.write_text('endpoint = "http://127.0.0.1:9"\n')
+    config.write_text(text)
     long_ago = time.time() - 3600
     os.utime(config, (long_ago, long_ago))
     env = child_env(tmp_path / "cache", HOME=str(home), SHIPPER_CONFIG=str(config),
@@ -81,10 +80,20 @@ def test_a_hook_with_an_endpoint_in_config_imports_no_toml_parser(
     # the change time is now (utime sets it): a snapshot is only trusted for a file that
     # has been still for a moment, so let the first hooks parse until it is taken
     deadline = time.monotonic() + 30
-    while not (home / ".state" / "shipper" / "config-snapshot.json").exists():
+    while not (home / ".state" / "shipper" / SNAPSHOT_FILE).exists():
         imported_by_a_hook(env)
         assert time.monotonic() < deadline, "no snapshot of the config file was kept"
         time.sleep(0.5)
+    return env, config
+
+
+@pytest.mark.parametrize("down", [False, True])
+def test_a_hook_with_an_endpoint_in_config_imports_no_toml_parser(
+        tmp_path: Path, down: bool) -> None:
+    """An endpoint set in config.toml: once a hook has parsed the file, the next hooks read
+    its snapshot and import nothing beyond the allow-list (no tomllib, re or typing), with
+    the collector's state known or not."""
+    env, _ = hooks_until_snapshotted(tmp_path, 'endpoint = "http://127.0.0.1:9"\n')
     if down:  # a sync found the collector down: later hooks read that and start none
         imported_by_a_hook(env)
         assert wait_for(lambda: any((tmp_path / "cache").glob("destinations/*/paused-until")),
@@ -99,20 +108,9 @@ def test_a_hook_with_an_endpoint_in_config_imports_no_toml_parser(
 def test_the_snapshot_follows_an_edit_of_the_config_file(tmp_path: Path) -> None:
     """A config edit is seen by the very next hook: the snapshot is keyed by the file's
     identity and times, and holds no secret."""
-    home = tmp_path / "home"
-    config = home / "config.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text('endpoint = "http://127.0.0.1:9"\napi_key = "sk-never-copied"\n')
-    long_ago = time.time() - 3600
-    os.utime(config, (long_ago, long_ago))
-    env = child_env(tmp_path / "cache", HOME=str(home), SHIPPER_CONFIG=str(config),
-                    XDG_STATE_HOME=str(home / ".state"))
-    snapshot = home / ".state" / "shipper" / "config-snapshot.json"
-    deadline = time.monotonic() + 30
-    while not snapshot.exists():
-        imported_by_a_hook(env)
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
+    env, config = hooks_until_snapshotted(
+        tmp_path, 'endpoint = "http://127.0.0.1:9"\napi_key = "sk-never-copied"\n')
+    snapshot = tmp_path / "home" / ".state" / "shipper" / SNAPSHOT_FILE
     assert "sk-never-copied" not in snapshot.read_text()
     config.write_text("disabled = true\n")
     before = len(events_on_disk(tmp_path / "cache"))
