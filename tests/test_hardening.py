@@ -37,6 +37,7 @@ from .conftest import (
     child_env,
     destination_home,
     events_on_disk,
+    free_port,
     pending_events,
     serving,
     wait_for,
@@ -449,6 +450,24 @@ def test_a_running_client_checks_the_tree_every_time(tmp_path: Path) -> None:
     assert pending_events(cache) == 1 and s.stats()["dropped"] == {"disk_unwritable": 1}
 
 
+@pytest.mark.parametrize("folder", ["pending", "tmp"])
+def test_a_folder_of_the_cache_swapped_for_a_link_is_not_followed(
+        tmp_path: Path, folder: str) -> None:
+    """A folder inside the cache replaced by a link to elsewhere: the files are opened
+    through descriptors of folders opened without following links, so nothing is written
+    there; the event is reported as not recorded."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    cache = tmp_path / "cache"
+    env = child_env(cache)
+    assert shipper_cmd(env, "emit", "first").returncode == 0
+    (cache / folder).rename(tmp_path / "moved")
+    (cache / folder).symlink_to(elsewhere, target_is_directory=True)
+    out = shipper_cmd(env, "emit", "second")
+    assert out.returncode == 1 and "event not recorded" in out.stderr
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_a_link_above_the_cache_owned_by_another_user_is_refused(tmp_path: Path) -> None:
     """A folder link owned by another user above the cache: refused."""
     real = tmp_path / "real"
@@ -536,6 +555,40 @@ def test_the_collector_keeps_its_events_private_and_its_key_off_the_command_line
         httpx.post(url + "/v1/batch", json={"batch": [{"id": "a", "event": "e"}]}, timeout=10)
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert main(["serve", "--api-key", "k"]) == 2  # no such flag
+
+
+def test_the_collector_takes_its_key_from_a_file(tmp_path: Path) -> None:
+    """`shipper serve --api-key-file F`: a batch without that key (or with another) is 401
+    and not stored; with it, 200 and stored. A file it cannot read is a usage error."""
+    key_file = tmp_path / "key"
+    key_file.write_text("s3cret-key\n")
+    out = tmp_path / "events.jsonl"
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "shipper", "serve", "--port", str(port),
+                             "--out", str(out), "--api-key-file", str(key_file)],
+                            env=child_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1/batch"
+    try:
+        assert wait_for(lambda: _answers(f"http://127.0.0.1:{port}/health"), timeout=60)
+        body = {"batch": [{"id": "a1", "event": "e"}]}
+        assert httpx.post(url, json=body, timeout=10).status_code == 401
+        assert httpx.post(url, json=body, timeout=10,
+                          headers={"Authorization": "Bearer other"}).status_code == 401
+        assert httpx.post(url, json=body, timeout=10,
+                          headers={"Authorization": "Bearer s3cret-key"}).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a1"]
+    assert main(["serve", "--api-key-file", str(tmp_path / "missing")]) == 2
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code < 500
+    except httpx.HTTPError:
+        return False
 
 
 # -- smaller, still wrong -------------------------------------------------------------------
