@@ -140,7 +140,10 @@ class _Base:
         return FlushResult(spilled=self._engine.spill_memory())
 
     def _forked(self) -> None:
+        """In a forked child: the parent's queue, and its thread or task and loop, are the
+        parent's; this copy starts afresh (and takes SIGTERM over again when it starts)."""
         self._engine.after_fork_in_child()
+        self._init_worker()
 
 
 def _after_fork(ref: weakref.ref[_Base]) -> None:
@@ -358,7 +361,3 @@ class Shipper(_Base):
         spilled = self._engine.spill_memory()
         release_sigterm(self._engine)
         return FlushResult(result.delivered, result.spilled + spilled, result.dropped)
-
-    def _forked(self) -> None:
-        super()._forked()
-        self._init_worker()  # the parent's thread and loop do not exist here

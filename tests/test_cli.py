@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -562,3 +563,33 @@ def test_a_reader_that_went_away_is_no_internal_error(tmp_path: Path, argv: list
     assert "Traceback" not in out.stderr and "internal error" not in out.stderr, out.stderr
     assert "Exception ignored" not in out.stderr, out.stderr
     assert out.returncode in (0, 141, 2)
+
+
+def test_no_stdout_at_all_is_no_crash(tmp_path: Path) -> None:
+    """With stdout closed (`>&-`), emit records once and exits 0, status exits 0: no
+    traceback (a caller retrying a failed emit would record it twice)."""
+    cache = tmp_path / "c"
+    for argv in (["emit", "x"], ["status"]):
+        command = shlex.join([sys.executable, "-m", "shipper", *argv]) + " >&-"
+        out = subprocess.run(["sh", "-c", command], stderr=subprocess.PIPE, text=True,
+                             timeout=120, check=False, env=child_env(cache))
+        assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    assert len(events_on_disk(cache)) == 1
+
+
+@pytest.mark.parametrize("argv", [["-qq", "emit", "x"], ["emit", "x", "-qq"],
+                                  ["--debug", "-q", "emit", "x"]])
+def test_global_flags_in_any_spelling_argparse_takes(cache_dir: Path, argv: list[str]) -> None:
+    """-qq (bundled) before or after emit records the event like -q does."""
+    assert main(argv) == 0
+    assert len(events_on_disk(cache_dir)) == 1
+
+
+@pytest.mark.parametrize("argv", [["--qui", "emit", "x"], ["--deb", "status"],
+                                  ["status", "--js"]])
+def test_abbreviated_flags_are_usage_errors(argv: list[str],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """No abbreviations: a shortened flag is a usage error (exit 2), never an internal
+    error or another flag."""
+    assert main(argv) == 2
+    assert "internal error" not in capsys.readouterr().err

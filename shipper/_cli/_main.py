@@ -37,6 +37,8 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
 
     class _Parser(argparse.ArgumentParser):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
+            # no abbreviations: `--qui` is no -q (emit and hook are routed before parsing)
+            kwargs.setdefault("allow_abbrev", False)
             super().__init__(*args, **kwargs)
             # the innermost parser that took part wins: its usage for unrecognized arguments
             self.set_defaults(_usage_parser=self)
@@ -166,23 +168,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .._hook import main as hook
 
         return hook(rest[1:])
-    quiet = "-q" in args_list or "--quiet" in args_list
+    quiet = any(_is_global_flag(a) and a != "--debug" for a in args_list)
     _log.show_on_stderr(not quiet)  # warnings on stderr; -q silences them
     try:
         code = _main(args_list)
-        sys.stdout.flush()  # here, where a closed pipe is caught, not at interpreter exit
+        _flush_stdout()
         return code
     except BrokenPipeError:  # emit --print-id, --help: written outside _run_command
         return _reader_left()
+    except OSError as exc:  # stdout on a full disk, say: what was recorded stays recorded
+        print(f"shipper: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     finally:
         _log.show_on_stderr(False)  # main() may run in a process that goes on (tests)
         _warnings.stop()
 
 
+def _is_global_flag(arg: str) -> bool:
+    return arg in GLOBAL_FLAGS or (len(arg) > 2 and arg[0] == "-" and set(arg[1:]) == {"q"})
+
+
 def _after_global_flags(args_list: list[str]) -> list[str]:
-    """The arguments from the command on (``-q`` and ``--debug`` may come before it)."""
+    """The arguments from the command on (``-q``, ``-qq`` and ``--debug`` may come before
+    it; the parsers take no other spelling: no abbreviations)."""
     i = 0
-    while i < len(args_list) and args_list[i] in GLOBAL_FLAGS:
+    while i < len(args_list) and _is_global_flag(args_list[i]):
         i += 1
     return args_list[i:]
 
@@ -192,7 +202,7 @@ def _main(args_list: list[str]) -> int:
     if rest[:1] == ["emit"] and not {"-h", "--help"} & set(rest):
         flags = args_list[:len(args_list) - len(rest)]
         try:
-            return _emit(rest[1:], quiet="-q" in flags or "--quiet" in flags,
+            return _emit(rest[1:], quiet=any(_is_global_flag(f) and f != "--debug" for f in flags),
                          debug="--debug" in flags)
         except _UsageError as exc:
             print(_emit_usage_error(str(exc)), file=sys.stderr)
@@ -224,7 +234,7 @@ def _run_command(args: argparse.Namespace) -> int:
     handler = globals()[f"_cmd_{args.command}"]
     try:
         result: int = handler(args)
-        sys.stdout.flush()  # here, where a closed pipe is caught, not at interpreter exit
+        _flush_stdout()
         return result
     except ConfigError as exc:
         print(f"shipper: configuration error: {exc}", file=sys.stderr)
@@ -233,6 +243,13 @@ def _run_command(args: argparse.Namespace) -> int:
         return 130
     except BrokenPipeError:  # `shipper status | head`: the reader left; nothing went wrong
         return _reader_left()
+
+
+def _flush_stdout() -> None:
+    """Flush here, where a closed pipe is caught, not at interpreter exit (no stdout at
+    all, as with ``>&-``, is nothing to flush)."""
+    if sys.stdout is not None:
+        sys.stdout.flush()
 
 
 def _reader_left() -> int:
@@ -396,7 +413,7 @@ def _emit(argv: list[str], *, quiet: bool = False, debug: bool = False) -> int:
             continue
         if arg == "--print-id":
             print_id = True
-        elif arg in ("-q", "--quiet"):
+        elif _is_global_flag(arg) and arg != "--debug":
             quiet = True  # and warnings are off: see main
         elif arg == "--debug":
             debug = True
