@@ -593,3 +593,13 @@ def test_abbreviated_flags_are_usage_errors(argv: list[str],
     error or another flag."""
     assert main(argv) == 2
     assert "internal error" not in capsys.readouterr().err
+
+
+def test_emit_keeps_non_json_numbers_as_text(cache_dir: Path) -> None:
+    """-p a=NaN, a=Infinity, a=1e999 are not JSON: kept as the text given, not sent as
+    null; --props-json holding one is not a JSON object (exit 2)."""
+    assert main(["emit", "x", "-p", "a=NaN", "-p", "b=-Infinity", "-p", "c=1e999",
+                 "-p", "d=1.5"]) == 0
+    (doc,) = events_on_disk(cache_dir)
+    assert doc["properties"] == {"a": "NaN", "b": "-Infinity", "c": "1e999", "d": 1.5}
+    assert main(["emit", "y", "--props-json", '{"a": -Infinity}']) == 2

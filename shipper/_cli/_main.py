@@ -379,13 +379,26 @@ def _emit_usage_error(message: str) -> str:
 
 
 def _json_or_text(text: str) -> Any:
-    """``text`` parsed as JSON where it is JSON, else the text itself."""
+    """``text`` parsed as JSON where it is JSON, else the text itself. ``NaN``,
+    ``Infinity`` and numbers too large for a float are not JSON: they stay text (parsed,
+    they would be sent as null)."""
     from .._json import loads
 
     try:
-        return loads(text)
+        value = loads(text)
     except (ValueError, RecursionError):
         return text
+    return value if _all_finite(value) else text
+
+
+def _all_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return value - value == 0  # false for inf and nan, without importing math
+    if isinstance(value, dict):
+        return all(_all_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_all_finite(v) for v in value)
+    return True
 
 
 def _emit(argv: list[str], *, quiet: bool = False, debug: bool = False) -> int:
