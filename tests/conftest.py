@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -28,6 +29,18 @@ def required_or_skip(part: str, why: str) -> None:
     with open(SKIPPED_REQUIRED, "a", encoding="utf-8") as f:
         f.write(f"{part}: {why}\n")
     pytest.skip(f"{part}: {why}")
+
+
+def require_tool(name: str) -> None:
+    """A command the test runs (git, strace, openssl): where it is missing, a required
+    skip, so CI fails instead of passing without the test."""
+    if shutil.which(name) is None:
+        required_or_skip(name, f"the {name} command is not installed")
+
+
+@pytest.fixture
+def needs_git() -> None:
+    require_tool("git")
 
 
 @pytest.fixture(autouse=True)

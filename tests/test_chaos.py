@@ -27,6 +27,7 @@ from .conftest import (
     child_env,
     destination_home,
     pending_events,
+    required_or_skip,
     sync_running,
     wait_for,
     write_backlog,
@@ -229,7 +230,7 @@ def tiny_fs(tmp_path: Path):  # type: ignore[no-untyped-def]
     mnt.mkdir()
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)],
                       capture_output=True, check=False).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
+        required_or_skip("tmpfs", "cannot mount a tmpfs here (needs root and mount)")
     try:
         yield mnt
     finally:

@@ -4,7 +4,6 @@ installed by these tests where it is missing, started on a free loopback port)."
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from .conftest import (
     destination_home,
     events_on_disk,
     pending_events,
+    require_tool,
     required_or_skip,
 )
 
@@ -184,9 +184,9 @@ def test_doctor_checks_server_credentials_and_table(server: ClickHouseServer, ca
     assert "ClickHouse 18" in wrong.stdout or "ClickHouse 2" in wrong.stdout
 
 
-@pytest.mark.skipif(shutil.which("apt-get") is None, reason="the install path needs apt-get")
 def test_the_server_is_debians(clickhouse_installed: None) -> None:
     """The server these tests use comes from the machine's package source."""
+    require_tool("apt-get")
     from .clickhouse import server_binary
 
     assert server_binary() is not None

@@ -308,7 +308,7 @@ async def test_shared_state_io_never_blocks_the_event_loop(cache_dir: Path) -> N
 def test_a_client_does_not_change_how_shipper_track_encodes(cache_dir: Path) -> None:
     """Creating a client picks its own encoder; shipper.track() in the same process keeps
     the standard library's (no process-wide switch)."""
-    pytest.importorskip("orjson")
+    import orjson  # noqa: F401 - a test extra: this test is about the client picking it
     s = Shipper(endpoint=URL, transport=MockCollector().transport)
     try:
         assert shipper.track("hook", {"name": "\u00e9"}) is not None

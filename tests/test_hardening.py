@@ -39,6 +39,8 @@ from .conftest import (
     events_on_disk,
     free_port,
     pending_events,
+    require_tool,
+    required_or_skip,
     serving,
     wait_for,
     write_backlog,
@@ -611,9 +613,9 @@ def test_the_cli_shows_warnings_and_emit_says_why_it_dropped(cache_dir: Path) ->
     assert quiet.stderr == ""
 
 
-@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace to see the fsyncs")
 def test_the_hook_path_makes_the_rename_durable(cache_dir: Path) -> None:
     """After renaming the event file into pending/, the folder itself is fsync'd."""
+    require_tool("strace")
     out = subprocess.run(["strace", "-f", "-y", "-e", "trace=fsync,renameat,rename",
                           sys.executable, "-m", "shipper", "emit", "durable"],
                          env=child_env(cache_dir), capture_output=True, text=True,
@@ -662,10 +664,10 @@ def test_no_home_folder_means_no_cache_not_a_tilde_folder() -> None:
     """HOME unset and no user database entry: nothing is written (not ./~/...), and the
     command says why. (Recording needs no third-party module: any Python 3.10+ runs it.)"""
     if os.geteuid() != 0:
-        pytest.skip("needs root, to run as a user with no entry in the user database")
+        required_or_skip("root", "needed to run as a user with no entry in the user database")
     python = _python_for(54321)
     if python is None:
-        pytest.skip("no Python here that another user may run")
+        required_or_skip("python", "no Python here that another user may run")
     workdir = Path(tempfile.mkdtemp(prefix="shipper-nohome-"))
     try:
         os.chown(workdir, 54321, 54321)

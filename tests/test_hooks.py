@@ -645,7 +645,7 @@ def test_generic_source_keeps_metadata_and_all_of_it_on_opt_in(tmp_path: Path) -
     assert full["properties"] == payload
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+@pytest.mark.usefixtures("needs_git")
 def test_git_post_commit_records_the_commit(tmp_path: Path) -> None:
     """The post-commit hook records sha, branch and file count, never the message."""
     repo = tmp_path / "repo"

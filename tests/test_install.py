@@ -623,7 +623,7 @@ def test_codex_honours_codex_home(where: Where, tmp_path: Path,
 
 # -- git ------------------------------------------------------------------------------------
 
-needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+needs_git = pytest.mark.usefixtures("needs_git")
 
 
 @pytest.fixture
