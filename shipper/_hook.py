@@ -54,10 +54,14 @@ def _after_the_event(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Record the payload; always 0. ``--help`` prints the usage and records nothing."""
+    """Record the payload; always 0. ``--help`` prints the usage on stderr (a hook's stdout
+    stays empty whatever happens: some agents read it as a verdict) and records nothing."""
     args = sys.argv[1:] if argv is None else argv
     if "-h" in args or "--help" in args:
-        sys.stdout.write(USAGE)
+        try:
+            sys.stderr.write(USAGE)
+        except (AttributeError, OSError):  # no stderr, or a closed one: nothing to tell
+            pass
         return 0
     try:
         for signum in DEFERRED:

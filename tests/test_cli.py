@@ -540,10 +540,12 @@ def test_version_flag_prints_the_version(tmp_path: Path, flag: str) -> None:
 
 
 def test_hook_help_prints_help_and_records_nothing(tmp_path: Path) -> None:
-    """`shipper hook --help` prints its usage, exits 0 and records no event."""
+    """`shipper hook --help` prints its usage on stderr (stdout stays empty, as for every
+    hook), exits 0 and records no event."""
     cache = tmp_path / "c"
     out = run_cli(cache, "hook", "--help")
-    assert out.returncode == 0 and out.stdout.startswith("usage: shipper hook")
+    assert out.returncode == 0 and out.stdout == ""
+    assert out.stderr.startswith("usage: shipper hook")
     assert events_on_disk(cache) == []
 
 
