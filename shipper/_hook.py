@@ -98,7 +98,7 @@ def _guarded(argv: list[str]) -> None:
     never_raises("shipper hook", None, catch=BaseException)(_hook)(argv)
 
 
-def _flag_value(argv: list[str], i: int, flag: str) -> tuple[str | None, int]:
+def flag_value(argv: list[str], i: int, flag: str) -> tuple[str | None, int]:
     """The value of ``--flag VALUE`` or ``--flag=VALUE`` at ``argv[i]``, and the next
     index; None (and the end) when the value is missing."""
     arg = argv[i]
@@ -120,11 +120,11 @@ def parse(argv: list[str]) -> tuple[str, str | None, bool, str | None]:
     while i < len(argv):
         arg = argv[i]
         if arg == "--source" or arg.startswith("--source="):
-            value, i = _flag_value(argv, i, "--source")
+            value, i = flag_value(argv, i, "--source")
             source = source_named(value or "")
             continue
         if arg == "--event" or arg.startswith("--event="):
-            event, i = _flag_value(argv, i, "--event")
+            event, i = flag_value(argv, i, "--event")
             continue
         if arg == "--include-content":
             include = True
@@ -138,12 +138,8 @@ def _hook(argv: list[str]) -> None:
     source, event, include, payload = parse(argv)
     raw = payload.encode("utf-8", "surrogateescape") if payload is not None else read_stdin()
     from ._config import load_settings
-    from ._errors import ConfigError
 
-    try:
-        settings = load_settings(short_lived=True)
-    except ConfigError:
-        return
+    settings = load_settings(short_lived=True)  # not strict: a bad value is logged, skipped
     if settings.disabled:
         return
     from ._oneshot import record

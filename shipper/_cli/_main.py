@@ -358,14 +358,14 @@ _warnings = _Warnings()
 # -- recording ----------------------------------------------------------------------------
 
 
-def _flag_value(argv: list[str], i: int, flag: str) -> tuple[str | None, int]:
-    """The value of ``--flag VALUE`` or ``--flag=VALUE`` at ``argv[i]``, and the next index."""
-    arg = argv[i]
-    if arg.startswith(flag + "="):
-        return arg[len(flag) + 1:], i + 1
-    if i + 1 < len(argv):
-        return argv[i + 1], i + 2
-    raise _UsageError(f"argument {flag}: expected one argument")
+def _flag_value(argv: list[str], i: int, flag: str) -> tuple[str, int]:
+    """`shipper._hook.flag_value`, with a missing value a usage error."""
+    from .._hook import flag_value
+
+    value, after = flag_value(argv, i, flag)
+    if value is None:
+        raise _UsageError(f"argument {flag}: expected one argument")
+    return value, after
 
 
 def _emit_usage_error(message: str) -> str:
