@@ -446,6 +446,9 @@ def _read_file(path: str, *, snapshot: bool = False) -> dict[str, Any]:
     return data
 
 
+UNKNOWN_KEY = "ignoring unknown config file key %r"  # the warning's words, known to the CLI
+
+
 def load_settings(
     overrides: Mapping[str, object] | None = None,
     *,
@@ -484,7 +487,9 @@ def load_settings(
         if key in KEYS:
             take(f"config file key {key!r}", key, value)
         else:
-            _log.warning("ignoring unknown config file key %r", key)
+            meant = closest_key(key)
+            _log.warning(UNKNOWN_KEY + (" (did you mean %r?)" if meant else ""),
+                         *((key, meant) if meant else (key,)))
     for key in KEYS:
         raw = env.get("SHIPPER_" + key.upper())
         if raw is not None:
@@ -500,6 +505,16 @@ def load_settings(
     return Settings(**values)
 
 
+def closest_key(name: str) -> str | None:
+    """The setting a misspelt key or ``SHIPPER_*`` name most likely meant, or None."""
+    import difflib
+
+    plain = name.strip().lower().replace("-", "_")
+    plain = plain[len("shipper_"):] if plain.startswith("shipper_") else plain
+    close = difflib.get_close_matches(plain, KEYS, n=1)
+    return close[0] if close else None
+
+
 def unknown_names(environ: Mapping[str, str] | None = None) -> list[tuple[str, str, str | None]]:
     """What looks like configuration but configures nothing, for `shipper doctor` and the
     command line's warnings: ``(where, name, meant)`` for each key of the config file that is
@@ -507,23 +522,15 @@ def unknown_names(environ: Mapping[str, str] | None = None) -> list[tuple[str, s
     neither a setting nor ``SHIPPER_CONFIG`` / ``SHIPPER_SERVE_API_KEY`` (``"environment"``),
     ``meant`` being the closest real name, spelt the same way, or None. Raises `ConfigError`
     when the config file cannot be read."""
-    import difflib
-
-    def closest(name: str) -> str | None:
-        plain = name.strip().lower().replace("-", "_")
-        plain = plain[len("shipper_"):] if plain.startswith("shipper_") else plain
-        close = difflib.get_close_matches(plain, KEYS, n=1)
-        return close[0] if close else None
-
     env = os.environ if environ is None else environ
     found: list[tuple[str, str, str | None]] = []
     for key in _read_file(config_file(env)):
         if key not in KEYS:
-            found.append(("config file", key, closest(key)))
+            found.append(("config file", key, closest_key(key)))
     known = {"SHIPPER_" + key.upper() for key in KEYS} | {"SHIPPER_CONFIG",
                                                           "SHIPPER_SERVE_API_KEY"}
     for name in sorted(env):
         if name.startswith("SHIPPER_") and name not in known:
-            meant = closest(name)
+            meant = closest_key(name)
             found.append(("environment", name, meant and "SHIPPER_" + meant.upper()))
     return found

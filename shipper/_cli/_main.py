@@ -11,7 +11,7 @@ import os
 import sys
 
 from .. import _log
-from .._config import Settings, load_settings
+from .._config import UNKNOWN_KEY, Settings, load_settings
 from .._errors import ConfigError
 from .._guard import never_raises
 from .._version import __version__
@@ -299,13 +299,10 @@ def _settings(*, quiet: bool, debug: bool = False, strict: bool = True, doctor: 
 class _Warnings:
     """A filter on the ``shipper`` logger while a command runs."""
 
-    UNKNOWN_KEY = "ignoring unknown config file key %r"  # load_settings' words
-
     def __init__(self) -> None:
         self.on = False
         self.unknown_keys = True
         self.seen: set[str] = set()
-        self.meant: dict[str, str | None] | None = None
 
     def start(self, *, unknown_keys: bool) -> None:
         import logging
@@ -321,17 +318,11 @@ class _Warnings:
             sys.modules["logging"].getLogger("shipper").removeFilter(self.filter)
         self.on = False
         self.seen.clear()
-        self.meant = None
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Each warning once; an unknown key with a suggestion (or, for doctor, not)."""
-        if record.msg == self.UNKNOWN_KEY and isinstance(record.args, tuple):
-            if not self.unknown_keys:
-                return False
-            meant = self._meant().get(str(record.args[0]))
-            if meant:
-                record.msg += " (did you mean %r?)"
-                record.args = (*record.args, meant)
+        """Each warning once; none about unknown keys for doctor (it reports them)."""
+        if not self.unknown_keys and str(record.msg).startswith(UNKNOWN_KEY):
+            return False
         if record.levelno < 30:  # logging.WARNING: --debug lines repeat, and must all show
             return True
         text = record.getMessage()
@@ -339,17 +330,6 @@ class _Warnings:
             return False
         self.seen.add(text)
         return True
-
-    def _meant(self) -> dict[str, str | None]:
-        if self.meant is None:
-            from .._config import unknown_names
-
-            try:
-                self.meant = {name: meant for where, name, meant in unknown_names()
-                              if where == "config file"}
-            except ConfigError:
-                self.meant = {}
-        return self.meant
 
 
 _warnings = _Warnings()
