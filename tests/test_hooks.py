@@ -61,6 +61,17 @@ def props_of(source: str, payload: dict[str, Any], monkeypatch: pytest.MonkeyPat
                     hash_key=hash_key)
 
 
+def recorded(source: str, payload: dict[str, Any], commands: dict[str, Any], tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[str, Any]]:
+    """The event name and properties recorded for ``payload``: through the command a tool's
+    installed config runs for that event where one is wired, else through the mapper."""
+    name = payload["hook_event_name"]
+    if name in commands:
+        event = run_command(commands[name], payload, tmp_path / "c")
+        return event["event"], event["properties"]
+    return props_of(source, payload, monkeypatch)
+
+
 def check(props: dict[str, Any], expected: dict[str, Any], sized: tuple[str, ...]) -> None:
     """The expected metadata, each content size, and nothing private."""
     assert {k: props.get(k) for k in expected} == expected
@@ -315,11 +326,7 @@ def test_cursor_events_record_metadata_only(name: str, tmp_path: Path,
               if name != "workspaceOpen" or k in ("cursor_version", "workspace_roots",
                                                   "user_email")}
     payload = {**common, "hook_event_name": name, **CURSOR_PAYLOADS[name]}
-    if name in cursor_commands():
-        event = run_command(cursor_commands()[name], payload, tmp_path / "c")
-        event_name, props = event["event"], event["properties"]
-    else:
-        event_name, props = props_of("cursor", payload, monkeypatch)
+    event_name, props = recorded("cursor", payload, cursor_commands(), tmp_path, monkeypatch)
     assert event_name == f"cursor.{name}"
     expected = {"hook_event_name": name, "cursor_version": "2.4.21",
                 "workspace_roots": ["~/proj"], **CURSOR_EXPECTED.get(name, {})}
@@ -490,11 +497,7 @@ def test_gemini_events_record_metadata_only(name: str, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """Each Gemini CLI hook becomes gemini.<Event> without content (wired: by command)."""
     payload = {**GEMINI_COMMON, "hook_event_name": name, **GEMINI_PAYLOADS[name]}
-    if name in gemini_commands():
-        event = run_command(gemini_commands()[name], payload, tmp_path / "c")
-        event_name, props = event["event"], event["properties"]
-    else:
-        event_name, props = props_of("gemini", payload, monkeypatch)
+    event_name, props = recorded("gemini", payload, gemini_commands(), tmp_path, monkeypatch)
     assert event_name == f"gemini.{name}"
     expected = {"hook_event_name": name, "session_id": "g-1", "cwd": "~/proj",
                 "timestamp": "2026-12-01T04:59:00.550Z", **GEMINI_EXPECTED.get(name, {})}

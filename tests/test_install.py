@@ -131,6 +131,14 @@ def where(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Where:
     return Where(tmp_path / "home", tmp_path / "work")
 
 
+def write_config(where: Where, tool: str, text: str) -> Path:
+    """Put ``text`` where the tool keeps its config (the folder made first); its path."""
+    path = where.config(tool)
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    return path
+
+
 def give_user_config(where: Where, tool: str) -> dict[str, Any]:
     """Write the user's own config for a tool (indented 4, as a person might) and return it."""
     path = where.config(tool)
@@ -231,9 +239,7 @@ def test_dry_run_prints_the_diff_and_writes_nothing(tool: str, where: Where) -> 
 def test_a_file_that_is_not_valid_json_is_refused_and_left_untouched(
         tool: str, where: Where) -> None:
     """Broken JSON: exit 1, a message naming the file and the place, no byte changed."""
-    path = where.config(tool)
-    path.parent.mkdir(parents=True)
-    path.write_text('{"hooks": {"Stop": [}\n')
+    path = write_config(where, tool, '{"hooks": {"Stop": [}\n')
     files = where.files(tool)
     code, out, err = where("install", tool)
     assert code == 1 and out == ""
@@ -247,9 +253,7 @@ def test_a_file_that_is_not_valid_json_is_refused_and_left_untouched(
 def test_a_top_level_or_hooks_that_is_not_an_object_is_refused(
         tool: str, content: str, where: Where) -> None:
     """A JSON file whose top level or "hooks" is not an object is refused, untouched."""
-    path = where.config(tool)
-    path.parent.mkdir(parents=True)
-    path.write_text(content)
+    path = write_config(where, tool, content)
     code, _, err = where("install", tool)
     assert code == 1 and "not a JSON object" in err
     assert path.read_text() == content
@@ -257,9 +261,7 @@ def test_a_top_level_or_hooks_that_is_not_an_object_is_refused(
 
 def test_an_event_that_is_not_a_list_is_refused(where: Where) -> None:
     """A "hooks" event shipper must add to but that is not a list: exit 1, untouched."""
-    path = where.config("claude-code")
-    path.parent.mkdir(parents=True)
-    path.write_text('{"hooks": {"Stop": {"command": "x"}}}')
+    path = write_config(where, "claude-code", '{"hooks": {"Stop": {"command": "x"}}}')
     code, _, err = where("install", "claude-code")
     assert code == 1 and '"hooks.Stop" is not a list' in err
     assert path.read_text() == '{"hooks": {"Stop": {"command": "x"}}}'
@@ -356,9 +358,7 @@ def test_reinstall_after_shipper_moved_replaces_the_old_entries(where: Where) ->
                     "async": True, "timeout": 5}
     old_venv = {"type": "command",
                 "command": "'/old venv/bin/python' -m shipper hook --source claude-code"}
-    path = where.config("claude-code")
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"hooks": {
+    path = write_config(where, "claude-code", json.dumps({"hooks": {
         "Stop": [{"hooks": [old_template]}, {"hooks": [user]}, {"hooks": [old_venv]}],
         "SessionEnd": [{"hooks": [old_venv]}],
     }}))
@@ -376,10 +376,9 @@ def test_a_users_group_that_also_held_our_handler_keeps_the_users_handler(
         where: Where) -> None:
     """Our handler inside a group of the user's is taken out of it; theirs stays there."""
     user = {"type": "command", "command": "guard.sh"}
-    path = where.config("claude-code")
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"hooks": {"PostToolUse": [{"matcher": "Bash", "hooks": [
-        user, {"type": "command", "command": "shipper hook --source claude-code"}]}]}}))
+    path = write_config(where, "claude-code", json.dumps({"hooks": {"PostToolUse": [
+        {"matcher": "Bash", "hooks": [
+            user, {"type": "command", "command": "shipper hook --source claude-code"}]}]}}))
     where("install", "claude-code")
     pre = read_json(path)["hooks"]["PostToolUse"]
     assert pre[0] == {"matcher": "Bash", "hooks": [user]}
@@ -392,9 +391,7 @@ def test_claude_code_gets_no_pre_tool_use_hook_and_loses_an_old_one(where: Where
     """Cursor runs ~/.claude/settings.json too and reads a silent PreToolUse as "deny": our
     PreToolUse entry from an older install is taken out; the user's own stays."""
     user = {"type": "command", "command": "guard.sh"}
-    path = where.config("claude-code")
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"hooks": {"PreToolUse": [
+    path = write_config(where, "claude-code", json.dumps({"hooks": {"PreToolUse": [
         {"matcher": "Bash", "hooks": [user]},
         {"matcher": "*", "hooks": [{"type": "command", "command": hook_command("claude-code")}]},
     ]}}))
@@ -405,9 +402,7 @@ def test_claude_code_gets_no_pre_tool_use_hook_and_loses_an_old_one(where: Where
 def test_include_content_the_user_added_survives_a_reinstall(where: Where) -> None:
     """A per-hook --include-content opt-in is kept on the entry that replaces it, and only
     there."""
-    path = where.config("claude-code")
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"hooks": {"UserPromptSubmit": [{"hooks": [
+    path = write_config(where, "claude-code", json.dumps({"hooks": {"UserPromptSubmit": [{"hooks": [
         {"type": "command", "command": "shipper hook --source claude-code --include-content"}
     ]}]}}))
     where("install", "claude-code")
@@ -446,9 +441,7 @@ def test_cursor_wires_only_events_where_an_empty_answer_is_safe(where: Where) ->
 
 def test_cursor_keeps_a_version_it_does_not_know(where: Where) -> None:
     """An existing "version" value is left as it is."""
-    path = where.config("cursor")
-    path.parent.mkdir(parents=True)
-    path.write_text('{"version": 2}')
+    path = write_config(where, "cursor", '{"version": 2}')
     where("install", "cursor")
     assert read_json(path)["version"] == 2
 
@@ -468,9 +461,7 @@ def test_gemini_entries_are_narrow_named_and_timed_in_milliseconds(where: Where)
 
 def test_gemini_hooks_turned_off_are_reported_and_left_off(where: Where) -> None:
     """hooksConfig.enabled = false is not changed; install and status say hooks are off."""
-    path = where.config("gemini")
-    path.parent.mkdir(parents=True)
-    path.write_text('{"hooksConfig": {"enabled": false}}')
+    path = write_config(where, "gemini", '{"hooksConfig": {"enabled": false}}')
     code, out, _ = where("install", "gemini")
     assert code == 0 and "hooksConfig.enabled: false" in out
     assert read_json(path)["hooksConfig"] == {"enabled": False}
