@@ -2,6 +2,7 @@
 
     python bench/hook.py                      # ~3 minutes on 2 cores
     python bench/hook.py --runs 40 --tree /tmp/older-checkout   # the same, for another tree
+    python bench/hook.py --hook-only --case no-endpoint --runs 60 --out /tmp/pair.json
 
 A clean virtual environment gets ``pip install TREE`` (not editable; bytecode cached, as on
 a user's machine). Each case runs the commands interleaved, one after another, ``--runs``
@@ -131,6 +132,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--tree", type=Path, default=HERE.parent, help="checkout to install")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "hook.json")
+    parser.add_argument("--case", action="append", metavar="CASE",
+                        help="only this case (no-endpoint, up, down, blackholed); repeatable")
+    parser.add_argument("--hook-only", action="store_true",
+                        help="only python -c pass and the installed hook, interleaved pairs")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="shipper-hookbench-"))
@@ -141,6 +146,10 @@ def main() -> None:
         cases = {"no endpoint": None, "collector up": up.url,
                  "collector down": f"http://127.0.0.1:{free_port()}",
                  "collector blackholed": black.url}
+        if args.case:
+            wanted = {c.replace("-", " ") for c in args.case}
+            cases = {k: v for k, v in cases.items()
+                     if k in wanted or k.removeprefix("collector ") in wanted}
         results: dict[str, Any] = {"tree": str(args.tree), "runs": args.runs, "cases": {}}
         for case, url in cases.items():
             cache = work / case.replace(" ", "-")
@@ -159,7 +168,10 @@ def main() -> None:
                 # changed in the last 2 s: wait, as a user's config has not just changed
                 time.sleep(2.5)
             up.reset()
-            samples = run_case(commands(bin_dir, with_client=url == up.url), env, args.runs)
+            cmds = commands(bin_dir, with_client=url == up.url)
+            if args.hook_only:
+                cmds = {k: v for k, v in cmds.items() if k in ("python -c pass", "shipper-hook")}
+            samples = run_case(cmds, env, args.runs)
             time.sleep(3)  # let the last background sync deliver what it can
             recorded = sum(len(v) for k, v in samples.items() if k != "python -c pass") + \
                 len(samples) - 1  # the warm-up round
