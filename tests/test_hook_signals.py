@@ -1,6 +1,7 @@
-"""A client may signal its hooks at any moment (Claude Code SIGTERMs the hooks still running
-when a headless session ends): the hook records its event whatever signal arrives while it
-works, and a hook killed outright never leaves a file that passes for a whole one."""
+"""A hook process's life: a client may signal its hooks at any moment (Claude Code SIGTERMs
+the hooks still running when a headless session ends), so the hook records its event
+whatever signal arrives while it works, a hook killed outright never leaves a file that
+passes for a whole one, and a hook that is done ends at once without losing its output."""
 
 from __future__ import annotations
 
@@ -19,8 +20,7 @@ from shipper._cache._layout import parse_name
 
 from .conftest import child_env, events_on_disk
 
-HOOK = [sys.executable, "-c", "import sys; from shipper._hook import main; sys.exit(main())",
-        "--source", "claude-code"]
+HOOK = [sys.executable, "-c", "from shipper._hook import run; run()", "--source", "claude-code"]
 PAYLOAD = json.dumps({"hook_event_name": "Stop", "session_id": "s1", "cwd": "/tmp"}).encode()
 
 
@@ -107,3 +107,23 @@ def test_hooks_killed_at_random_moments_leave_only_whole_files(tmp_path: Path) -
                             check=True)
     assert json.loads(status.stdout)["pending_events"] == len(pending)
     assert os.listdir(cache / "quarantine") == [] if (cache / "quarantine").exists() else True
+
+
+def test_a_finished_hook_skips_pythons_teardown_but_keeps_its_output(tmp_path: Path) -> None:
+    """The hook process ends as soon as its event is durable (no exit handlers, no teardown),
+    exits 0, and what was written to stderr, even without a newline, still gets out."""
+    cache = tmp_path / "cache"
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: sys.stderr.write('teardown ran'))\n"
+            "sys.stderr.write('written, not flushed')\n"
+            "from shipper._hook import run\n"
+            "run(['--source', 'claude-code'])\n"
+            "sys.stderr.write('run returned')\n")
+    env = child_env(cache)
+    env.pop("PYTHONUNBUFFERED", None)  # stderr buffered by lines, as on a user's machine
+    out = subprocess.run([sys.executable, "-c", code], input=PAYLOAD, capture_output=True,
+                         env=env, timeout=60, check=False)
+    assert out.returncode == 0
+    assert out.stdout == b""
+    assert out.stderr == b"written, not flushed"
+    assert len(events_on_disk(cache)) == 1

@@ -159,14 +159,13 @@ def _parse(args_list: list[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list[:1] == ["hook"]:
-        from .._hook import main as hook
-
-        return hook(args_list[1:])  # silent, always: a hook speaks to nobody
     rest = _after_global_flags(args_list)
-    if rest[:1] == ["hook"]:  # `shipper -q hook ...`: a hook has nothing to quieten or debug
+    if rest[:1] == ["hook"]:  # silent, always: a hook speaks to nobody (nor is `-q` for it)
         from .._hook import main as hook
+        from .._hook import run
 
+        if argv is None:  # the `shipper` process itself: nothing to do after the hook
+            run(rest[1:])
         return hook(rest[1:])
     quiet = any(_is_global_flag(a) and a != "--debug" for a in args_list)
     _log.show_on_stderr(not quiet)  # warnings on stderr; -q silences them
