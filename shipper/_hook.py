@@ -78,12 +78,15 @@ def run(argv: list[str] | None = None) -> NoReturn:
 
     Once main() returns there is nothing left to do: the event is on disk (data and rename
     fsync'd), a sync, if one was started, runs in its own session, stdout points at
-    /dev/null, and nothing on the hook path registers an exit handler or keeps a buffered
-    file. What Python does at a normal exit, tearing down every module and object one by
-    one, was an eighth of the whole hook (1.7 of 14 ms, docs/performance.md), so stderr,
-    which may hold a warning, is flushed and the process ends with ``os._exit``. For the
-    same reason the cycle collector is off: it ran nine times over the hook's imports
-    (0.2 ms), and this process frees nothing before it ends."""
+    /dev/null, and nothing on the hook path keeps a buffered file or needs an exit handler
+    (`logging`, when a warning loads it, registers one to flush handlers that flush every
+    record anyway). What Python does at a normal exit, tearing down every module and object
+    one by one, was an eighth of the whole hook (1.7 of 14 ms, docs/performance.md), so
+    stderr, which may hold a warning, is flushed and the process ends with ``os._exit``.
+    Exit handlers that a ``sitecustomize`` or ``.pth`` file registered do not run either
+    (the installed hook runs without ``site`` anyway). For the same reason the cycle
+    collector is off: it ran nine times over the hook's imports (0.2 ms), and this process
+    frees nothing before it ends."""
     import gc
 
     gc.disable()
@@ -98,9 +101,7 @@ def run(argv: list[str] | None = None) -> NoReturn:
 
 def _within_budget(argv: list[str]) -> None:
     try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)  # nothing may reach the agent, not even from C code
-        os.close(devnull)
+        _std_streams_on_devnull()
         _signal.signal(_signal.SIGALRM, _out_of_time)
         _signal.setitimer(_signal.ITIMER_REAL, HOOK_BUDGET_S)
     except (OSError, ValueError):
@@ -114,6 +115,22 @@ def _within_budget(argv: list[str]) -> None:
             _signal.setitimer(_signal.ITIMER_REAL, 0)
         except (OSError, ValueError):
             pass
+
+
+def _std_streams_on_devnull() -> None:
+    """Point stdout at /dev/null (nothing may reach the agent, not even from C code), and
+    stdin or stderr too where the agent left them closed: a closed one would give its
+    number to the next file the hook opens, the event being written or the sync lock, to be
+    read or written as a standard stream, or replaced by the sync's own redirections."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 1)
+    for fd in (0, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.dup2(devnull, fd)
+    if devnull > 2:  # not itself one of the three
+        os.close(devnull)
 
 
 def _guarded(argv: list[str]) -> None:

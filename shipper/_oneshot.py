@@ -152,6 +152,7 @@ def start_background_sync(settings: Settings, home: str, overrides: dict[str, An
     if fd is None:
         return False  # a sync is running; it lingers for events like ours
     try:
+        fd = _above_std_streams(fd)
         env = dict(os.environ)
         for key, value in overrides.items():
             if value is not None:
@@ -176,6 +177,19 @@ def start_background_sync(settings: Settings, home: str, overrides: dict[str, An
         return False
     finally:
         os.close(fd)
+
+
+def _above_std_streams(fd: int) -> int:
+    """``fd``, or a copy of it numbered 3 or more when it is 0, 1 or 2 (a caller that had
+    closed its standard streams): the spawn points those at /dev/null in the child, which
+    would close the sync's copy of the lock. A copy shares the lock; the original goes."""
+    if fd > 2:  # past stdin, stdout and stderr
+        return fd
+    import fcntl
+
+    copy = fcntl.fcntl(fd, fcntl.F_DUPFD, 3)  # on failure the caller still closes fd
+    os.close(fd)
+    return copy
 
 
 def _reap() -> None:

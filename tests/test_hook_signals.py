@@ -1,7 +1,8 @@
 """A hook process's life: a client may signal its hooks at any moment (Claude Code SIGTERMs
 the hooks still running when a headless session ends), so the hook records its event
 whatever signal arrives while it works, a hook killed outright never leaves a file that
-passes for a whole one, and a hook that is done ends at once without losing its output."""
+passes for a whole one, a hook that is done ends at once without losing its output, and
+one started with a standard stream closed still hands its sync the lock."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pytest
 
 from shipper._cache._layout import parse_name
 
-from .conftest import child_env, events_on_disk
+from .conftest import Collector, child_env, events_on_disk
 
 HOOK = [sys.executable, "-c", "from shipper._hook import run; run()", "--source", "claude-code"]
 PAYLOAD = json.dumps({"hook_event_name": "Stop", "session_id": "s1", "cwd": "/tmp"}).encode()
@@ -127,3 +128,44 @@ def test_a_finished_hook_skips_pythons_teardown_but_keeps_its_output(tmp_path: P
     assert out.stdout == b""
     assert out.stderr == b"written, not flushed"
     assert len(events_on_disk(cache)) == 1
+
+
+def background_syncs(cache: Path) -> list[int]:
+    """Pids of the background syncs running for ``cache`` (seen in /proc)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            continue
+        if b"--background" in cmdline and f"SHIPPER_CACHE_DIR={cache}".encode() in environ:
+            found.append(int(pid))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("closed", ["<&-", "2>&-"])
+@pytest.mark.parametrize("how", ["hook", "track"])
+def test_a_closed_standard_stream_does_not_cost_the_sync_its_lock(
+        collector: Collector, tmp_path: Path, closed: str, how: str) -> None:
+    """A hook (or a track() script) started with stdin or stderr closed: the lock it hands
+    the sync it starts is not renumbered into that stream and lost in the spawn, so three
+    events in a row start one sync, not three."""
+    collector.faults(blackhole=True)  # the sync waits on its first batch: there to be counted
+    cache = tmp_path / "cache"
+    env = child_env(cache, SHIPPER_ENDPOINT=collector.url, SHIPPER_HEALTH_PATH="",
+                    SHIPPER_TIMEOUT="120")  # no probe to give up on, and a long wait
+    python = f"exec {sys.executable}"
+    command = (f"{python} -m shipper hook --source claude-code '{PAYLOAD.decode()}' {closed}"
+               if how == "hook" else
+               f"{python} -c 'import shipper; shipper.track(\"e\")' {closed}")
+    try:
+        for _ in range(3):
+            subprocess.run(["sh", "-c", command], env=env, timeout=60, check=True)
+        assert len(background_syncs(cache)) == 1  # (it holds the events: on disk, claimed)
+    finally:
+        for pid in background_syncs(cache):
+            os.kill(pid, signal.SIGKILL)
