@@ -3,12 +3,18 @@
     python bench/hook.py                      # ~3 minutes on 2 cores
     python bench/hook.py --runs 40 --tree /tmp/older-checkout   # the same, for another tree
     python bench/hook.py --hook-only --case no-endpoint --runs 60 --out /tmp/pair.json
+    python3.12 bench/hook.py --hook-only --out bench/results/hook-pair-py312.json  # another Python
 
 A clean virtual environment gets ``pip install TREE`` (not editable; bytecode cached, as on
 a user's machine). Each case runs the commands interleaved, one after another, ``--runs``
 times: ``python -c pass`` from that venv (the baseline, measured in the same rounds), then
 each shipper command. Reported per command: min / median / max in ms and the ratio of its
 median to the baseline's. Medians, not means: a 2-core machine has its moments.
+
+A second baseline, ``python -c pass`` from a bare venv (``--without-pip``), runs in the same
+rounds: on Python 3.11 ``pip install`` leaves setuptools' ``distutils-precedence.pth`` in the
+venv, which every start with ``site`` executes (about 1 ms), and a venv made by Python 3.12+,
+uv or pipx has none. The ratio to that floor is reported beside the first.
 
 Cases: no endpoint; a collector that is up (bench/collector.py); one that is down (a closed
 port); one that is blackholed (accepts, never answers). After each case every recorded
@@ -60,9 +66,17 @@ def make_venv(tree: Path, where: Path) -> Path:
     return where / "bin"
 
 
-def commands(bin_dir: Path, with_client: bool) -> dict[str, tuple[list[str], bytes | None]]:
+BASELINE = "python -c pass"
+BARE = "python -c pass, bare venv"
+
+
+def commands(bin_dir: Path, bare_dir: Path,
+             with_client: bool) -> dict[str, tuple[list[str], bytes | None]]:
     py = str(bin_dir / "python")
-    out: dict[str, tuple[list[str], bytes | None]] = {"python -c pass": ([py, "-c", "pass"], None)}
+    out: dict[str, tuple[list[str], bytes | None]] = {
+        BASELINE: ([py, "-c", "pass"], None),
+        BARE: ([str(bare_dir / "python"), "-c", "pass"], None),
+    }
     script = bin_dir / "shipper-hook"
     if script.exists():  # as `shipper hooks install` writes it
         no_site = ["-S"] if b"no_site" in script.read_bytes() else []
@@ -120,10 +134,17 @@ def count_recorded(py: str, env: dict[str, str]) -> int:
 
 
 def summary(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
-    base = statistics.median(samples["python -c pass"])
+    """Per command: min / median / max; ``ratio``, of its median to the baseline's;
+    ``paired``, the median over rounds of its time over the baseline's in the same round
+    (a moment that slows one round slows both); ``ratio_bare``, to the bare venv's."""
+    base = statistics.median(samples[BASELINE])
+    bare = statistics.median(samples[BARE])
     return {name: {"min_ms": round(min(v), 1), "median_ms": round(statistics.median(v), 1),
                    "max_ms": round(max(v), 1),
-                   "ratio": round(statistics.median(v) / base, 2)}
+                   "ratio": round(statistics.median(v) / base, 2),
+                   "paired": round(statistics.median(
+                       t / b for t, b in zip(v, samples[BASELINE], strict=True)), 2),
+                   "ratio_bare": round(statistics.median(v) / bare, 2)}
             for name, v in samples.items()}
 
 
@@ -142,6 +163,8 @@ def main() -> None:
     up, black = Collector(), Collector(blackhole=True)
     try:
         bin_dir = make_venv(args.tree, work / "venv")
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(work / "bare")],
+                       check=True)
         py = str(bin_dir / "python")
         cases = {"no endpoint": None, "collector up": up.url,
                  "collector down": f"http://127.0.0.1:{free_port()}",
@@ -150,7 +173,8 @@ def main() -> None:
             wanted = {c.replace("-", " ") for c in args.case}
             cases = {k: v for k, v in cases.items()
                      if k in wanted or k.removeprefix("collector ") in wanted}
-        results: dict[str, Any] = {"tree": str(args.tree), "runs": args.runs, "cases": {}}
+        results: dict[str, Any] = {"tree": str(args.tree), "runs": args.runs,
+                                   "python": sys.version.split()[0], "cases": {}}
         for case, url in cases.items():
             cache = work / case.replace(" ", "-")
             home = work / ("home-" + case.replace(" ", "-"))
@@ -168,13 +192,13 @@ def main() -> None:
                 # changed in the last 2 s: wait, as a user's config has not just changed
                 time.sleep(2.5)
             up.reset()
-            cmds = commands(bin_dir, with_client=url == up.url)
+            cmds = commands(bin_dir, work / "bare" / "bin", with_client=url == up.url)
             if args.hook_only:
-                cmds = {k: v for k, v in cmds.items() if k in ("python -c pass", "shipper-hook")}
+                cmds = {k: v for k, v in cmds.items() if k in (BASELINE, BARE, "shipper-hook")}
             samples = run_case(cmds, env, args.runs)
             time.sleep(3)  # let the last background sync deliver what it can
-            recorded = sum(len(v) for k, v in samples.items() if k != "python -c pass") + \
-                len(samples) - 1  # the warm-up round
+            recorded = sum(len(v) for k, v in samples.items() if k not in (BASELINE, BARE)) + \
+                len(samples) - 2  # the warm-up round
             delivered = up.stats()["unique"] if url == up.url else 0
             waiting = count_recorded(py, env)
             lost = recorded - delivered - waiting
@@ -192,12 +216,14 @@ def main() -> None:
 
 
 def table(results: dict[str, Any]) -> str:
-    lines = ["| case | command | min | median | max | ratio to `python -c pass` |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| case | command | min | median | max | ratio to `python -c pass` | "
+             "paired by round | to a bare venv's |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for case, data in results["cases"].items():
         for name, s in data["commands"].items():
             lines.append(f"| {case} | {name} | {s['min_ms']} | {s['median_ms']} | "
-                         f"{s['max_ms']} | {s['ratio']}x |")
+                         f"{s['max_ms']} | {s['ratio']}x | {s['paired']}x | "
+                         f"{s['ratio_bare']}x |")
     return "\n".join(lines)
 
 
