@@ -4,6 +4,7 @@ hangs and stalls of the caller, lost events, privacy and security, bad settings.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import shutil
@@ -634,6 +635,24 @@ def test_client_side_drops_are_saved_for_status(cache_dir: Path) -> None:
     assert s.track("big", {"x": "y" * 500}) is None
     s.close()
     assert json.loads((cache_dir / "drops.json").read_text()) == {"too_large": 1}
+
+
+def test_a_bug_inside_track_is_counted_as_an_internal_error(
+        cache_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A failure of track() itself (here a subclass whose worker check raises, standing in
+    for a bug) reaches no caller: None is returned, the traceback logged, and the lost event
+    saved as an internal_error drop for status."""
+
+    class Broken(Shipper):
+        def _worker_ready(self) -> bool:
+            raise RuntimeError("a bug in shipper")
+
+    s = Broken(endpoint="http://127.0.0.1:9", shutdown_timeout=0.2)
+    with caplog.at_level(logging.ERROR, logger="shipper"):
+        assert s.track("e", {"n": 1}) is None
+    s.close()
+    assert "a bug in shipper" in caplog.text
+    assert json.loads((cache_dir / "drops.json").read_text()) == {"internal_error": 1}
 
 
 def test_status_does_not_claim_pruned_events_were_delivered(cache_dir: Path,
