@@ -147,13 +147,13 @@ def background_syncs(cache: Path) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux's /proc")
-@pytest.mark.parametrize("closed", ["<&-", "2>&-"])
+@pytest.mark.parametrize("closed", ["<&-", ">&-", "2>&-"])
 @pytest.mark.parametrize("how", ["hook", "track"])
 def test_a_closed_standard_stream_does_not_cost_the_sync_its_lock(
         collector: Collector, tmp_path: Path, closed: str, how: str) -> None:
-    """A hook (or a track() script) started with stdin or stderr closed: the lock it hands
-    the sync it starts is not renumbered into that stream and lost in the spawn, so three
-    events in a row start one sync, not three."""
+    """A hook (or a track() script) started with stdin, stdout or stderr closed: the lock it
+    hands the sync it starts is not renumbered into that stream and lost in the spawn, so
+    three events in a row start one sync, not three."""
     collector.faults(blackhole=True)  # the sync waits on its first batch: there to be counted
     cache = tmp_path / "cache"
     env = child_env(cache, SHIPPER_ENDPOINT=collector.url, SHIPPER_HEALTH_PATH="",
