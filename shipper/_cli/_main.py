@@ -109,7 +109,6 @@ def _emit_arguments(emit: argparse.ArgumentParser) -> None:
     """For --help and usage lines only: `_emit` parses emit's arguments by hand."""
     import argparse
 
-
     emit.add_argument("event", metavar="EVENT")
     emit.add_argument("-p", "--property", action="append", default=[], metavar="KEY=VALUE",
                       help="a property (VALUE parsed as JSON when it is JSON)")
@@ -167,10 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv is None:  # the `shipper` process itself: nothing to do after the hook
             run(rest[1:])
         return hook(rest[1:])
-    quiet = any(_is_global_flag(a) and a != "--debug" for a in args_list)
+    quiet = any(_is_quiet_flag(a) for a in args_list)
     _log.show_on_stderr(not quiet)  # warnings on stderr; -q silences them
     try:
-        code = _main(args_list)
+        code = _main(args_list, rest)
         _flush_stdout()
         return code
     except BrokenPipeError:  # emit --print-id, --help: written outside _run_command
@@ -187,6 +186,11 @@ def _is_global_flag(arg: str) -> bool:
     return arg in GLOBAL_FLAGS or (len(arg) > 2 and arg[0] == "-" and set(arg[1:]) == {"q"})
 
 
+def _is_quiet_flag(arg: str) -> bool:
+    """``-q``, ``-qq``..., ``--quiet``: the global flags but ``--debug``."""
+    return _is_global_flag(arg) and arg != "--debug"
+
+
 def _after_global_flags(args_list: list[str]) -> list[str]:
     """The arguments from the command on (``-q``, ``-qq`` and ``--debug`` may come before
     it; the parsers take no other spelling: no abbreviations)."""
@@ -196,12 +200,12 @@ def _after_global_flags(args_list: list[str]) -> list[str]:
     return args_list[i:]
 
 
-def _main(args_list: list[str]) -> int:
-    rest = _after_global_flags(args_list)
+def _main(args_list: list[str], rest: list[str]) -> int:
+    """Run the command; ``rest`` is ``args_list`` from the command on."""
     if rest[:1] == ["emit"] and not {"-h", "--help"} & set(rest):
         flags = args_list[:len(args_list) - len(rest)]
         try:
-            return _emit(rest[1:], quiet=any(_is_global_flag(f) and f != "--debug" for f in flags),
+            return _emit(rest[1:], quiet=any(_is_quiet_flag(f) for f in flags),
                          debug="--debug" in flags)
         except _UsageError as exc:
             print(_emit_usage_error(str(exc)), file=sys.stderr)
@@ -405,7 +409,7 @@ def _emit(argv: list[str], *, quiet: bool = False, debug: bool = False) -> int:
             continue
         if arg == "--print-id":
             print_id = True
-        elif _is_global_flag(arg) and arg != "--debug":
+        elif _is_quiet_flag(arg):
             quiet = True  # and warnings are off: see main
         elif arg == "--debug":
             debug = True
