@@ -19,10 +19,18 @@ import pytest
 
 from shipper._cache._layout import parse_name
 
-from .conftest import Collector, child_env, events_on_disk
+from .conftest import Collector, child_env, events_on_disk, required_or_skip
 
 HOOK = [sys.executable, "-c", "from shipper._hook import run; run()", "--source", "claude-code"]
 PAYLOAD = json.dumps({"hook_event_name": "Stop", "session_id": "s1", "cwd": "/tmp"}).encode()
+
+
+@pytest.fixture
+def needs_proc() -> None:
+    """These tests watch processes through Linux's /proc: without it, a required skip (CI
+    fails rather than passing without them)."""
+    if not Path("/proc/self/status").exists():
+        required_or_skip("/proc", "these tests read processes' state from /proc")
 
 
 def catches(pid: int, signum: int) -> bool:
@@ -35,7 +43,7 @@ def catches(pid: int, signum: int) -> bool:
     return bool(int(caught.split()[1], 16) >> (signum - 1) & 1)
 
 
-@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+@pytest.mark.usefixtures("needs_proc")
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_a_signal_while_the_hook_works_does_not_lose_its_event(
         tmp_path: Path, signum: int) -> None:
@@ -63,7 +71,7 @@ def test_a_signal_while_the_hook_works_does_not_lose_its_event(
     assert [e["event"] for e in events_on_disk(cache)] == ["claude_code.Stop"]
 
 
-@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+@pytest.mark.usefixtures("needs_proc")
 def test_the_signals_are_deferred_before_anything_is_imported(tmp_path: Path) -> None:
     """The handlers are in place before the hook loads its settings or its mapper: the
     window in which a signal could still cut it short is the interpreter's start alone."""
@@ -146,7 +154,7 @@ def background_syncs(cache: Path) -> list[int]:
     return found
 
 
-@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux's /proc")
+@pytest.mark.usefixtures("needs_proc")
 @pytest.mark.parametrize("closed", ["<&-", ">&-", "2>&-"])
 @pytest.mark.parametrize("how", ["hook", "track"])
 def test_a_closed_standard_stream_does_not_cost_the_sync_its_lock(

@@ -750,13 +750,13 @@ def test_git_follows_core_hookspath(where: Where, repo: Path) -> None:
     assert (repo / ".githooks" / "post-commit").exists()
 
 
+@needs_git
 def test_git_outside_a_repository_or_in_user_scope_is_a_usage_error(where: Where) -> None:
     """git hooks belong to a repository: user scope and a non-repository folder exit 2."""
     code, _, err = where("install", "git", scope="user")
     assert code == 2 and "repository" in err
-    if shutil.which("git"):
-        code, _, err = where("install", "git")
-        assert code == 2 and "not inside a git repository" in err
+    code, _, err = where("install", "git")
+    assert code == 2 and "not inside a git repository" in err
 
 
 # -- the rest -------------------------------------------------------------------------------
