@@ -6,8 +6,8 @@ needs to know whether to start a background sync, and reading state.json would i
 state's reader, the breaker and the gate: a third of what a hook with an endpoint imports.
 So whoever writes state.json also writes, beside it, until when `decide` says wait:
 ``{"boot": "<boot id>", "until": <monotonic seconds>}``, or removes the file when it does
-not. The hint is
-advisory: a sync that is started anyway makes its own decision from state.json.
+not. The hint is advisory: a sync that is started anyway makes its own decision from
+state.json.
 """
 
 from __future__ import annotations
