@@ -2,10 +2,16 @@
 
 An agent runs this on every tool call and some wait for it, so it is the cheapest path in
 shipper. It prints nothing (stdout is pointed at /dev/null before anything else runs),
-exits 0 whatever happens, gives up after ``HOOK_BUDGET_S``, and imports almost nothing:
+exits 0 whatever happens, and imports almost nothing:
 ``_signal`` rather than ``signal`` (which imports ``enum``), `shipper._json` rather than
 ``json`` (which imports ``re``), the parsed snapshot of the config file rather than
 ``tomllib``. ``tests/test_hook_imports.py`` holds it to an allow-list of modules.
+
+Time limits only what waits on others: reading stdin (``HOOK_BUDGET_S``: an agent that
+never closes it gets the event of what it wrote) and starting the background sync. Once the
+payload is read, the event is written however long that takes on a busy machine: any
+payload makes an event, one that is cut off, too large or not JSON an ``invalid_payload``
+event with its size, and an event that truly cannot be written is counted in drops.json.
 
 A client may signal its hooks at any moment: Claude Code sends SIGTERM to hooks still
 running when a headless session ends. SIGTERM, SIGHUP and SIGINT are therefore deferred
@@ -21,13 +27,17 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import io
     import signal as _signal  # the same functions and constants, typed
-    from typing import NoReturn
+    from typing import Any, NoReturn
+
+    from ._config import Settings
 else:
     import _signal
 
-HOOK_BUDGET_S = 1.0  # a hook gives up after this long (Claude Code's SessionEnd allows ~1.5 s)
-HOOK_MAX_STDIN = 16 * 1024 * 1024
+HOOK_BUDGET_S = 1.0  # waiting on stdin stops after this long (Claude Code's SessionEnd: ~1.5 s)
+HOOK_SYNC_BUDGET_S = 0.5  # and starting a background sync after this long
+HOOK_MAX_STDIN = 16 * 1024 * 1024  # a larger payload is counted, not kept: its event says so
 DEFERRED = (_signal.SIGINT, _signal.SIGHUP, _signal.SIGTERM)  # SIGTERM last: see the tests
 
 USAGE = """\
@@ -46,8 +56,36 @@ class _OutOfTime(BaseException):
     """The hook's budget ran out (raised from SIGALRM)."""
 
 
+# Whether the budget may cut the hook short now: only while it waits on stdin and while it
+# starts a background sync, never while it writes the event. Process state by nature: the
+# alarm is the process's.
+_cuttable = [False]
+
+
 def _out_of_time(signum: int, frame: object) -> None:
-    raise _OutOfTime
+    if _cuttable[0]:
+        _cuttable[0] = False
+        raise _OutOfTime
+
+
+def _start_budget(seconds: float) -> None:
+    """From now until `_end_budget`, `_OutOfTime` is raised once ``seconds`` have passed."""
+    _cuttable[0] = True
+    try:
+        _signal.setitimer(_signal.ITIMER_REAL, seconds)
+    except (OSError, ValueError):  # no timer here: nothing cuts the hook short
+        _cuttable[0] = False
+
+
+def _end_budget() -> None:
+    """The budgeted step is done: the alarm may still fire, but it cuts nothing now. Call it
+    as the last statement of the ``try`` that catches `_OutOfTime`: an alarm that comes
+    before the flag is cleared is caught there, one that comes after does nothing."""
+    _cuttable[0] = False
+    try:
+        _signal.setitimer(_signal.ITIMER_REAL, 0)
+    except (OSError, ValueError):
+        pass
 
 
 def _after_the_event(signum: int, frame: object) -> None:
@@ -103,7 +141,6 @@ def _within_budget(argv: list[str]) -> None:
     try:
         _std_streams_on_devnull()
         _signal.signal(_signal.SIGALRM, _out_of_time)
-        _signal.setitimer(_signal.ITIMER_REAL, HOOK_BUDGET_S)
     except (OSError, ValueError):
         pass
     try:
@@ -111,10 +148,7 @@ def _within_budget(argv: list[str]) -> None:
     except BaseException:  # noqa: BLE001, S110 - even _OutOfTime racing the guard's logging
         pass
     finally:
-        try:
-            _signal.setitimer(_signal.ITIMER_REAL, 0)
-        except (OSError, ValueError):
-            pass
+        _end_budget()
 
 
 def _std_streams_on_devnull() -> None:
@@ -176,37 +210,97 @@ def parse(argv: list[str]) -> tuple[str, str | None, bool, str | None]:
 
 
 def _hook(argv: list[str]) -> None:
+    """Read the payload (within the budget), write its event (whatever the time: an event is
+    never abandoned half-written), then start a background sync (within a budget again)."""
     source, event, include, payload = parse(argv)
-    raw = payload.encode("utf-8", "surrogateescape") if payload is not None else read_stdin()
+    if payload is not None:
+        raw, cut = payload.encode("utf-8", "surrogateescape"), ""
+        size = len(raw)
+    else:
+        raw, size, cut = read_stdin()
     from ._config import load_settings
 
     settings = load_settings(short_lived=True)  # not strict: a bad value is logged, skipped
     if settings.disabled:
         return
-    from ._oneshot import record
+    from ._oneshot import record, sync_in_background
+
+    name, props = _mapped(source, raw, size, cut, event=event, settings=settings,
+                          include_content=include or settings.include_content)
+    event_id, _ = record(settings, name, props, context={"source": source}, start_sync=False)
+    if event_id is None:
+        return  # counted in drops.json, with a warning
+    try:
+        _start_budget(HOOK_SYNC_BUDGET_S)
+        sync_in_background(settings)
+        _end_budget()
+    except _OutOfTime:  # the event is on disk: the next hook or sync delivers it
+        pass
+
+
+def _mapped(source: str, raw: bytes, size: int, cut: str, *, event: str | None,
+            settings: Settings, include_content: bool) -> tuple[str, dict[str, Any]]:
+    """The event a payload makes, whatever it is: one too large to read, cut off, not JSON,
+    or one our mapping fails on (a bug of ours) makes an ``invalid_payload`` event that says
+    what was wrong and how large it was."""
+    invalid = event or f"{source.replace('-', '_')}.invalid_payload"
+    if size > HOOK_MAX_STDIN:
+        return invalid, {"payload_error": f"payload is over {HOOK_MAX_STDIN >> 20} MiB: "
+                                          "not read", "payload_bytes": size}
     from ._sources import to_event
 
-    key = None
-    if settings.hash_paths:  # the key stays in the cache; only the hashes leave it
-        from ._cache._identity import path_key
+    try:
+        key = None
+        if settings.hash_paths:  # the key stays in the cache; only the hashes leave it
+            from ._cache._identity import path_key
 
-        key = path_key(settings.cache_root)
-    name, props = to_event(source, raw, include_content=include or settings.include_content,
-                           event=event, hash_key=key)
-    record(settings, name, props, context={"source": source})
+            key = path_key(settings.cache_root)
+        name, props = to_event(source, raw, include_content=include_content, event=event,
+                               hash_key=key)
+    except Exception as exc:  # noqa: BLE001 - a bug of ours must not cost the event
+        from . import _log
+
+        _log.exception("mapping a %s payload failed", source)
+        return invalid, {"payload_error": f"the payload could not be mapped "
+                                          f"({type(exc).__name__})", "payload_bytes": size}
+    if cut and "payload_error" in props:
+        props["payload_error"] = f"{props['payload_error']} ({cut})"
+    return name, props
 
 
-def read_stdin() -> bytes:
-    """All of stdin, up to ``HOOK_MAX_STDIN``; nothing from a terminal."""
+def read_stdin() -> tuple[bytes, int, str]:
+    """stdin until it is closed, within the hook's budget; nothing from a terminal. Returns
+    what was kept (up to ``HOOK_MAX_STDIN``), how many bytes came in all, and why it may be
+    cut short ("" when stdin was read to its end). When the budget runs out, what the agent
+    has already written is still taken, without waiting for more."""
     stdin = sys.stdin
     if stdin is None or stdin.isatty():
-        return b""
-    chunks = []
+        return b"", 0, ""
+    stream: io.BufferedReader = stdin.buffer  # type: ignore[assignment]  # read1 is there
+    chunks: list[bytes] = []
     size = 0
-    while size < HOOK_MAX_STDIN:
-        chunk = stdin.buffer.read(1 << 16)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
+    cut = ""
+    try:
+        _start_budget(HOOK_BUDGET_S)
+        while True:
+            chunk = stream.read1(1 << 16)  # one read: an alarm never loses what it read
+            if not chunk:
+                break
+            if size < HOOK_MAX_STDIN:
+                chunks.append(chunk)
+            size += len(chunk)
+        _end_budget()
+    except _OutOfTime:
+        cut = f"stdin was still open after {HOOK_BUDGET_S:g} s"
+        try:
+            os.set_blocking(stream.fileno(), False)
+            while True:  # what is there already, without waiting
+                chunk = stream.read1(1 << 16)
+                if not chunk:
+                    break
+                if size < HOOK_MAX_STDIN:
+                    chunks.append(chunk)
+                size += len(chunk)
+        except (OSError, ValueError):  # not a real descriptor, or closed meanwhile
+            pass
+    return b"".join(chunks), size, cut

@@ -70,6 +70,14 @@ def _decode(text: str) -> Any:
         value, end = scan(text, start)
     except StopIteration as stop:
         raise ValueError(f"Expecting value: char {stop.value}") from None
+    except SystemError:
+        # Python 3.10 and 3.11: the C scanner reports most syntax errors through
+        # json.decoder.JSONDecodeError, which it looks up in sys.modules without importing
+        # it; where json was never imported, it fails with a SystemError instead. Only bad
+        # input gets here, so the standard library may say what is wrong (a ValueError).
+        import json
+
+        return json.loads(text)
     end = _skip_space(text, end)
     if end != len(text):
         raise ValueError(f"Extra data: char {end}")

@@ -114,6 +114,15 @@ def record(
     return event_id, ""
 
 
+def sync_in_background(settings: Settings, overrides: dict[str, Any] | None = None) -> bool:
+    """`start_background_sync` for the destination ``settings`` name, if they name one."""
+    identity = settings.destination_identity
+    if identity is None:
+        return False
+    home = destination_dir(settings.cache_root, destination_key(settings.destination, identity))
+    return start_background_sync(settings, home, overrides or {})
+
+
 def _count_drop(root: str, reason: str) -> None:
     from ._cache._drops import add_drops  # only when something went wrong
 

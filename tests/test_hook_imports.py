@@ -116,3 +116,16 @@ def test_the_snapshot_follows_an_edit_of_the_config_file(tmp_path: Path) -> None
     before = len(events_on_disk(tmp_path / "cache"))
     imported_by_a_hook(env)
     assert len(events_on_disk(tmp_path / "cache")) == before  # disabled: nothing recorded
+
+
+def test_a_torn_config_snapshot_is_ignored_and_rewritten(tmp_path: Path) -> None:
+    """A config-snapshot.json cut off inside a string (a crash, a full disk) costs no hook its
+    event: the next hook reads the config file itself and writes a whole snapshot again."""
+    env, _ = hooks_until_snapshotted(tmp_path, 'endpoint = "http://127.0.0.1:9"\n')
+    snapshot = tmp_path / "home" / ".state" / "shipper" / SNAPSHOT_FILE
+    text = snapshot.read_text()
+    snapshot.write_text(text[:text.index("127.0") + 3])  # inside the endpoint's string
+    before = len(events_on_disk(tmp_path / "cache"))
+    imported_by_a_hook(env)
+    assert len(events_on_disk(tmp_path / "cache")) == before + 1
+    assert json.loads(snapshot.read_text())  # whole again
