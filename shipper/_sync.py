@@ -143,6 +143,8 @@ async def _run(
         return result
     if lock_fd is None:
         lock_fd = await _acquire(spool.home, deadline)
+    # files whose writers died before renaming them into place: back where they were going
+    await offload(spool.clean_tmp)
     try:
         if not settings.base_url:
             result.error = "no endpoint is set (SHIPPER_ENDPOINT or endpoint in config.toml)"

@@ -17,6 +17,7 @@ from ._layout import (
     FORMAT_VERSION,
     TMP,
     join,
+    tmp_name,
 )
 
 TYPE_CHECKING = False
@@ -197,8 +198,8 @@ def atomic_write(root: str, folder: str, name: str, data: bytes | list[bytes], *
         for part in folder.split("/"):
             dst_fd = os.open(part, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=dst_fd)
             fds.append(dst_fd)
-        tmp_name = name + ".tmp"
-        fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        temp = tmp_name(folder, name)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
                      | os.O_CLOEXEC, 0o600, dir_fd=tmp_fd)
         try:
             _write_all(fd, [data] if isinstance(data, bytes) else data)
@@ -206,13 +207,13 @@ def atomic_write(root: str, folder: str, name: str, data: bytes | list[bytes], *
                 os.fsync(fd)
         except BaseException:
             os.close(fd)
-            _unlink_at(tmp_name, tmp_fd)
+            _unlink_at(temp, tmp_fd)
             raise
         os.close(fd)
         try:
-            os.rename(tmp_name, name, src_dir_fd=tmp_fd, dst_dir_fd=dst_fd)
+            os.rename(temp, name, src_dir_fd=tmp_fd, dst_dir_fd=dst_fd)
         except BaseException:
-            _unlink_at(tmp_name, tmp_fd)
+            _unlink_at(temp, tmp_fd)
             raise
         if fsync:
             os.fsync(dst_fd)  # the rename itself, on disk

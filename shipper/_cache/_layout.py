@@ -76,6 +76,30 @@ def parse_name(name: str) -> tuple[int, int] | None:
     return int(parts[0]), int(parts[3])
 
 
+def writer_pid(name: str) -> int | None:
+    """The process that wrote a cache file, from its name (see `file_name`)."""
+    parts = name.split("-")
+    return int(parts[1]) if len(parts) == 4 and parts[1].isdigit() else None
+
+
+def tmp_name(folder: str, name: str) -> str:
+    """The name a file bound for ``folder/name`` has in ``tmp/`` while it is written: the
+    folder is part of it, so a file whose writer died before the rename can still be put
+    where it was going (see `tmp_target`)."""
+    return f"{folder.replace('/', '+')}+{name}.tmp"
+
+
+def tmp_target(tmp: str) -> tuple[str, str] | None:
+    """``(folder, name)`` a file in ``tmp/`` was being written for, or None for a name
+    that `tmp_name` did not make."""
+    if not tmp.endswith(".tmp"):
+        return None
+    folder, plus, name = tmp[:-len(".tmp")].rpartition("+")
+    if not plus or not folder or parse_name(name) is None:
+        return None
+    return folder.replace("+", "/"), name
+
+
 def quarantine_name(now_ms: int, name: str) -> str:
     """The name a file gets in quarantine: its old name behind the time it was moved."""
     return f"{now_ms}-{name}"

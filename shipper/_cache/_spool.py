@@ -21,7 +21,14 @@ from typing import Any, NamedTuple
 
 from .. import _log
 from .._json import loads
-from ._files import atomic_write, ensure_cache, ensure_destination, file_parts
+from ._files import (
+    atomic_write,
+    encode_file,
+    ensure_cache,
+    ensure_destination,
+    file_parts,
+    unlink_quietly,
+)
 from ._layout import (
     DEAD,
     DESTINATIONS,
@@ -33,13 +40,30 @@ from ._layout import (
     parse_name,
     quarantine_name,
     quarantined_original,
+    tmp_target,
+    writer_pid,
 )
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .._config import Settings
 
-_STALE_TMP_S = 3600.0
+_STALE_TMP_S = 3600.0  # a leftover in tmp/ this old is nobody's any more
+_UNFINISHED_S = 10.0  # a file in tmp/ younger than this may still be being written
+
+
+def _writer_gone(name: str) -> bool:
+    """Whether the process that wrote cache file ``name`` has ended."""
+    pid = writer_pid(name)
+    if pid is None or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False
 
 
 class Entry(NamedTuple):
@@ -392,22 +416,79 @@ class Spool:
         return False
 
     def clean_tmp(self, now: float | None = None) -> int:
-        """Remove temp files left by writers that died mid-write (never renamed into place)."""
+        """Deal with what writers left in ``tmp/``: a cache file whose writer died before
+        renaming it into place goes where it was going (whole, or what of it reads, the rest
+        to quarantine); any other leftover is removed once it is `_STALE_TMP_S` old.
+        Returns how many files it dealt with."""
         now = time.time() if now is None else now
-        removed = 0
+        done = 0
         try:
             names = os.listdir(self.tmp)
-        except FileNotFoundError:
+        except OSError:  # none yet, or unreadable: nothing to deal with now
             return 0
         for name in names:
             path = self.tmp / name
             try:
-                if now - path.lstat().st_mtime > _STALE_TMP_S:
-                    path.unlink()
-                    removed += 1
+                age = now - path.lstat().st_mtime
             except OSError:
                 continue
-        return removed
+            target = tmp_target(name)
+            if target is not None and age >= _UNFINISHED_S and (
+                    age > _STALE_TMP_S or _writer_gone(target[1])):
+                done += self._finish(path, *target)
+            elif age > _STALE_TMP_S:
+                unlink_quietly(path)
+                done += 1
+        return done
+
+    def _finish(self, path: Path, folder: str, name: str) -> int:
+        """Put a file its writer left in ``tmp/`` into ``folder`` as ``name``: 1 if it was
+        dealt with, 0 if it was left for later."""
+        parts = folder.split("/")
+        if parts[-1] not in (PENDING, DEAD) or len(parts) not in (1, 3) or (
+                len(parts) == 3 and parts[0] != DESTINATIONS):
+            unlink_quietly(path)  # not a cache file's folder: nothing to keep
+            return 1
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            try:
+                data = _read_all(fd)
+            finally:
+                os.close(fd)
+            if not data:
+                unlink_quietly(path)  # nothing was written yet
+                return 1
+            if len(parts) == 3:
+                ensure_destination(str(self.root), parts[1], {})
+            try:
+                decode_file(data)
+            except CorruptFile:
+                return self._salvage(path, folder, name, data)
+            os.rename(path, self.root / folder / name)
+            _log.warning("cache file %s was left unfinished by a process that ended; it is "
+                         "whole and back in %s", name, folder)
+        except OSError as exc:
+            _log.warning("cannot recover %s left in tmp/: %s", name, exc.strerror)
+            return 0
+        return 1
+
+    def _salvage(self, path: Path, folder: str, name: str, data: bytes) -> int:
+        """A file cut off mid-write: its readable events go where it was going (pending
+        only: a dead letter without its reason is not worth keeping apart), the rest to
+        quarantine."""
+        try:
+            good, bad, _ = salvage_file(data)
+        except CorruptFile:
+            good, bad = [], []
+        parsed = parse_name(name)
+        if good and parsed is not None and folder.endswith(PENDING):
+            atomic_write(str(self.root), folder, file_name(parsed[0], len(good)),
+                         encode_file([raw for _, raw in good]), fsync=self.fsync)
+            self._set_aside(name, bad, "written only in part by a process that ended")
+            unlink_quietly(path)
+        else:
+            self._quarantine(path, "written only in part by a process that ended")
+        return 1
 
 
 def _read_all(fd: int) -> bytes:
