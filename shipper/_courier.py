@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 
 Sleep = Callable[[float], Awaitable[None]]
 
+_MAX_WHY = 300  # characters of a translation failure kept as a dead letter's reason
+MAX_FILE_FAILURES = 3  # a pending file whose delivery failed this often goes to quarantine
+
 
 @dataclass
 class DrainResult:
@@ -50,6 +53,18 @@ class DrainResult:
     files: int = 0
     stopped_by: str | None = None
     retries: int = 0
+    failed_files: int = 0  # files whose delivery raised (a bug of ours), left for later
+
+
+@dataclass
+class _Files:
+    """What one drain knows of the pending files: those to leave alone (held by another
+    drain, or failing), those to try one by one (their group failed), and how many files in
+    a row failed on their own."""
+
+    skip: set[str] = field(default_factory=set)
+    alone: set[str] = field(default_factory=set)
+    failed_in_a_row: int = 0
 
 
 @dataclass
@@ -162,12 +177,32 @@ class Courier:
         try:
             request = destination.batch_request(raw, self.clock.time())
         except Unsendable as exc:
-            return Answer(REFUSED, None, None, exc.reason, exc.index)
+            return Answer(REFUSED, None, None, exc.reason, exc.index, local=True)
+        except Exception as exc:  # noqa: BLE001 - one event's fault must cost only that event
+            return self._untranslatable(raw, exc)
         limit = destination.max_request_bytes
         if limit is not None and request.size > limit:
             return Answer(TOO_LARGE, None, None, f"{request.size} bytes is over the "
                                                  f"{destination.kind} limit of {limit}")
         return await send(self.client, destination, request, self._limit(deadline))
+
+    def _untranslatable(self, raw: list[bytes], failure: Exception) -> Answer:
+        """A batch the destination failed to translate or encode (a ``before_send`` that
+        made a context a string, properties nested past what protobuf takes): a refusal,
+        made here, of the first event that fails on its own, so that it alone is
+        dead-lettered with the reason; with none failing alone, of the batch (bisected)."""
+        kind = self.destination.kind
+        why = f"cannot be translated for {kind}: {type(failure).__name__}: {failure}"
+        row = None
+        for index in range(len(raw)) if len(raw) > 1 else ():
+            try:
+                self.destination.batch_request(raw[index:index + 1], self.clock.time())
+            except Exception as exc:  # noqa: BLE001 - looking for the event that fails
+                why = f"cannot be translated for {kind}: {type(exc).__name__}: {exc}"
+                row = index
+                break
+        return Answer(REFUSED, None, None, why[:_MAX_WHY], 0 if len(raw) == 1 else row,
+                      local=True)
 
     async def send(self, events: list[Event], deadline: Deadline) -> Outcome:
         """Deliver one batch with retries; dead-letter refused events; update the breaker."""
@@ -207,15 +242,18 @@ class Courier:
                 _log.warning("%d refused event(s) lost: cannot write dead letter: %s",
                              len(events), exc.strerror)
 
-    def _claim_group(self, skip: set[str]) -> list[Claim]:
-        """Claim pending files, oldest first, up to one batch's worth. Raises
-        `ResourceShortage` (with nothing claimed) when the cache cannot be read now."""
+    def _claim_group(self, skip: set[str], alone: set[str]) -> list[Claim]:
+        """Claim pending files, oldest first, up to one batch's worth; a file in ``alone``
+        makes a group of its own. Raises `ResourceShortage` (with nothing claimed) when the
+        cache cannot be read now."""
         claims: list[Claim] = []
         count = size = 0
         for entry in self.spool.entries():
-            if str(entry.path) in skip:
+            path = str(entry.path)
+            if path in skip:
                 continue
-            if claims and (count + entry.count > self.batch_count
+            solo = path in alone
+            if claims and (solo or count + entry.count > self.batch_count
                            or len(claims) >= self.max_claimed_files):
                 break
             try:
@@ -225,12 +263,12 @@ class Courier:
                     break  # deliver what is claimed; the next group meets it again
                 raise
             if claim is None:
-                skip.add(str(entry.path))
+                skip.add(path)
                 continue
             claims.append(claim)
             count += len(claim.events)
             size += sum(len(raw) for _, raw in claim.events)
-            if count >= self.batch_count or size >= self.batch_bytes:
+            if solo or count >= self.batch_count or size >= self.batch_bytes:
                 break
         return claims
 
@@ -244,12 +282,19 @@ class Courier:
 
         The caller has passed the gate. Files are claimed with a lock, so several drains
         (in this and other processes) share the work without sending a file twice.
+
+        A failure of ours while a group of files is delivered (an exception: a bug) never
+        blocks the files behind it: the group's files are tried again one by one, a file
+        that fails alone is counted in the destination's failures and left for later (after
+        `MAX_FILE_FAILURES` failures it goes to quarantine), and the drain goes on; it stops
+        only when `MAX_FILE_FAILURES` files in a row fail alone (then the fault is not the
+        files').
         """
         result = DrainResult()
-        skip: set[str] = set()
+        files = _Files()
         while not deadline.expired:
             try:
-                claims = await offload(self._claim_group, skip)
+                claims = await offload(self._claim_group, files.skip, files.alone)
             except ResourceShortage as exc:
                 # out of descriptors or memory: nothing is wrong with the files; later
                 _log.warning("cannot read the disk cache now (%s); delivery stops until later",
@@ -260,6 +305,7 @@ class Courier:
                 break
             events = [e for c in claims for e in c.events]
             outcome = Outcome(remaining=events)
+            failure: Exception | None = None
             try:
                 for batch in chunk_events(events, self.batch_count, self.batch_bytes):
                     got = await self.send(batch, deadline)
@@ -267,6 +313,8 @@ class Courier:
                     if got.stopped_by is not None:
                         outcome.stopped_by = got.stopped_by
                         break
+            except Exception as exc:  # noqa: BLE001 - a bug of ours: isolate it, go on
+                failure = exc
             finally:
                 await offload(_settle, claims, outcome)
             result.delivered += len(outcome.delivered)
@@ -275,10 +323,37 @@ class Courier:
             result.files += len(claims)
             if progress is not None:
                 progress(len(outcome.delivered) + len(outcome.dead))
+            if failure is not None:
+                await self._failed(claims, failure, files, result)
+                if files.failed_in_a_row >= MAX_FILE_FAILURES:
+                    result.stopped_by = (f"delivery failed on {files.failed_in_a_row} files "
+                                         f"in a row ({type(failure).__name__}); see the "
+                                         "shipper log")
+                    break
+                continue
+            files.failed_in_a_row = 0
             if outcome.stopped_by is not None:
                 result.stopped_by = outcome.stopped_by.detail
                 break
         return result
+
+    async def _failed(self, claims: list[Claim], failure: Exception, files: _Files,
+                      result: DrainResult) -> None:
+        """A group's delivery raised: try its files one by one, or (a file alone) count the
+        failure against it and skip it for the rest of this drain."""
+        paths = [str(claim.entry.path) for claim in claims]
+        if len(claims) > 1:
+            _log.warning("delivering %d cache files failed (%s: %s); trying them one by one",
+                         len(claims), type(failure).__name__, failure)
+            files.alone.update(paths)
+            return
+        _log.logger().error("delivering cache file %s failed", claims[0].entry.name,
+                            exc_info=failure)
+        files.skip.update(paths)
+        files.failed_in_a_row += 1
+        result.failed_files += 1
+        await offload(self.spool.delivery_failed, claims[0].entry,
+                      f"{type(failure).__name__}: {failure}", MAX_FILE_FAILURES)
 
 
 def _claimable_files() -> int:

@@ -34,6 +34,8 @@ class Answer(NamedTuple):
     ``row``: for a refusal, the index (in the batch sent) of the event the receiver named as
     refused, where it names one (ClickHouse's "at row N"). ``rejected``: for an acceptance,
     how many events the receiver dropped without naming them (OTLP's partial success).
+    ``local``: a refusal made here, not by the receiver: the event cannot be translated or
+    encoded for this destination (nothing was sent).
     """
 
     kind: str
@@ -42,6 +44,7 @@ class Answer(NamedTuple):
     detail: str = ""
     row: int | None = None
     rejected: int = 0
+    local: bool = False
 
 
 @dataclass
@@ -127,15 +130,18 @@ async def deliver(
     A receiver that refuses everything is not taken at its word: when nothing of the batch
     was accepted and more than one event was refused, the fault is the receiver's (its
     schema, its configuration), so nothing is dead-lettered: the delivery stops with a
-    configuration answer, which opens the breaker. Bisection is bounded too: after
-    `MAX_REFUSALS` refused requests the rest is kept for a later delivery.
+    configuration answer, which opens the breaker. Refusals made here (``local``: an event
+    that cannot be translated for the destination) are the events' own fault: they are
+    dead-lettered whatever the rest does, and cost no request. Bisection is bounded too:
+    after `MAX_REFUSALS` refused requests the rest is kept for a later delivery.
 
     When stopped, every event not delivered or dead is in ``remaining``, in order.
     """
     out = Outcome()
     stack = [events]  # chunks still to send; the last is sent next
     refusals = 0
-    last_refusal: Answer | None = None
+    last_refusal: Answer | None = None  # the receiver's last refusal
+    refused_by_receiver: set[str] = set()
 
     async def exchange(chunk: list[Event]) -> Answer:
         """One chunk, retried while its answers are transient and retrying is allowed."""
@@ -158,16 +164,16 @@ async def deliver(
         answer = await exchange(chunk)
         if answer.kind == ACCEPTED:
             out.delivered.extend(event_id for event_id, _ in chunk)
-            out.rejected += answer.rejected
+            out.rejected += min(answer.rejected, len(chunk))  # never more than it was sent
             continue
         if answer.kind not in (TOO_LARGE, REFUSED):  # a failure that stops delivery
             stack.append(chunk)
             out.stopped_by = answer
             break
-        last_refusal = answer
-        if answer.kind == REFUSED:
-            refusals += 1
-            if refusals > MAX_REFUSALS and len(chunk) > 1:
+        if not answer.local:  # the receiver's refusal, not one made here
+            last_refusal = answer
+            refusals += answer.kind == REFUSED
+            if answer.kind == REFUSED and refusals > MAX_REFUSALS and len(chunk) > 1:
                 stack.append(chunk)
                 out.stopped_by = answer._replace(
                     detail=f"stopped bisecting after {MAX_REFUSALS} refusals "
@@ -177,11 +183,14 @@ async def deliver(
         refused, parts = _split(chunk, answer)
         if refused is not None:
             out.dead.append((refused, answer.detail))
+            if not answer.local:
+                refused_by_receiver.add(refused[0])
         stack.extend(reversed(parts))  # the first part is sent next
     left = {event_id for rest in stack for event_id, _ in rest}
-    if not out.delivered and len(out.dead) > 1 and last_refusal is not None:
-        left.update(event_id for (event_id, _), _ in out.dead)
-        out.dead = []
+    if not out.delivered and len(refused_by_receiver) > 1 and last_refusal is not None:
+        # the receiver refused all it was sent: its fault, not the events'; they are kept
+        left |= refused_by_receiver
+        out.dead = [dead for dead in out.dead if dead[0][0] not in refused_by_receiver]
         out.stopped_by = _refuses_everything(last_refusal, len(left))
         await on_failure(out.stopped_by)
     out.remaining = [event for event in events if event[0] in left]

@@ -24,6 +24,8 @@ versions of shipper that may share one cache, so nothing else spells these names
                                  id): what hooks read instead of state.json
             probe.lock           held by the one process probing its health endpoint
             sync.lock            held by its running sync (a hook hands it to the sync it starts)
+            failures.json        pending files whose delivery raised, by name: how often
+            failures.lock        held while failures.json is changed
 
 A cache file is JSON Lines: a header ``{"shipper":1,"n":N}`` (plus extra keys, such as the
 reason of a dead letter) and then N events, one a line. Its name
@@ -50,6 +52,8 @@ STATE_LOCK = "state.lock"
 PAUSE_FILE = "paused-until"
 PROBE_LOCK = "probe.lock"
 SYNC_LOCK = "sync.lock"
+FAILURES_FILE = "failures.json"
+FAILURES_LOCK = "failures.lock"
 DROPS_FILE = "drops.json"
 DROPS_LOCK = "drops.lock"
 ANONYMOUS_ID = "anonymous_id"

@@ -22,16 +22,21 @@ from typing import Any, NamedTuple
 from .. import _log
 from .._json import loads
 from ._files import (
+    Locked,
     atomic_write,
     encode_file,
     ensure_cache,
     ensure_destination,
     file_parts,
+    read_json,
     unlink_quietly,
+    write_json,
 )
 from ._layout import (
     DEAD,
     DESTINATIONS,
+    FAILURES_FILE,
+    FAILURES_LOCK,
     FORMAT_VERSION,
     PENDING,
     QUARANTINE,
@@ -365,6 +370,33 @@ class Spool:
         except OSError as exc:
             _log.warning("cache file %s is unreadable (%s) and cannot be moved: %s",
                          path.name, why, exc.strerror)
+
+    def delivery_failed(self, entry: Entry, why: str, limit: int) -> bool:
+        """Count a failure (an exception of ours) to deliver pending file ``entry``, in
+        ``failures.json`` beside this spool's state; at ``limit`` failures the file goes
+        to quarantine, where it blocks nothing. Returns True when it was moved there."""
+        path = self.home / FAILURES_FILE
+        try:
+            self.ensure()
+            with Locked(self.home / FAILURES_LOCK):
+                counts = read_json(path)
+                # forget files that were delivered, pruned or moved since
+                counts = {name: n for name, n in counts.items()
+                          if isinstance(n, int) and ((self.pending / name).exists() or (
+                              self.unbound is not None and (self.unbound / name).exists()))}
+                failures = counts.get(entry.name, 0) + 1
+                if failures >= limit:
+                    counts.pop(entry.name, None)
+                else:
+                    counts[entry.name] = failures
+                write_json(path, counts)
+        except OSError as exc:
+            _log.warning("cannot count the failure of %s: %s", entry.name, exc.strerror)
+            return False
+        if failures < limit:
+            return False
+        self._quarantine(entry.path, f"its delivery failed {failures} times ({why[:200]})")
+        return True
 
     # -- summaries ----------------------------------------------------------------------
 
