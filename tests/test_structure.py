@@ -50,7 +50,8 @@ def test_public_names_are_sorted_and_importable() -> None:
 
 # names of the on-disk layout (see shipper/_cache/_layout.py), as string literals
 LAYOUT_NAMES = {"pending", "dead", "quarantine", "tmp", "state.json", "state.lock",
-                "probe.lock", "sync.lock", "drops.json", "drops.lock"}
+                "probe.lock", "sync.lock", "drops.json", "drops.lock", "failures.json",
+                "failures.lock"}
 
 
 def _string_literals(path: Path) -> set[str]:
