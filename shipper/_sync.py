@@ -76,8 +76,20 @@ def sync(
     return result
 
 
-def _failed(*_args: object) -> SyncResult:
-    return SyncResult(error="sync failed: see the shipper log")
+def _failed(settings: Settings, *_args: object, **_kwargs: object) -> SyncResult:
+    """What a sync that failed inside (a bug of ours, logged with its traceback) reports:
+    the failure, and what is still pending, counted afresh."""
+    import sys
+
+    failure = sys.exc_info()[1]  # `never_raises` calls this while handling the failure
+    what = f" ({type(failure).__name__})" if failure is not None else ""
+    result = SyncResult(error=f"sync failed{what}: an internal error, logged with its "
+                              "traceback on the shipper logger")
+    try:
+        result.pending_events = Spool.for_settings(settings).pending_events()
+    except Exception:  # noqa: BLE001, S110 - the count is a courtesy; the error stands
+        pass
+    return result
 
 
 @never_raises("sync", SyncResult(), recover=_failed)
