@@ -181,10 +181,11 @@ class AsyncShipper(_Base):
             self._spill_at_exit()
 
     def _spill_at_exit(self) -> None:
-        """What is still in memory when the interpreter exits goes to disk."""
+        """What is still in memory when this client is garbage-collected unclosed (a
+        coroutine that made it returned), or when the interpreter exits, goes to disk."""
         if not self._exit_registered:
             self._exit_registered = True
-            close_at_exit(self._engine.spill_memory_quietly, self)
+            weakref.finalize(self, self._engine.spill_memory_quietly)
 
     async def start(self) -> None:
         """Start the background delivery task on the running loop (``async with`` does it)."""

@@ -289,21 +289,27 @@ class Engine:
         if len(self.queue) >= self.settings.batch_size or self.overflow:
             wakeup.set()  # events queued before the worker ran
         started()
-        with contextlib.suppress(Exception):
-            await self._ensure_started()
-        while not self._stopping:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), self.settings.flush_interval)
-            wakeup.clear()
-            if self._stopping:
-                break
-            try:
-                await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - the worker must outlive any bug of ours
-                _log.exception("delivery cycle failed; events stay queued or on disk")
-                await self.sleep(min(1.0, self.settings.flush_interval))
+        try:
+            with contextlib.suppress(Exception):
+                await self._ensure_started()
+            while not self._stopping:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), self.settings.flush_interval)
+                wakeup.clear()
+                if self._stopping:
+                    break
+                try:
+                    await self.tick()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # noqa: BLE001 - the worker must outlive any bug of ours
+                    _log.exception("delivery cycle failed; events stay queued or on disk")
+                    await self.sleep(min(1.0, self.settings.flush_interval))
+        except asyncio.CancelledError:
+            # its loop is ending (asyncio.run() returned without aclose(), say): what is
+            # still in memory goes to disk now, blocking, for nothing else will run
+            self.spill_memory_quietly()
+            raise
 
     def stop(self) -> None:
         self._stopping = True

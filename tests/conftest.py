@@ -54,8 +54,8 @@ def private_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     for key in list(os.environ):
         if key.startswith(("SHIPPER_", "OTEL_")) or key == "DO_NOT_TRACK":
             monkeypatch.delenv(key)
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
+    home = tmp_path / "user-home"
+    home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     for key in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
         monkeypatch.delenv(key, raising=False)

@@ -361,3 +361,41 @@ def test_counters_are_exact_when_many_threads_count() -> None:
     snap = counters.snapshot()
     assert snap["tracked"] == 40_000 and snap["dropped_by"] == {"disk_unwritable": 40_000}
     assert sum(h.get("disk_unwritable", 0) for h in handed) == 40_000
+
+
+UNCLOSED = {
+    "a local client inside asyncio.run()": """
+async def main():
+    s = AsyncShipper(endpoint=ENDPOINT, shutdown_timeout=0.5)
+    for i in range(5):
+        s.track("e", {"i": i})
+    await asyncio.sleep(0.1)
+asyncio.run(main())
+""",
+    "a global client tracked inside asyncio.run()": """
+s = AsyncShipper(endpoint=ENDPOINT, shutdown_timeout=0.5)
+async def main():
+    for i in range(5):
+        s.track("e", {"i": i})
+asyncio.run(main())
+""",
+    "a client with no event loop at all": """
+s = AsyncShipper(endpoint=ENDPOINT, shutdown_timeout=0.5)
+for i in range(5):
+    s.track("e", {"i": i})
+""",
+}
+
+
+@pytest.mark.parametrize("script", list(UNCLOSED))
+def test_an_async_client_never_closed_keeps_its_events_on_disk(script: str,
+                                                              cache_dir: Path) -> None:
+    """A script or service that never calls aclose(): when asyncio.run() ends (the worker
+    task is cancelled), the client is collected, or the interpreter exits, what it held in
+    memory is on disk (it used to be 5 tracked, 0 on disk, nothing counted)."""
+    code = ("import asyncio\nfrom shipper import AsyncShipper\n"
+            "ENDPOINT = 'http://127.0.0.1:9'\n" + UNCLOSED[script])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert sorted(e["properties"]["i"] for e in events_on_disk(cache_dir)) == list(range(5))

@@ -3,14 +3,11 @@ count of what is left, and what a sync running beside it did."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import shipper
 
-from .conftest import Collector, child_env, pending_events, write_backlog
+from .conftest import Collector, pending_events, write_backlog
 
 
 def test_a_sync_that_fails_inside_says_so_with_the_true_pending_count(
