@@ -132,7 +132,7 @@ class Courier:
                 action = decide(snap, self.clock.monotonic(), ttl=self.settings.health_ttl)
                 if action != PROBE:
                     return GateResult(action == SEND, "probed by another process")
-            verdict, detail = await probe(self.client, health_url)
+            verdict, detail = await probe(self.client, self.destination)
             if verdict == ABSENT:  # no health endpoint there: the breaker alone gates
                 if not self._absent_logged:
                     self._absent_logged = True
@@ -177,7 +177,8 @@ class Courier:
         try:
             request = destination.batch_request(raw, self.clock.time())
         except Unsendable as exc:
-            return Answer(REFUSED, None, None, exc.reason, exc.index, local=True)
+            return Answer(REFUSED, None, None, self.settings.redact(exc.reason), exc.index,
+                          local=True)
         except Exception as exc:  # noqa: BLE001 - one event's fault must cost only that event
             return self._untranslatable(raw, exc)
         limit = destination.max_request_bytes
@@ -201,8 +202,8 @@ class Courier:
                 why = f"cannot be translated for {kind}: {type(exc).__name__}: {exc}"
                 row = index
                 break
-        return Answer(REFUSED, None, None, why[:_MAX_WHY], 0 if len(raw) == 1 else row,
-                      local=True)
+        return Answer(REFUSED, None, None, self.settings.redact(why)[:_MAX_WHY],
+                      0 if len(raw) == 1 else row, local=True)
 
     async def send(self, events: list[Event], deadline: Deadline) -> Outcome:
         """Deliver one batch with retries; dead-letter refused events; update the breaker."""

@@ -46,11 +46,20 @@ def identity(kind: str, base_url: str | None, otlp_logs_endpoint: str | None,
 
 def otlp_logs_url(base_url: str, logs_endpoint: str | None) -> str:
     """Where OTLP logs go: ``OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`` as given (a bare host gets
-    ``/``), else the endpoint with ``/v1/logs`` appended."""
+    ``/``), else the endpoint with ``/v1/logs`` added to its path."""
     if logs_endpoint:
         rest = logs_endpoint.split("://", 1)[-1]
-        return logs_endpoint if "/" in rest else logs_endpoint + "/"
-    return base_url + OTLP_LOGS_PATH
+        return logs_endpoint if "/" in rest.split("?", 1)[0] else with_path(logs_endpoint, "/")
+    return with_path(base_url, OTLP_LOGS_PATH)
+
+
+def with_path(url: str, path: str, query: str = "") -> str:
+    """``url`` with ``path`` added to the end of its path, before any query string it has
+    (``https://host/in?token=T`` + ``/v1/logs`` is ``https://host/in/v1/logs?token=T``),
+    and ``query`` (encoded already) added to that query string."""
+    head, _, own = url.partition("?")
+    queries = "&".join(part for part in (own, query) if part)
+    return head.rstrip("/") + path + (f"?{queries}" if queries else "")
 
 
 def public_url(url: str) -> str:

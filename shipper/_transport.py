@@ -106,15 +106,27 @@ def _timeout(seconds: float) -> httpx.Timeout:
     return httpx.Timeout(seconds, connect=min(CONNECT_TIMEOUT_S, seconds))
 
 
+def without_credentials(url: str) -> tuple[httpx.URL, httpx.BasicAuth | None]:
+    """A URL's ``user:password@`` part as the Basic authentication it stands for, and the
+    URL without it: what is sent is the same, but the password stays out of every line that
+    names the URL (httpx's own request log among them). The destinations' own
+    authentication is in their headers, so no other authentication is lost."""
+    target = httpx.URL(url)
+    if not target.userinfo:
+        return target, None
+    auth = httpx.BasicAuth(target.username, target.password)
+    return target.copy_with(username=None, password=None), auth
+
+
 async def exchange(client: httpx.AsyncClient, request: Request,
                    timeout: float | None = None) -> Reply | Answer:
     """Send ``request`` within ``timeout`` seconds if given (else the client's). A network
     failure or timeout comes back as a transient `Answer`, never an exception."""
     limit = _timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT
     try:
-        response = await client.request(request.method, request.url,
-                                        content=request.content or None,
-                                        headers=request.headers, timeout=limit)
+        url, auth = without_credentials(request.url)
+        response = await client.request(request.method, url, content=request.content or None,
+                                        headers=request.headers, timeout=limit, auth=auth)
     except httpx.TimeoutException as exc:
         return Answer(TRANSIENT, None, None, f"timeout ({type(exc).__name__})")
     except httpx.HTTPError as exc:
@@ -126,19 +138,27 @@ async def exchange(client: httpx.AsyncClient, request: Request,
 
 async def send(client: httpx.AsyncClient, destination: Destination, request: Request,
                timeout: float | None = None) -> Answer:
-    """One exchange, read by the destination that made the request."""
+    """One exchange, read by the destination that made the request. What the answer says
+    (a receiver may quote the request back, credentials included) is redacted here, before
+    anything logs, prints or keeps it."""
     reply = await exchange(client, request, timeout)
-    return reply if isinstance(reply, Answer) else destination.read_reply(reply)
+    answer = reply if isinstance(reply, Answer) else destination.read_reply(reply)
+    return answer._replace(detail=destination.settings.redact(answer.detail))
 
 
-async def probe(client: httpx.AsyncClient, url: str) -> tuple[bool | str, str]:
-    """GET the health URL: any 2xx within a second means healthy (True); 404 or 405 means
-    there is no health endpoint there (`ABSENT`); anything else, unhealthy (False)."""
+async def probe(client: httpx.AsyncClient, destination: Destination) -> tuple[bool | str, str]:
+    """GET the destination's health URL: any 2xx within a second means healthy (True); 404
+    or 405 means there is no health endpoint there (`ABSENT`); anything else, unhealthy
+    (False). The detail is redacted like an answer's."""
+    url = destination.health_url or destination.base_url
     reply = await exchange(client, Request("GET", url, {}), PROBE_TIMEOUT_S)
     if isinstance(reply, Answer):
-        return False, f"health probe failed: {reply.detail}"
-    if 200 <= reply.status < 300:
-        return True, f"HTTP {reply.status}"
-    if reply.status in (404, 405):
-        return ABSENT, f"the health probe {url} answered HTTP {reply.status}"
-    return False, f"health probe answered HTTP {reply.status}"
+        verdict: bool | str = False
+        detail = f"health probe failed: {reply.detail}"
+    elif 200 <= reply.status < 300:
+        verdict, detail = True, f"HTTP {reply.status}"
+    elif reply.status in (404, 405):
+        verdict, detail = ABSENT, f"the health probe {url} answered HTTP {reply.status}"
+    else:
+        verdict, detail = False, f"health probe answered HTTP {reply.status}"
+    return verdict, destination.settings.redact(detail)

@@ -136,8 +136,12 @@ class Handler(BaseHTTPRequestHandler):
             with receiver.lock:
                 receiver.stats["refused_requests"] += 1
             retry = plan.get("retry_after")
-            self.reply(status, b'{"error": "planned"}',
-                       {"Retry-After": str(retry)} if retry else None)
+            answer = b'{"error": "planned"}'
+            if plan.get("echo"):  # a receiver that quotes the request in its refusal
+                answer = json.dumps({"error": "bad request",
+                                     "authorization": headers.get("authorization"),
+                                     "body": body.decode("utf-8", "replace")}).encode()
+            self.reply(status, answer, {"Retry-After": str(retry)} if retry else None)
             return
         with receiver.lock:
             receiver.stats["accepted_requests"] += 1

@@ -259,3 +259,18 @@ def test_health_probes_default_by_destination() -> None:
         assert dest(kind, health_path="/up").health_url == "http://receiver.test/up"
     assert dest("shipper", health_path="").health_url is None
     assert load_settings(environ={"SHIPPER_HEALTH_PATH": ""}).health_path_or_default is None
+
+
+@pytest.mark.parametrize(("kind", "path", "query"), [
+    ("shipper", "/in/v1/batch", "token=T"), ("otlp", "/in/v1/logs", "token=T"),
+    ("segment", "/in/v1/batch", "token=T"), ("posthog", "/in/batch/", "token=T"),
+    ("webhook", "/in", "token=T"), ("clickhouse", "/in/", "token=T&query=INSERT"),
+])
+def test_an_endpoint_with_a_query_string_keeps_it_after_the_path(
+        kind: str, path: str, query: str) -> None:
+    """``https://host/in?token=T``: each destination puts its own path before the query
+    string (and ClickHouse its query beside the token), the health probe too."""
+    d = dest(kind, endpoint="https://host/in?token=T", health_path="/up")
+    url = d.batch_request([], NOW).url
+    assert url.startswith(f"https://host{path}?{query}"), url
+    assert d.health_url == "https://host/in/up?token=T"

@@ -24,6 +24,7 @@ from shipper._cli._serve import MAX_INFLATED, make_server
 
 from .conftest import (
     Collector,
+    Receiver,
     child_env,
     destination_home,
     pending_events,
@@ -67,6 +68,80 @@ def test_api_key_never_reaches_logs_disk_or_output(tmp_path: Path, cache_dir: Pa
     for path in cache_dir.rglob("*"):
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path
+
+
+PASSWORD, TOKEN = "pw-s3cret-9", "tok-s3cret-7"
+
+
+def secret_free(texts: list[str], cache: Path, *secrets: str) -> None:
+    """None of ``secrets`` is in ``texts`` or in any file of the cache."""
+    for secret in secrets:
+        for text in texts:
+            assert secret not in text, text
+        for path in cache.rglob("*"):
+            if path.is_file():
+                assert secret.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.parametrize("kind", ["otlp", "clickhouse"])
+def test_endpoint_credentials_are_never_shown_or_stored(
+        kind: str, cache_dir: Path, caplog: pytest.LogCaptureFixture,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """An endpoint with a password and a query token, answered 404 or 400 (whose readers
+    quote the URL): neither appears in a warning, in sync, status or doctor, or in any file
+    of the cache (state.json, dead letters); and the destination's path goes before the
+    query string (`/v1/logs?token=...`, not `/?token=.../v1/logs`)."""
+    r = Receiver(cache_dir.parent, kind)
+    r.start()
+    try:
+        r.plan(status=404)
+        endpoint = f"http://bob:{PASSWORD}@127.0.0.1:{r.port}/?token={TOKEN}"
+        caplog.set_level(logging.DEBUG)
+        monkeypatch.setenv("SHIPPER_ENDPOINT", endpoint)
+        monkeypatch.setenv("SHIPPER_DESTINATION", kind)
+        with Shipper(shutdown_timeout=2) as s:
+            s.track("e")
+        for argv in (["sync"], ["sync", "--json"], ["status"], ["status", "--json"],
+                     ["doctor"], ["doctor", "--json"], ["--debug", "sync"]):
+            main(argv)
+        paths = [request["path"] for request in r.requests()]
+    finally:
+        r.stop()
+    printed = capsys.readouterr()
+    ours = "\n".join(record.getMessage() for record in caplog.records
+                     if record.name.startswith("shipper"))
+    # httpx's own INFO line names each request's URL, query string included (that is the
+    # request); the password is never in it: it goes as the Authorization header
+    theirs = "\n".join(record.getMessage() for record in caplog.records
+                       if not record.name.startswith("shipper"))
+    secret_free([printed.out, printed.err, ours], cache_dir, PASSWORD, TOKEN)
+    secret_free([theirs], cache_dir, PASSWORD)
+    wanted = "/v1/logs?token=" if kind == "otlp" else "/?token="
+    assert paths and all(path.startswith(wanted) for path in paths), paths
+
+
+@pytest.mark.parametrize("kind", ["segment", "posthog"])
+def test_a_refusal_quoting_the_request_keeps_no_key(
+        kind: str, tmp_path: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A receiver whose 400 quotes the request back (the Authorization header, PostHog's
+    api_key in the body): the dead letter's reason and what sync prints hold no key, in no
+    form (Segment's Basic token is the key in base64)."""
+    r = Receiver(tmp_path, kind)
+    r.start()
+    try:
+        r.plan(status=400, echo=True)
+        with Shipper(destination=kind, endpoint=r.url, api_key=KEY, shutdown_timeout=2) as s:
+            s.track("e")
+    finally:
+        r.stop()
+    import base64
+
+    reasons = [line for path in (destination_home(cache_dir, r.url, kind) / "dead").iterdir()
+               for line in path.read_text().splitlines()[:1]]
+    assert reasons and "bad request" in reasons[0]
+    secret_free([capsys.readouterr().err, caplog.text], cache_dir, KEY,
+                base64.b64encode(f"{KEY}:".encode()).decode())
 
 
 def test_background_sync_command_line_has_no_key(collector: Collector,

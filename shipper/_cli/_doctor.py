@@ -31,6 +31,8 @@ class Report:
     def __init__(self, out: TextIO, *, as_json: bool = False) -> None:
         self.out = out
         self.as_json = as_json
+        # what a finding quotes (an answer, a URL) is shown with the secrets hidden
+        self.redact: Callable[[str], str] = lambda text: text
         self.problems = 0
         self.checks: list[dict[str, str | None]] = []
         self.config_file = config_file(os.environ)
@@ -38,11 +40,13 @@ class Report:
             out.write(f"shipper doctor\n  config file: {self.config_file}\n")
 
     def ok(self, msg: str) -> None:
+        msg = self.redact(msg)
         self.checks.append({"status": "ok", "message": msg, "fix": None})
         if not self.as_json:
             self.out.write(f"  ok    {msg}\n")
 
     def bad(self, msg: str, fix: str) -> None:
+        msg, fix = self.redact(msg), self.redact(fix)
         self.problems += 1
         self.checks.append({"status": "fix", "message": msg, "fix": fix})
         if not self.as_json:
@@ -73,6 +77,7 @@ def doctor(load: Callable[[], Settings], out: TextIO, *, as_json: bool = False) 
         report.bad(f"configuration: {exc}",
                    "fix or remove that value (see docs/configuration.md)")
         return report.verdict()
+    report.redact = settings.redact
     if settings.disabled:
         report.bad("shipper is disabled: nothing is recorded",
                    "unset DO_NOT_TRACK / SHIPPER_DISABLED, or disabled=false in config.toml")
@@ -182,8 +187,11 @@ def _check_health(client: httpx.Client, destination: Destination, report: Report
         report.ok("no health probe (health_path is off, or this destination has none): "
                   "the circuit breaker alone pauses delivery when the receiver fails")
         return
-    path = url[len(destination.base_url):]
-    status = client.get(url).status_code
+    from .._transport import without_credentials
+
+    path = _path_of(url)
+    target, auth = without_credentials(url)
+    status = client.get(target, auth=auth).status_code
     if 200 <= status < 300:
         report.ok(f"health probe {path} answered {status}")
     elif status in (404, 405):
@@ -194,6 +202,14 @@ def _check_health(client: httpx.Client, destination: Destination, report: Report
     else:
         report.bad(f"health probe {path} answered HTTP {status}: delivery waits until it "
                    "answers 2xx", "check the receiver, the endpoint URL and health_path")
+
+
+def _path_of(url: str) -> str:
+    """The path of a URL, for a finding (the endpoint's host, credentials and query are
+    said elsewhere, or not at all)."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path or "/"
 
 
 def _answer_of(destination: Destination, response: httpx.Response) -> Answer:
@@ -207,10 +223,13 @@ def _check_empty_batch(client: httpx.Client, destination: Destination,
                        report: Report) -> None:
     import time
 
+    from .._transport import without_credentials
+
     empty = destination.batch_request([], time.time())
-    response = client.request(empty.method, empty.url, content=empty.content,
-                              headers=empty.headers)
-    path = empty.url[len(destination.base_url):] or "/"
+    url, auth = without_credentials(empty.url)
+    response = client.request(empty.method, url, content=empty.content,
+                              headers=empty.headers, auth=auth)
+    path = _path_of(empty.url)
     status = response.status_code
     answer = _answer_of(destination, response)
     if status in (401, 403):
@@ -231,9 +250,12 @@ def _check_clickhouse(client: httpx.Client, destination: Destination, report: Re
     assert isinstance(destination, ClickHouse)  # noqa: S101 - chosen by kind above
     settings = destination.settings
 
+    from .._transport import without_credentials
+
     def run(sql: str, body: bytes = b"") -> httpx.Response:
         request = destination.query(sql, body)
-        return client.request(request.method, request.url, content=request.content)
+        url, auth = without_credentials(request.url)
+        return client.request(request.method, url, content=request.content, auth=auth)
 
     version = run("SELECT version()")
     if version.status_code != 200:

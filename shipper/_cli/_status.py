@@ -62,7 +62,8 @@ def _state(spool: Spool, settings: Settings, clock: Clock) -> dict[str, Any]:
         "breaker": {
             "state": state,
             "failures": breaker.failures,
-            "reason": breaker.reason or None,
+            # redacted again: a state.json written by an older shipper may hold secrets
+            "reason": settings.redact(breaker.reason) or None,
             "cooldown_s": breaker.cooldown if breaker.opened_mono is not None else None,
             "open_until": _iso(open_until),
         },
@@ -70,7 +71,7 @@ def _state(spool: Spool, settings: Settings, clock: Clock) -> dict[str, Any]:
             "healthy": health.healthy if health else None,
             "checked_at": _iso(health.checked_wall) if health else None,
             "age_s": round(mono - health.checked_mono, 3) if health else None,
-            "detail": health.detail if health else None,
+            "detail": settings.redact(health.detail) if health else None,
         },
     }
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .._backoff import parse_retry_after
 from .._deliver import ACCEPTED, CONFIG, REFUSED, TOO_LARGE, TRANSIENT, Answer
 from .._json import loads
-from .._kinds import DEFAULT_HEALTH_PATH, MAX_BATCH_EVENTS, MAX_REQUEST_BYTES
+from .._kinds import DEFAULT_HEALTH_PATH, MAX_BATCH_EVENTS, MAX_REQUEST_BYTES, with_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -241,7 +241,7 @@ class Destination:
         path = self.settings.health_path
         if path is None:
             path = DEFAULT_HEALTH_PATH.get(self.kind)
-        return self.base_url + path if path else None
+        return with_path(self.base_url, path) if path else None
 
     def client_headers(self) -> dict[str, str]:
         """Headers sent with every request, the probe included: the ``headers`` setting and

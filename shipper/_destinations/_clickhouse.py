@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 from .._backoff import parse_retry_after
 from .._deliver import ACCEPTED, CONFIG, REFUSED, TOO_LARGE, TRANSIENT, Answer
+from .._kinds import with_path
 from ._base import (
     Destination,
     Reply,
@@ -84,7 +85,7 @@ class ClickHouse(Destination):
         return headers
 
     def query_url(self, sql: str) -> str:
-        return f"{self.base_url}/?query={quote(sql, safe='')}"
+        return with_path(self.base_url, "/", f"query={quote(sql, safe='')}")
 
     def query(self, sql: str, body: bytes = b"") -> Request:
         """A POST of one statement (POST: a GET is read-only to ClickHouse)."""

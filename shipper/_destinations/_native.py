@@ -7,6 +7,7 @@ The body embeds each event's own JSON bytes, never re-encoded:
 from __future__ import annotations
 
 from .._event import rfc3339_ms
+from .._kinds import with_path
 from ._base import Destination, Reply, Request, answer_for_status, compressed
 
 TYPE_CHECKING = False
@@ -34,8 +35,8 @@ class Native(Destination):
     def batch_request(self, events: list[bytes], sent_at: float) -> Request:
         headers = {"Content-Type": "application/json"}
         body = batch_body(events, sent_at)
-        return Request("POST", self.base_url + BATCH_PATH, headers, compressed(body, headers),
-                       len(body))
+        return Request("POST", with_path(self.base_url, BATCH_PATH), headers,
+                       compressed(body, headers), len(body))
 
     def read_reply(self, reply: Reply) -> Answer:
         return answer_for_status(

@@ -9,6 +9,7 @@ anonymous id and ``$process_person_profile: false`` (what the SDK does for anony
 from __future__ import annotations
 
 from .._event import rfc3339_ms
+from .._kinds import with_path
 from ._base import Destination, Reply, Request, answer_for_status, parse_events, split_context
 
 TYPE_CHECKING = False
@@ -42,7 +43,7 @@ class PostHog(Destination):
             })
         body = {"api_key": self.settings.api_key or "", "batch": items,
                 "historical_migration": False, "sent_at": rfc3339_ms(sent_at)}
-        return self.json_request(self.base_url + BATCH_PATH, body)
+        return self.json_request(with_path(self.base_url, BATCH_PATH), body)
 
     def read_reply(self, reply: Reply) -> Answer:
         return answer_for_status(

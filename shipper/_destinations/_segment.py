@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 
 from .._event import rfc3339_ms
+from .._kinds import with_path
 from ._base import Destination, Reply, Request, answer_for_status, parse_events, split_context
 
 TYPE_CHECKING = False
@@ -54,7 +55,7 @@ class Segment(Destination):
         body = {"batch": items, "sentAt": rfc3339_ms(sent_at)}
         if self.settings.api_key:
             body["writeKey"] = self.settings.api_key
-        return self.json_request(self.base_url + BATCH_PATH, body)
+        return self.json_request(with_path(self.base_url, BATCH_PATH), body)
 
     def read_reply(self, reply: Reply) -> Answer:
         return answer_for_status(
