@@ -21,9 +21,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIPPED_REQUIRED = ROOT / ".ci-skipped"  # .ci/run fails when a required part was skipped
-# Where downloads the tests reuse live (the agent CLIs from npm): the user's cache folder,
-# found before any test gets a home folder of its own.
-DOWNLOADS = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
 
 
 def required_or_skip(part: str, why: str) -> None:
@@ -48,18 +45,15 @@ def needs_git() -> None:
 
 @pytest.fixture(autouse=True)
 def private_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """Every test gets its own cache folder and home folder, and no user configuration: the
-    user's own ~/.config/shipper/config.toml, state and data are never read, even by code
-    that looks for them where no SHIPPER_CONFIG points."""
+    """Every test gets its own cache folder and no user configuration: the user's own
+    ~/.config/shipper/config.toml, state and data are never read, even by code that looks
+    for them where no SHIPPER_CONFIG points (the XDG folders point into the test's own)."""
     for key in list(os.environ):
         if key.startswith(("SHIPPER_", "OTEL_")) or key == "DO_NOT_TRACK":
             monkeypatch.delenv(key)
-    home = tmp_path / "user-home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    for key in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", DOWNLOADS)
+    for key, name in (("XDG_CONFIG_HOME", "config"), ("XDG_STATE_HOME", "state"),
+                      ("XDG_DATA_HOME", "data")):
+        monkeypatch.setenv(key, str(tmp_path / "xdg" / name))
     monkeypatch.setenv("SHIPPER_CONFIG", str(tmp_path / "no-config.toml"))
     cache = tmp_path / "cache"
     monkeypatch.setenv("SHIPPER_CACHE_DIR", str(cache))

@@ -815,6 +815,14 @@ def test_hook_command_runs_the_hook_script_without_site(tmp_path: Path) -> None:
     python = tmp_path / "bin" / "python"
     python.parent.mkdir()
     python.symlink_to(sys.executable)
+    # an environment of its own around that interpreter (a venv's python away from its
+    # pyvenv.cfg is the base Python), where shipper is an editable install: a .pth file
+    (tmp_path / "pyvenv.cfg").write_text(
+        f"home = {os.path.dirname(os.path.realpath(sys.executable))}\n"
+        "include-system-site-packages = false\n")
+    site_packages = tmp_path / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    (site_packages / "site-packages").mkdir(parents=True)
+    (site_packages / "site-packages" / "_shipper_editable.pth").write_text(f"{ROOT}\n")
     shutil.copy(ROOT / "scripts" / "shipper-hook",
                 python.parent / "shipper-hook")
     made = subprocess.run([str(python), "-c", "from shipper._cli._install import hook_command;"
