@@ -6,7 +6,7 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
@@ -17,7 +17,7 @@ from ._cache._files import try_lock
 from ._cache._identity import anonymous_id
 from ._cache._layout import SYNC_LOCK
 from ._cache._prune import prune
-from ._cache._spool import ResourceShortage, Spool, all_spools
+from ._cache._spool import ResourceShortage, Spool, all_spools, elsewhere
 from ._clock import Deadline, SystemClock
 from ._config import Settings, load_settings
 from ._courier import Courier, Sleep
@@ -46,6 +46,10 @@ class SyncResult:
     stopped_by: str | None = None
     error: str | None = None
     seconds: float = 0.0
+    #: events that wait for destinations other than the configured one (which this sync
+    #: does not send), and those destinations' folder names (`shipper requeue --from`)
+    other_destination_events: int = 0
+    other_destinations: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -186,6 +190,9 @@ async def _run(
             result.pending_events = spool.pending_events()
         except ResourceShortage as exc:
             result.error = f"cannot read the disk cache now: {exc.strerror}"
+        for other, pending, dead in elsewhere(spool.root, spool.key):
+            result.other_destination_events += pending + dead
+            result.other_destinations.append(str(other.key))
     return result
 
 

@@ -232,7 +232,9 @@ def test_status_shows_each_destination_with_pending_events(tmp_path: Path,
     found = {(d["kind"], d["pending_events"], d["configured"]) for d in status["destinations"]}
     assert found == {("segment", 1, False), ("shipper", 2, True)}
     text = shipper_cli(cache_dir, "status", SHIPPER_ENDPOINT="http://127.0.0.1:9").stdout
-    assert "segment http://127.0.0.1:9: 1 pending" in text
+    name = destination_home(cache_dir, "http://127.0.0.1:9", "segment").name
+    assert f"segment http://127.0.0.1:9 (folder {name}): 1 pending" in text
+    assert f"shipper requeue --from {name}" in text
     assert "recorded with no endpoint: 1 pending" in text
 
 

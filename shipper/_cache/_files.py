@@ -106,11 +106,23 @@ def ensure_cache(root: str | os.PathLike[str]) -> str:
     check_ancestors(root)
     parent = os.path.dirname(root)
     if not os.path.isdir(parent):
+        _no_file_in_the_way(parent)
         os.makedirs(parent, 0o700, exist_ok=True)
     make_private_dir(root)
     for name in FOLDERS:
         make_private_dir(join(root, name))
     return root
+
+
+def _no_file_in_the_way(path: str) -> None:
+    """Raise ENOTDIR, naming it, where a file stands where a folder of ``path`` must be (a
+    bare ``makedirs`` says "File exists", which misleads)."""
+    walked = path
+    while walked and walked != os.path.dirname(walked) and not os.path.lexists(walked):
+        walked = os.path.dirname(walked)
+    if walked and os.path.lexists(walked) and not os.path.isdir(walked):
+        raise UnsafeCacheDir(errno.ENOTDIR, "a part of the cache path is a file, not a folder",
+                             walked)
 
 
 def ensure_destination(root: str, key: str, about: dict[str, str]) -> str:

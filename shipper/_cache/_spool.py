@@ -271,7 +271,7 @@ class Spool:
     def _entries_in(self, folder: Path) -> list[Entry]:
         try:
             names = os.listdir(folder)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # nothing there (or no folder at all)
             return []
         except OSError as exc:
             raise ResourceShortage(exc.errno, exc.strerror, str(folder)) from None
@@ -404,7 +404,7 @@ class Spool:
         """(files, events) in a dead-letter or quarantine-like folder."""
         try:
             names = os.listdir(folder)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return 0, 0
         events = 0
         for name in names:
@@ -433,6 +433,44 @@ class Spool:
             files += 1
             events += parsed[1]
         return files, events
+
+    def move_to(self, other: Spool, *, dry_run: bool = False) -> tuple[int, int]:
+        """Move this destination's pending and dead-lettered files into ``other``'s pending
+        (an earlier destination's events, for the one configured now), ids unchanged; a file
+        a sync holds now is left for the next move. Returns (files, events) moved, or that
+        would be."""
+        files = events = 0
+        for folder in (self.pending, self.dead):
+            try:
+                names = sorted(os.listdir(folder))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for name in names:
+                parsed = parse_name(name)
+                if parsed is None:
+                    continue
+                if not dry_run and not self._move_unclaimed(folder / name, other):
+                    continue
+                files += 1
+                events += parsed[1]
+        return files, events
+
+    def _move_unclaimed(self, path: Path, other: Spool) -> bool:
+        """Rename ``path`` into ``other``'s pending, holding its lock meanwhile (a sync
+        that holds it is delivering it: it stays). False when it was not moved."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            other.ensure()
+            os.rename(path, other.pending / path.name)
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+        return True
 
     def is_locked(self, path: Path) -> bool:
         try:
@@ -530,6 +568,24 @@ def _read_all(fd: int) -> bytes:
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
+
+
+def elsewhere(root: Path | str, configured: str | None) -> list[tuple[Spool, int, int]]:
+    """The destinations of a cache, other than the ``configured`` one (its folder name),
+    that still hold events: ``(spool, pending, dead-lettered)`` for each. No sync of the
+    configured destination sends them; ``shipper requeue --from`` moves them to it."""
+    found = []
+    for spool in all_spools(root):
+        if spool.key is None or spool.key == configured:
+            continue
+        try:
+            pending = sum(entry.count for entry in spool.own_entries())
+        except ResourceShortage:
+            continue
+        dead = spool.folder_count(spool.dead)[1]
+        if pending or dead:
+            found.append((spool, pending, dead))
+    return found
 
 
 def all_spools(root: Path | str) -> list[Spool]:

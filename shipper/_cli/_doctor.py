@@ -82,6 +82,7 @@ def doctor(load: Callable[[], Settings], out: TextIO, *, as_json: bool = False) 
         report.bad("shipper is disabled: nothing is recorded",
                    "unset DO_NOT_TRACK / SHIPPER_DISABLED, or disabled=false in config.toml")
     _check_cache(settings, report)
+    _check_other_destinations(settings, report)
     if _check_endpoint_setting(settings, report):
         _check_destination(settings, report)
     return report.verdict()
@@ -124,6 +125,20 @@ def _check_cache(settings: Settings, report: Report) -> None:
                    "free some space: events are dropped (and counted) when the disk is full")
     elif space is not None:
         report.ok(f"{space // (1024 * 1024):,} MiB free for the cache")
+
+
+def _check_other_destinations(settings: Settings, report: Report) -> None:
+    """Events recorded for a destination that is not the configured one: no sync sends
+    them, so they would wait until pruned."""
+    from .._cache._spool import elsewhere
+
+    for spool, pending, dead in elsewhere(settings.cache_path,
+                                          Spool.for_settings(settings).key):
+        where = f"{spool.about.get('kind')} {spool.about.get('endpoint')}"
+        report.bad(f"{pending + dead} event(s) wait for {where} (folder {spool.key}), which is "
+                   "not the configured destination: no sync sends them",
+                   f"`shipper requeue --from {spool.key}` moves them to the configured one "
+                   "(ids unchanged)")
 
 
 def _check_endpoint_setting(settings: Settings, report: Report) -> bool:

@@ -88,9 +88,15 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     prune.add_argument("--dry-run", action="store_true")
     prune.add_argument("--json", action="store_true")
 
-    requeue = command("requeue", "move dead-lettered events back to pending")
-    requeue.add_argument("--dry-run", action="store_true")
-    requeue.add_argument("--json", action="store_true")
+    requeue = command("requeue", "move dead-lettered events back to pending, or an earlier "
+                                 "destination's events to the configured one")
+    requeue.add_argument("--from", dest="source", metavar="DESTINATION",
+                         help="an earlier destination (its URL, or the folder name `shipper "
+                              "status` shows): move its pending and dead-lettered events to "
+                              "the configured destination, ids unchanged")
+    requeue.add_argument("--dry-run", action="store_true", help="say what would move; move "
+                                                                "nothing")
+    requeue.add_argument("--json", action="store_true", help="the result as one JSON object")
 
     doctor = command("doctor", "check configuration, cache folder and endpoint")
     doctor.add_argument("--json", action="store_true", help="the findings as one JSON object")
@@ -473,6 +479,10 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             line += f"; stopped: {result.stopped_by}"
         if result.error:
             line += f"; {result.error}"
+        if result.other_destination_events:
+            line += (f"; {result.other_destination_events} more wait for a destination that "
+                     f"is not configured now ({', '.join(result.other_destinations)}): "
+                     f"`shipper requeue --from {result.other_destinations[0]}` moves them here")
         print(line, file=sys.stderr)
     if result.error and "endpoint" in result.error:
         return 2
@@ -515,31 +525,10 @@ def _cmd_prune(args: argparse.Namespace) -> int:
 
 
 def _cmd_requeue(args: argparse.Namespace) -> int:
-    from .._cache._spool import all_spools
+    from ._requeue import requeue
 
-    settings = _settings_for(args)
-    moved: list[dict[str, Any]] = []
-    total = 0
-    for spool in all_spools(settings.cache_path):
-        files, events = spool.requeue(dry_run=args.dry_run)
-        if files:
-            total += events
-            moved.append({"kind": spool.about.get("kind"), "endpoint":
-                          spool.about.get("endpoint"), "files": files, "events": events})
-    if args.json:
-        import json
-
-        print(json.dumps({"dry_run": args.dry_run, "events": total, "destinations": moved},
-                         indent=2))
-        return 0
-    verb = "would move" if args.dry_run else "moved"
-    print(f"{verb} {total} dead-lettered event(s) back to pending")
-    for m in moved:
-        where = f"{m['kind']} {m['endpoint']}" if m["kind"] else "recorded with no endpoint"
-        print(f"  {where}: {m['events']} event(s) in {m['files']} file(s)")
-    if total and not args.dry_run:
-        print("they are sent by the next sync (`shipper sync`)")
-    return 0
+    return requeue(_settings_for(args), args.source, dry_run=args.dry_run, as_json=args.json,
+                   out=sys.stdout, err=sys.stderr)
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:

@@ -83,6 +83,7 @@ def _summary(spool: Spool, settings: Settings, clock: Clock, now: float) -> dict
     return {
         "kind": spool.about.get("kind"),
         "endpoint": spool.about.get("endpoint"),
+        "name": spool.key,
         "folder": str(spool.home),
         "pending_events": sum(e.count for e in entries),
         "pending_files": len(entries),
@@ -110,6 +111,9 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     ages = [s["oldest_pending_age_s"] for s in everything if s["oldest_pending_age_s"]]
     oldest_age = max(ages) if ages else None
     quarantined, _ = configured.folder_count(configured.quarantine)
+    others = [summary for key, summary in summaries.items() if key != configured.key]
+    recorded = (any(s.key and os.path.isdir(s.home) for s in spools)
+                or bool(unbound["pending_events"] or unbound["dead_letter_events"]))
     return {
         "endpoint": public_endpoint(settings.endpoint),
         "destination": settings.destination,
@@ -121,6 +125,9 @@ def collect_status(settings: Settings) -> dict[str, Any]:
         "oldest_pending_at": _iso(now - oldest_age) if oldest_age is not None else None,
         "oldest_pending_age_s": oldest_age,
         "unbound_events": unbound["pending_events"],
+        # waiting for a destination that is not the configured one: no sync sends them
+        "other_destination_events": sum(d["pending_events"] + d["dead_letter_events"]
+                                        for d in others),
         "dead_letter_events": sum(s["dead_letter_events"] for s in everything),
         "dead_letter_files": sum(s["dead_letter_files"] for s in everything),
         "quarantined_files": quarantined,
@@ -135,7 +142,18 @@ def collect_status(settings: Settings) -> dict[str, Any]:
             or key == configured.key
         ],
         "dropped": read_drops(configured.root),
+        "recorded": recorded,  # whether any event was ever recorded in this cache
+        "cache_problem": _cache_problem(configured),
     }
+
+
+def _cache_problem(spool: Spool) -> str | None:
+    """Why the cache folder cannot be used now, or None."""
+    try:
+        spool.ensure()
+    except OSError as exc:
+        return f"{exc.strerror or exc}: {exc.filename or spool.root}"
+    return None
 
 
 def _sync_running(spool: Spool) -> bool:
@@ -176,14 +194,11 @@ def _why(st: dict[str, Any]) -> list[str]:
 def _destination_lines(st: dict[str, Any]) -> list[str]:
     lines = []
     for d in st["destinations"]:
-        if not (d["pending_events"] or d["dead_letter_events"]):
+        if not d["configured"] or not (d["pending_events"] or d["dead_letter_events"]):
             continue
-        mark = " (configured)" if d["configured"] else ""
-        text = f"  {d['kind']} {d['endpoint']}{mark}: {d['pending_events']} pending"
+        text = f"  {d['kind']} {d['endpoint']} (configured): {d['pending_events']} pending"
         if d["dead_letter_events"]:
             text += f", {d['dead_letter_events']} dead-lettered"
-        if d["breaker"]["state"] != "closed" and not d["configured"]:
-            text += f", breaker {d['breaker']['state']}"
         lines.append(text)
     if st["unbound_events"]:
         lines.append(f"  recorded with no endpoint: {st['unbound_events']} pending (the first "
@@ -191,33 +206,59 @@ def _destination_lines(st: dict[str, Any]) -> list[str]:
     return lines
 
 
+def other_destination_lines(st: dict[str, Any]) -> list[str]:
+    """Events that wait for a destination other than the configured one, which no sync
+    sends: where they are, and the command that moves them to the configured one."""
+    lines = []
+    for d in st["destinations"]:
+        if d["configured"] or not (d["pending_events"] or d["dead_letter_events"]):
+            continue
+        held = f"{d['pending_events']} pending"
+        if d["dead_letter_events"]:
+            held += f", {d['dead_letter_events']} dead-lettered"
+        lines.append(f"  {d['kind']} {d['endpoint']} (folder {d['name']}): {held}; it is not "
+                     "the configured destination, so no sync sends them: "
+                     f"`shipper requeue --from {d['name']}` moves them to it")
+    return lines
+
+
 def render_status(st: dict[str, Any]) -> str:
     """A doctor's note: what is pending, and why it is not moving."""
     shown = f"{st['endpoint']} ({st['destination']})" if st["endpoint"] else "(none set)"
     lines = [f"endpoint:   {shown}", f"cache:      {st['cache_dir']}"]
+    if st["cache_problem"]:
+        lines.append(f"problem:    the cache folder cannot be used ({st['cache_problem']}): "
+                     "nothing can be recorded; set cache_dir to a folder you own")
     if st["disabled"]:
         lines.append("shipper is DISABLED (disabled=true or DO_NOT_TRACK=1): nothing is recorded.")
+    others = st["other_destination_events"]
+    mine = st["pending_events"] - sum(d["pending_events"] for d in st["destinations"]
+                                      if not d["configured"])
     if st["pending_events"]:
         lines.append(
             f"pending:    {st['pending_events']} event(s) in {st['pending_files']} file(s), "
             f"{st['pending_bytes'] / 1024:.1f} KiB, oldest from {st['oldest_pending_at']} "
             f"({_age(st['oldest_pending_age_s'])} ago)")
-        elsewhere = st["unbound_events"] or any(
-            d["pending_events"] and not d["configured"] for d in st["destinations"])
-        if elsewhere and st["endpoint"]:  # not all of it is the configured destination's
-            lines += _destination_lines(st)
+        if (st["unbound_events"] or others) and st["endpoint"]:
+            lines += _destination_lines(st)  # not all of it is the configured destination's
     elif st["dropped"]:
         lost = sum(st["dropped"].values())
         lines.append(f"pending:    nothing; but {lost} event(s) were dropped, not delivered "
                      "(see below)")
+    elif not st["recorded"]:
+        lines.append("pending:    nothing; no event has been recorded in this cache yet")
     else:
         lines.append("pending:    nothing; every recorded event was delivered")
+    if others:
+        lines.append(f"elsewhere:  {others} event(s) wait for a destination that is not "
+                     "configured now:")
+        lines += other_destination_lines(st)
     why = _why(st)
-    if st["pending_events"] and why:
+    if mine and why:
         lines.append("why:        " + "\n            ".join(why))
-    elif st["pending_events"] and st["sync_running"]:
+    elif mine and st["sync_running"]:
         lines.append("why:        a sync is delivering them now")
-    elif st["pending_events"]:
+    elif mine:
         lines.append("why:        waiting for the next hook or `shipper sync`")
     health = st["health"]
     if health["checked_at"]:
