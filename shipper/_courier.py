@@ -100,6 +100,7 @@ class Courier:
         self._auth_logged = False
         self._absent_logged = False
         self._prepared = False  # the destination's setup (ClickHouse's table) is done
+        self._setup_refusal_logged = False
         limit = destination.max_batch_events
         self.batch_count = min(settings.batch_size, limit or settings.batch_size)
         # each claimed file holds a descriptor until it is settled: leave most of them to
@@ -151,11 +152,20 @@ class Courier:
 
     async def _prepare(self, deadline: Deadline) -> Answer | None:
         """Run the destination's setup (once, and again after a configuration answer);
-        the answer that stopped it, or None when it is done."""
+        the answer that stopped it (the receiver could not be reached), or None when it is
+        done. A setup the receiver refuses (a ClickHouse user without the right to create
+        tables, whose table exists) is no failure: the batch is sent, and only its own
+        answer counts."""
         for request in self.destination.setup_requests():
             answer = await send(self.client, self.destination, request, self._limit(deadline))
-            if answer.kind != ACCEPTED:
+            if answer.kind == ACCEPTED:
+                continue
+            if answer.status is None:  # not reached: the batch would not get there either
                 return answer
+            if not self._setup_refusal_logged:
+                self._setup_refusal_logged = True
+                _log.warning("the receiver refused %s's setup (%s); sending anyway",
+                             self.destination.kind, answer.detail)
         self._prepared = True
         return None
 

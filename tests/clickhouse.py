@@ -39,12 +39,14 @@ CONFIG = """<?xml version="1.0"?>
 
 USERS = """<?xml version="1.0"?>
 <yandex>
-    <profiles><default/></profiles>
+    <profiles><default/><no_ddl><allow_ddl>0</allow_ddl></no_ddl></profiles>
     <users>
         <default><password></password><networks><ip>127.0.0.1</ip></networks>
             <profile>default</profile><quota>default</quota></default>
         <shipper><password>{password}</password><networks><ip>127.0.0.1</ip></networks>
             <profile>default</profile><quota>default</quota></shipper>
+        <inserter><password>{password}</password><networks><ip>127.0.0.1</ip></networks>
+            <profile>no_ddl</profile><quota>default</quota></inserter>
     </users>
     <quotas><default/></quotas>
 </yandex>

@@ -190,3 +190,24 @@ def test_the_server_is_debians(clickhouse_installed: None) -> None:
     from .clickhouse import server_binary
 
     assert server_binary() is not None
+
+
+def test_a_user_without_ddl_rights_inserts_into_an_existing_table(
+        server: ClickHouseServer, cache_dir: Path, table: str) -> None:
+    """A user whose profile forbids DDL (allow_ddl = 0), the table made by its owner: the
+    refused CREATE TABLE falls through to the insert, and only the insert's answer counts
+    (it used to open the breaker with 0 inserts), for a running client and for sync."""
+    from shipper._destinations._clickhouse import create_table_sql
+
+    server.query(create_table_sql("default", table))
+    with Shipper(destination="clickhouse", endpoint=server.url, clickhouse_table=table,
+                 clickhouse_user="inserter", api_key=PASSWORD, shutdown_timeout=5) as s:
+        direct = [s.track("direct", {"i": i}) for i in range(5)]
+        s.flush(10)
+    env = settings_env(cache_dir, server, table, SHIPPER_CLICKHOUSE_USER="inserter")
+    assert shipper_cmd(env, "emit", "synced").returncode == 0
+    done = shipper_cmd(env, "sync", "--timeout", "60")
+    assert done.returncode == 0, done.stderr
+    stored = rows(server, table)
+    assert {r["id"] for r in stored} >= set(direct) and len(stored) == 6
+    assert pending_events(cache_dir) == 0
