@@ -389,6 +389,9 @@ def _checked_text(key: str, text: str) -> str:
         return _checked_url(key, text.strip())
     if key == "api_key" and not all(" " < c <= "~" for c in text):
         raise ConfigError("api_key must be printable ASCII (it goes into an HTTP header)")
+    if key == "clickhouse_user" and not all(" " <= c <= "~" for c in text):
+        raise ConfigError("clickhouse_user must be printable ASCII (it goes into an HTTP "
+                          "header): no line breaks or control characters")
     if key == "cache_dir":
         path = os.path.expanduser(text)
         if not os.path.isabs(path) and path.startswith("~"):
@@ -441,7 +444,16 @@ def _otel(env: Mapping[str, str], values: dict[str, object]) -> None:
         if protocol.lower() in _kinds.OTLP_PROTOCOLS:
             values["otlp_protocol"] = protocol.lower()
         else:
-            _log.warning("OTLP protocol %r is not supported; sending http/json", protocol)
+            _log.warning("%s", otlp_protocol_advice(protocol))
+
+
+def otlp_protocol_advice(protocol: str) -> str:
+    """What to tell a user whose OTEL_EXPORTER_OTLP_PROTOCOL shipper cannot speak (grpc is
+    Claude Code's own default, and an OpenTelemetry Collector takes both)."""
+    return (f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol} is not supported: shipper sends OTLP "
+            "over HTTP (http/json, or http/protobuf with the otlp-proto extra), so it sends "
+            "http/json; point the endpoint at the collector's OTLP/HTTP receiver (port 4318, "
+            "not gRPC's 4317) and set OTEL_EXPORTER_OTLP_PROTOCOL=http/json")
 
 
 _MAX_CONFIG_BYTES = 1 << 20
@@ -549,6 +561,27 @@ def load_settings(
     if env.get("DO_NOT_TRACK", "").strip().lower() in _TRUE:
         values["disabled"] = True
     return Settings(**values)
+
+
+def origin(key: str, overrides: Mapping[str, object] | None = None, *,
+           environ: Mapping[str, str] | None = None) -> str:
+    """Where the value of setting ``key`` comes from, by the precedence `load_settings`
+    applies: "keyword argument", "SHIPPER_<KEY>", "config file <path>", an OpenTelemetry
+    variable's name (``destination = "otlp"`` only), or "default". Raises `ConfigError`
+    when the config file cannot be read."""
+    env = os.environ if environ is None else environ
+    if overrides and overrides.get(key) is not None:
+        return "keyword argument"
+    if env.get("SHIPPER_" + key.upper()) is not None:
+        return "SHIPPER_" + key.upper()
+    path = config_file(env)
+    if key in _read_file(path):
+        return f"config file {path}"
+    if key in ("endpoint", "otlp_logs_endpoint"):
+        for name in ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"):
+            if env.get(name, "").strip():
+                return name
+    return "default"
 
 
 def closest_key(name: str) -> str | None:

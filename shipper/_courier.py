@@ -32,6 +32,7 @@ from ._deliver import (
 )
 from ._destinations._base import Unsendable
 from ._gate import PROBE, SEND, decide
+from ._kinds import path_advice
 from ._transport import ABSENT, probe, send
 
 TYPE_CHECKING = False
@@ -137,8 +138,9 @@ class Courier:
             if verdict == ABSENT:  # no health endpoint there: the breaker alone gates
                 if not self._absent_logged:
                     self._absent_logged = True
-                    _log.warning("%s; delivering without a probe (set health_path = \"\" to "
-                                 "skip it)", detail)
+                    advice = path_advice(self.destination.kind, self.settings.endpoint)
+                    _log.warning("%s; delivering without a probe (%s)", detail, advice or
+                                 'set health_path = "" to skip it')
                 verdict = True
             healthy = bool(verdict)
             await offload(self.state.record_probe, healthy, detail)

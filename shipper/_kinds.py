@@ -26,6 +26,10 @@ MAX_REQUEST_BYTES = {SEGMENT: 500 * 1000, POSTHOG: 20 * 1024 * 1024,
 MAX_BATCH_EVENTS = {SEGMENT: 2500}
 
 OTLP_LOGS_PATH = "/v1/logs"
+
+#: the path each kind adds to the endpoint for its batches (the rest post to it as given)
+BATCH_PATHS = {NATIVE: "/v1/batch", SEGMENT: "/v1/batch", POSTHOG: "/batch/",
+               OTLP: OTLP_LOGS_PATH}
 WEBHOOK_FORMATS = ("json", "ndjson")
 OTLP_PROTOCOLS = ("http/json", "http/protobuf")
 
@@ -69,3 +73,16 @@ def public_url(url: str) -> str:
         return url.split("?", 1)[0]
     host, slash, path = rest.partition("/")
     return f"{scheme}://{host.rsplit('@', 1)[-1]}{slash}{path.split('?', 1)[0]}"
+
+
+def path_advice(kind: str, endpoint: str | None) -> str | None:
+    """What to tell a user whose endpoint already ends with the path this kind adds itself
+    (``http://host:8053/v1/batch``, which would post to ``/v1/batch/v1/batch``), or None."""
+    own = BATCH_PATHS.get(kind)
+    if not own or not endpoint:
+        return None
+    path = "/" + endpoint.split("://", 1)[-1].split("?", 1)[0].partition("/")[2]
+    if path.rstrip("/").endswith(own.rstrip("/")):
+        return (f"the endpoint ends with {own.rstrip('/')}, which shipper adds itself: drop "
+                f"{own.rstrip('/')} from the endpoint")
+    return None

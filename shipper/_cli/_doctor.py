@@ -8,8 +8,9 @@ from typing import TextIO
 from .._cache._files import atomic_write
 from .._cache._layout import TMP
 from .._cache._spool import Spool
-from .._config import Settings, config_file, unknown_names
+from .._config import Settings, config_file, origin, otlp_protocol_advice, unknown_names
 from .._errors import ConfigError
+from .._kinds import OTLP_PROTOCOLS, path_advice
 from ._status import free_bytes, public_endpoint
 
 TYPE_CHECKING = False
@@ -155,7 +156,39 @@ def _check_endpoint_setting(settings: Settings, report: Report) -> bool:
     if not settings.verify_tls:
         report.bad("TLS verification is off (verify_tls=false)",
                    "turn it back on unless you must")
+    _check_endpoint_origin(settings, report)
+    advice = path_advice(settings.destination, settings.endpoint)
+    if advice:
+        report.bad(f"endpoint {public_endpoint(settings.endpoint)}: {advice.split(':')[0]}",
+                   advice.split(": ", 1)[1])
     return True
+
+
+def _check_endpoint_origin(settings: Settings, report: Report) -> None:
+    """Where the endpoint comes from, and (OTLP) whether the standard OpenTelemetry
+    variables a user set are used: shipper's own settings come first, silently otherwise."""
+    try:
+        source = origin("endpoint")
+    except ConfigError:
+        return
+    report.ok(f"endpoint {public_endpoint(settings.endpoint)} (from {source})")
+    if settings.destination != "otlp":
+        return
+    for name in ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"):
+        value = os.environ.get(name, "").strip()
+        if value and source != name:
+            report.bad(f"{name}={public_endpoint(value)} is not used: the endpoint comes from "
+                       f"{source}, which comes before the OpenTelemetry variables",
+                       f"to use {name}, take endpoint out of {source}; else unset {name}")
+            break
+    for name in ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        protocol = os.environ.get(name, "").strip()
+        if protocol:
+            if protocol.lower() not in OTLP_PROTOCOLS:
+                report.bad(otlp_protocol_advice(protocol),
+                           "export OTEL_EXPORTER_OTLP_PROTOCOL=http/json, with the endpoint on "
+                           "the collector's OTLP/HTTP port (4318)")
+            break
 
 
 def _check_destination(settings: Settings, report: Report) -> None:

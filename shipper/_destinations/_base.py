@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .._backoff import parse_retry_after
 from .._deliver import ACCEPTED, CONFIG, REFUSED, TOO_LARGE, TRANSIENT, Answer
 from .._json import loads
-from .._kinds import DEFAULT_HEALTH_PATH, MAX_BATCH_EVENTS, MAX_REQUEST_BYTES, with_path
+from .._kinds import (
+    DEFAULT_HEALTH_PATH,
+    MAX_BATCH_EVENTS,
+    MAX_REQUEST_BYTES,
+    path_advice,
+    with_path,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -262,8 +268,13 @@ class Destination:
 
     def read_reply(self, reply: Reply) -> Answer:
         """What the receiver's reply to a batch means for delivery."""
-        return answer_for_status(reply, not_found="the endpoint has no such path "
-                                                  "(check the endpoint URL)")
+        return answer_for_status(reply, not_found=self.not_found("the endpoint has no such "
+                                                                 "path (check the endpoint URL)"))
+
+    def not_found(self, usual: str) -> str:
+        """What a 404 to a batch means: ``usual``, or that the endpoint already ends with
+        the path this destination adds (the commonest cause)."""
+        return path_advice(self.kind, self.settings.endpoint) or usual
 
     def setup_requests(self) -> list[Request]:
         """Requests to make once, before the first batch (creating a table, say)."""

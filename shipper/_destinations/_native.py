@@ -7,14 +7,14 @@ The body embeds each event's own JSON bytes, never re-encoded:
 from __future__ import annotations
 
 from .._event import rfc3339_ms
-from .._kinds import with_path
+from .._kinds import BATCH_PATHS, NATIVE, with_path
 from ._base import Destination, Reply, Request, answer_for_status, compressed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .._deliver import Answer
 
-BATCH_PATH = "/v1/batch"
+BATCH_PATH = BATCH_PATHS[NATIVE]
 
 
 def batch_body(events: list[bytes], sent_at: float) -> bytes:
@@ -40,4 +40,5 @@ class Native(Destination):
 
     def read_reply(self, reply: Reply) -> Answer:
         return answer_for_status(
-            reply, not_found=f"the endpoint has no {BATCH_PATH} (check the endpoint URL)")
+            reply, not_found=self.not_found(f"the endpoint has no {BATCH_PATH} (check the "
+                                            "endpoint URL)"))

@@ -152,7 +152,8 @@ class Otlp(Destination):
         return Request("POST", self.url, headers, compressed(body, headers), len(body))
 
     def read_reply(self, reply: Reply) -> Answer:
-        answer = answer_for_status(reply, not_found=f"nothing receives OTLP logs at {self.url}")
+        answer = answer_for_status(
+            reply, not_found=self.not_found(f"nothing receives OTLP logs at {self.url}"))
         if answer.kind != ACCEPTED or not reply.body.strip():
             return answer
         rejected, message = self._partial_success(reply)

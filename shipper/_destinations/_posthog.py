@@ -9,14 +9,14 @@ anonymous id and ``$process_person_profile: false`` (what the SDK does for anony
 from __future__ import annotations
 
 from .._event import rfc3339_ms
-from .._kinds import with_path
+from .._kinds import BATCH_PATHS, POSTHOG, with_path
 from ._base import Destination, Reply, Request, answer_for_status, parse_events, split_context
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .._deliver import Answer
 
-BATCH_PATH = "/batch/"
+BATCH_PATH = BATCH_PATHS[POSTHOG]
 
 
 class PostHog(Destination):
@@ -47,4 +47,5 @@ class PostHog(Destination):
 
     def read_reply(self, reply: Reply) -> Answer:
         return answer_for_status(
-            reply, not_found=f"the endpoint has no {BATCH_PATH} (check the endpoint URL)")
+            reply, not_found=self.not_found(f"the endpoint has no {BATCH_PATH} (check the "
+                                            "endpoint URL)"))

@@ -13,14 +13,14 @@ from __future__ import annotations
 import base64
 
 from .._event import rfc3339_ms
-from .._kinds import with_path
+from .._kinds import BATCH_PATHS, SEGMENT, with_path
 from ._base import Destination, Reply, Request, answer_for_status, parse_events, split_context
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .._deliver import Answer
 
-BATCH_PATH = "/v1/batch"
+BATCH_PATH = BATCH_PATHS[SEGMENT]
 
 
 class Segment(Destination):
@@ -59,4 +59,5 @@ class Segment(Destination):
 
     def read_reply(self, reply: Reply) -> Answer:
         return answer_for_status(
-            reply, not_found=f"the endpoint has no {BATCH_PATH} (check the endpoint URL)")
+            reply, not_found=self.not_found(f"the endpoint has no {BATCH_PATH} (check the "
+                                            "endpoint URL)"))
