@@ -50,6 +50,8 @@ class SyncResult:
     #: does not send), and those destinations' folder names (`shipper requeue --from`)
     other_destination_events: int = 0
     other_destinations: list[str] = field(default_factory=list)
+    #: pending events a sync running at the same time delivered (or settled) meanwhile
+    by_other_sync: int = 0
 
     @property
     def ok(self) -> bool:
@@ -124,15 +126,25 @@ def background_sync(lock_fd: int | None, linger: float = 2.0) -> SyncResult:
     return result
 
 
-async def _acquire(home: Any, deadline: Deadline) -> int | None:
-    """The sync lock, waiting up to `_MAX_LOCK_WAIT_S` within ``deadline``; None if it
-    stayed busy (we go on regardless: per-file locks keep two syncs from sending one file)."""
+async def _acquire(spool: Spool, deadline: Deadline) -> tuple[int | None, int]:
+    """The sync lock, waiting up to `_MAX_LOCK_WAIT_S` within ``deadline`` while another
+    sync holds it and events are pending: None if it stayed busy, or once nothing is pending
+    (a background sync lingers a while after its work: no need to wait for it). We go on
+    regardless: per-file locks keep two syncs from sending one file. Also returns how many
+    pending events the other sync settled while we waited."""
     patience = deadline.within(_MAX_LOCK_WAIT_S)
-    while True:
-        fd = try_lock(home / SYNC_LOCK)
-        if fd is not None or patience.expired:
-            return fd
+    fd = try_lock(spool.home / SYNC_LOCK)
+    if fd is not None:
+        return fd, 0
+    waiting = first = await offload(spool.pending_events)
+    while waiting and not patience.expired:
         await asyncio.sleep(_LOCK_POLL_S)
+        fd = try_lock(spool.home / SYNC_LOCK)
+        if fd is not None:
+            break
+        waiting = await offload(spool.pending_events)
+    left = await offload(spool.pending_events)
+    return fd, max(0, first - left)
 
 
 async def _run(
@@ -158,7 +170,7 @@ async def _run(
         result.error = f"cache folder {spool.root} is unusable: {exc.strerror or exc}"
         return result
     if lock_fd is None:
-        lock_fd = await _acquire(spool.home, deadline)
+        lock_fd, result.by_other_sync = await _acquire(spool, deadline)
     # files whose writers died before renaming them into place: back where they were going
     await offload(spool.clean_tmp)
     try:

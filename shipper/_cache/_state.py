@@ -226,9 +226,14 @@ class SharedState:
             before = snap.breaker
             after = before.failed(now, threshold=1 if trip else self.threshold,
                                   cooldown=self.cooldown, reason=reason)
-            if not trip and after.state(now) == "open" and before.state(now) != "open":
-                _log.warning("delivery paused for %.0f s: %s", after.cooldown, reason)
-            return Snapshot(snap.health, after)
+            health = snap.health
+            if after.state(now) == "open" and before.state(now) != "open":
+                if not trip:
+                    _log.warning("delivery paused for %.0f s: %s", after.cooldown, reason)
+                # deliveries failing is news of the service's health, however good the
+                # last probe was: nobody is told "healthy" while delivery is paused
+                health = self._health(False, now, reason)
+            return Snapshot(health, after)
 
         snap = self._modify("failure", change)
         return snap.breaker if snap else None
