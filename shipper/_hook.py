@@ -35,7 +35,11 @@ if TYPE_CHECKING:
 else:
     import _signal
 
-HOOK_BUDGET_S = 1.0  # waiting on stdin stops after this long (Claude Code's SessionEnd: ~1.5 s)
+# Waiting on stdin stops after this long. Agents write the payload and close stdin at once,
+# so this only bounds an agent that never closes it; it is generous because on a loaded
+# machine (hundreds of hooks at once) the agent's own write may take a while to be scheduled,
+# and a hook signalled meanwhile defers the signal until its event is on disk.
+HOOK_BUDGET_S = 3.0
 HOOK_SYNC_BUDGET_S = 0.5  # and starting a background sync after this long
 HOOK_MAX_STDIN = 16 * 1024 * 1024  # a larger payload is counted, not kept: its event says so
 DEFERRED = (_signal.SIGINT, _signal.SIGHUP, _signal.SIGTERM)  # SIGTERM last: see the tests
