@@ -72,3 +72,26 @@ def test_a_clickhouse_user_with_a_line_break_is_refused_as_a_setting(
     done = shipper_cli(child_env(tmp_path / "c", SHIPPER_CLICKHOUSE_USER=user.replace(
         "\x00", "\x01")), "status")
     assert done.returncode == 2 and "clickhouse_user" in done.stderr
+
+
+def test_a_cache_path_under_a_file_is_named_by_every_command(tmp_path: Path) -> None:
+    """`cache_dir` below a regular file: status says so instead of crashing, and emit and
+    doctor name the cause (a part of the path is a file), not "File exists"."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    env = child_env(blocker / "cache")
+    status = shipper_cli(env, "status")
+    assert status.returncode == 0 and "problem:" in status.stdout
+    assert "a part of the cache path is a file" in status.stdout
+    emitted = shipper_cli(env, "emit", "x")
+    assert emitted.returncode == 1 and "a part of the cache path is a file" in emitted.stderr
+    doctor = shipper_cli(env, "doctor")
+    assert doctor.returncode == 1 and "a part of the cache path is a file" in doctor.stdout
+    for text in (emitted.stderr, doctor.stdout):
+        assert "File exists" not in text
+
+
+def test_a_fresh_cache_does_not_claim_events_were_delivered(tmp_path: Path) -> None:
+    """Nothing ever recorded: status says so, not "every recorded event was delivered"."""
+    status = shipper_cli(child_env(tmp_path / "c"), "status")
+    assert "no event has been recorded in this cache yet" in status.stdout
