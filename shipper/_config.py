@@ -459,6 +459,14 @@ def otlp_protocol_advice(protocol: str) -> str:
 _MAX_CONFIG_BYTES = 1 << 20
 
 
+def _snapshot_file() -> str:
+    """Where hooks keep the parsed config file: the default cache folder ("": none)."""
+    from ._snapshot import SNAPSHOT_FILE
+
+    root = default_cache_dir()
+    return os.path.join(root, SNAPSHOT_FILE) if root else ""
+
+
 def _read_file(path: str, *, snapshot: bool = False) -> dict[str, Any]:
     """The config file's keys; {} where there is none. It is opened without blocking and
     must be a regular file: a FIFO or a device there must not hang a hook.
@@ -481,7 +489,8 @@ def _read_file(path: str, *, snapshot: bool = False) -> dict[str, Any]:
             from . import _snapshot
 
             stamp = _snapshot.stamp_of(info)
-            known = _snapshot.cached(path, stamp)
+            where = _snapshot_file()
+            known = _snapshot.cached(where, path, stamp)
             if known is not None:
                 return known
         raw = os.read(fd, _MAX_CONFIG_BYTES + 1)
@@ -500,7 +509,7 @@ def _read_file(path: str, *, snapshot: bool = False) -> dict[str, Any]:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     if snapshot:
-        _snapshot.remember(path, stamp, data)
+        _snapshot.remember(where, path, stamp, data, KEYS)
     return data
 
 

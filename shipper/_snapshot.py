@@ -2,7 +2,8 @@
 
 Parsing TOML imports ``tomllib``, ``re``, ``typing`` and ``datetime``: about as long as
 all the rest of a hook. The first short-lived process that parses a config file therefore
-leaves what it read in ``config-snapshot.json`` in the default cache folder, and the next
+leaves what it read in ``config-snapshot.json`` in the default cache folder (the
+configuration says where, see `shipper._config`), and the next
 ones use that while the file is unchanged.
 
 "Unchanged" is the file's device, inode, size, modification and change times, as git's
@@ -23,6 +24,7 @@ from ._kinds import public_url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Collection
     from typing import Any
 
 SNAPSHOT_FILE = "config-snapshot.json"
@@ -37,16 +39,9 @@ def stamp_of(info: os.stat_result) -> list[int]:
     return [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
 
 
-def _snapshot_path() -> str:
-    from ._config import default_cache_dir
-
-    root = default_cache_dir()
-    return os.path.join(root, SNAPSHOT_FILE) if root else ""
-
-
-def cached(path: str, stamp: list[int]) -> dict[str, Any] | None:
-    """The values of config file ``path`` as last parsed, if it still has ``stamp``."""
-    where = _snapshot_path()
+def cached(where: str, path: str, stamp: list[int]) -> dict[str, Any] | None:
+    """The values of config file ``path`` as last parsed, if it still has ``stamp``, from
+    the snapshot file ``where`` ("": none)."""
     if not where:
         return None
     from ._cache._files import read_json
@@ -58,14 +53,12 @@ def cached(path: str, stamp: list[int]) -> dict[str, Any] | None:
     return values if isinstance(values, dict) else None
 
 
-def _shareable(values: dict[str, Any]) -> dict[str, Any] | None:
-    """What of the parsed file may be copied: known keys with plain values, no secrets;
-    None when an endpoint holds credentials or a query (the file is then not copied)."""
-    from ._config import KEYS
-
+def _shareable(values: dict[str, Any], keys: Collection[str]) -> dict[str, Any] | None:
+    """What of the parsed file may be copied: settings (``keys``) with plain values, no
+    secrets; None when an endpoint holds credentials or a query (then nothing is copied)."""
     kept: dict[str, Any] = {}
     for key, value in values.items():
-        if key not in KEYS or key in SECRET_KEYS:
+        if key not in keys or key in SECRET_KEYS:
             continue
         if key in _URL_KEYS and isinstance(value, str) and public_url(value) != value:
             return None
@@ -77,14 +70,15 @@ def _shareable(values: dict[str, Any]) -> dict[str, Any] | None:
     return kept
 
 
-def remember(path: str, stamp: list[int], values: dict[str, Any]) -> None:
-    """Keep ``values`` (just parsed from ``path``, which has ``stamp``) for the next hook.
-    Never raises: a snapshot that cannot be written only means the next hook parses."""
+def remember(where: str, path: str, stamp: list[int], values: dict[str, Any],
+             keys: Collection[str]) -> None:
+    """Keep ``values`` (just parsed from ``path``, which has ``stamp``) for the next hook, in
+    the snapshot file ``where`` ("": none), those of ``keys`` (the settings) that may be
+    kept. Never raises: a snapshot that cannot be written only means the next hook parses."""
     try:
         if time.time_ns() - max(stamp[3], stamp[4]) < _SETTLE_S * 1e9:
             return  # written a moment ago: its times could change again unseen
-        kept = _shareable(values)
-        where = _snapshot_path()
+        kept = _shareable(values, keys)
         if kept is None or not where:
             return
         from ._cache._files import ensure_cache, read_json, write_json
