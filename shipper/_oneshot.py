@@ -14,12 +14,12 @@ import time
 from . import _log
 from ._cache._files import atomic_write, encode_file, ensure_cache, ensure_destination, try_lock
 from ._cache._layout import (
-    DESTINATIONS,
     PENDING,
     SYNC_LOCK,
     destination_dir,
-    destination_key,
+    destination_of,
     file_name,
+    folder_of,
     join,
 )
 from ._config import Settings, load_settings
@@ -94,16 +94,15 @@ def record(
         _log.show_debug_on_stderr()
         _log.debug("recorded %s", raw.decode("utf-8", "replace"))
     identity = settings.destination_identity
-    key = destination_key(settings.destination, identity) if identity else None
+    key = destination_of(settings.destination, identity)
     try:
         if key is None:  # no endpoint: the first destination that syncs takes it
             ensure_cache(root)
-            folder = PENDING
         else:
             ensure_destination(root, key, {"kind": settings.destination,
                                            "endpoint": public_url(identity or "")})
-            folder = join(DESTINATIONS, key, PENDING)
-        atomic_write(root, folder, file_name(int(time.time() * 1000), 1), encode_file([raw]))
+        atomic_write(root, folder_of(key, PENDING), file_name(int(time.time() * 1000), 1),
+                     encode_file([raw]))
     except OSError as exc:
         _count_drop(root, "disk_unwritable")
         why = f"cannot write the disk cache {root}: {exc.strerror or exc}"
@@ -116,11 +115,11 @@ def record(
 
 def sync_in_background(settings: Settings, overrides: dict[str, Any] | None = None) -> bool:
     """`start_background_sync` for the destination ``settings`` name, if they name one."""
-    identity = settings.destination_identity
-    if identity is None:
+    key = destination_of(settings.destination, settings.destination_identity)
+    if key is None:
         return False
-    home = destination_dir(settings.cache_root, destination_key(settings.destination, identity))
-    return start_background_sync(settings, home, overrides or {})
+    return start_background_sync(settings, destination_dir(settings.cache_root, key),
+                                 overrides or {})
 
 
 def _count_drop(root: str, reason: str) -> None:

@@ -132,6 +132,20 @@ def destination_key(kind: str, identity: str) -> str:
     return f"{kind}-{shown}-{_fnv1a_64(data):016x}"
 
 
+def destination_of(kind: str, identity: str | None) -> str | None:
+    """The folder name of the destination an event recorded for ``kind`` at ``identity``
+    belongs to (see `destination_key`); None without an endpoint: such events wait in the
+    top-level ``pending/`` for the first destination that syncs. Every writer of events
+    asks this one function."""
+    return destination_key(kind, identity) if identity else None
+
+
+def folder_of(key: str | None, folder: str) -> str:
+    """Folder ``folder`` (``pending``, ``dead``) of destination ``key`` (None: the top-level
+    one), relative to the cache folder."""
+    return f"{DESTINATIONS}/{key}/{folder}" if key else folder
+
+
 def _fnv1a_64(data: bytes) -> int:
     """The 64-bit FNV-1a hash: stable across processes and versions (``hash()`` is not)."""
     digest = 0xCBF29CE484222325

@@ -41,7 +41,9 @@ from ._layout import (
     PENDING,
     QUARANTINE,
     TMP,
+    destination_of,
     file_name,
+    folder_of,
     parse_name,
     quarantine_name,
     quarantined_original,
@@ -205,8 +207,8 @@ class Spool:
         self.key = key
         self.about = about or {}
         self.home = self.root / DESTINATIONS / key if key else self.root
-        self.pending = self.home / PENDING
-        self.dead = self.home / DEAD
+        self.pending = self.root / folder_of(key, PENDING)
+        self.dead = self.root / folder_of(key, DEAD)
         self.quarantine = self.root / QUARANTINE
         self.tmp = self.root / TMP
         self.unbound = self.root / PENDING if key else None
@@ -218,15 +220,14 @@ class Spool:
         from .._kinds import public_url
 
         identity = settings.destination_identity
-        if identity is None:
+        key = destination_of(settings.destination, identity)
+        if key is None or identity is None:
             return cls(settings.cache_path)
-        from ._layout import destination_key
-
-        return cls(settings.cache_path, destination_key(settings.destination, identity),
+        return cls(settings.cache_path, key,
                    about={"kind": settings.destination, "endpoint": public_url(identity)})
 
     def _relative(self, folder: str) -> str:
-        return os.path.join(DESTINATIONS, self.key, folder) if self.key else folder
+        return folder_of(self.key, folder)
 
     # -- folder -------------------------------------------------------------------------
 
