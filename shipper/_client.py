@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import os
 import threading
 import time
 import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Final, Literal
 
 import httpx
 
@@ -29,7 +28,13 @@ from ._courier import Sleep
 from ._deliver import Event
 from ._engine import Engine, FlushResult
 from ._event import FILTERED, default_context, make_event
-from ._exit import close_at_exit, release_sigterm, spill_on_sigterm, start_without_sigterm
+from ._exit import (
+    close_at_exit,
+    release_sigterm,
+    restart_after_fork,
+    spill_on_sigterm,
+    start_without_sigterm,
+)
 from ._guard import never_raises, never_raises_async
 
 TYPE_CHECKING = False
@@ -38,15 +43,36 @@ if TYPE_CHECKING:
 
 _RETRY_START_S = 5.0  # after a failed thread start, the next try waits this long
 
+# A client's life, one phase at a time: its worker (a task, or a thread and its loop) exists
+# only while it is running.
+Phase = Literal["new", "starting", "running", "closed"]
+NEW: Final = "new"
+STARTING: Final = "starting"
+RUNNING: Final = "running"
+CLOSED: Final = "closed"
+if TYPE_CHECKING:
+    from ._config import Settings
+
+    #: what starts a detached sync for events written to disk directly (see `_Base`)
+    StartSync = Callable[[Settings, str, dict[str, Any]], object]
+
+
+def _detached_sync(settings: Settings, home: str, overrides: dict[str, Any]) -> None:
+    from ._oneshot import start_background_sync
+
+    start_background_sync(settings, home, overrides)
+
 
 class _Base:
     """What both clients share: settings, the engine, ``track`` and ``stats``.
 
     ``before_send`` is given each event (a dict) as it is recorded and returns it, changed
     or not, or None to drop it; if it raises, the event is dropped and counted.
-    ``transport``, ``clock``, ``sleep`` and ``rand`` are for tests: an httpx transport (a
-    ``MockTransport``, say), a clock with ``time()`` and ``monotonic()``, an async sleep and
-    the jitter's random source. Everything else is a setting (see `Settings`).
+    ``transport``, ``clock``, ``sleep``, ``rand`` and ``start_sync`` are for tests: an httpx
+    transport (a ``MockTransport``, say), a clock with ``time()`` and ``monotonic()``, an
+    async sleep, the jitter's random source, and what starts a detached ``shipper sync``
+    for events written to disk directly (``start_sync(settings, folder, overrides)``).
+    Everything else is a setting (see `Settings`).
     """
 
     _engine: Engine
@@ -60,6 +86,7 @@ class _Base:
         clock: Clock | None = None,
         sleep: Sleep | None = None,
         rand: Callable[[], float] | None = None,
+        start_sync: StartSync | None = None,
         **settings: Any,
     ) -> None:
         self.settings = load_settings(settings)
@@ -75,16 +102,16 @@ class _Base:
         extra: dict[str, Any] = {"rand": rand} if rand is not None else {}
         self._engine = Engine(self.settings, transport=transport, clock=clock, sleep=sleep,
                               **extra)
-        self._closed = False
+        self._start_sync: StartSync = start_sync or _detached_sync
         self._exit_registered = False
+        self._phase: Phase = NEW
         self._init_worker()
-        ref = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: _after_fork(ref))
+        restart_after_fork(self)
         if not self.settings.disabled:
             spill_on_sigterm(self._engine)
 
     def _init_worker(self) -> None:
-        """Set up what runs delivery (a task or a thread) before it is started."""
+        """No worker yet: what runs delivery (a task, or a thread) starts later."""
 
     @never_raises("track()", None, recover=lambda self, *a, **k: self._lost_to_a_bug())
     def track(
@@ -108,7 +135,7 @@ class _Base:
             return None
         if self._debug:
             _log.debug("recorded %s", made[1].decode("utf-8", "replace"))
-        if self._closed or not self._worker_ready():
+        if self._phase == CLOSED or not self._worker_ready():
             self._record_directly(made)
         else:
             self._engine.put(made)
@@ -117,12 +144,8 @@ class _Base:
     def _record_directly(self, made: Event) -> None:
         """No worker will deliver this event: write it to disk now and start a detached
         sync (as ``shipper.track`` does), so it is delivered all the same."""
-        if (self._engine.spill([made]) and self.settings.destination_identity
-                and self._engine.transport is None):  # a test's transport: no real sync
-            from ._oneshot import start_background_sync
-
-            start_background_sync(self.settings, str(self._engine.spool.home),
-                                  self._overrides)
+        if self._engine.spill([made]) and self.settings.destination_identity:
+            self._start_sync(self.settings, str(self._engine.spool.home), self._overrides)
 
     def _worker_ready(self) -> bool:
         """Whether a worker takes queued events (starting it if need be)."""
@@ -143,13 +166,9 @@ class _Base:
         """In a forked child: the parent's queue, and its thread or task and loop, are the
         parent's; this copy starts afresh (and takes SIGTERM over again when it starts)."""
         self._engine.after_fork_in_child()
+        if self._phase != CLOSED:
+            self._phase = NEW
         self._init_worker()
-
-
-def _after_fork(ref: weakref.ref[_Base]) -> None:
-    client = ref()
-    if client is not None:
-        client._forked()
 
 
 class AsyncShipper(_Base):
@@ -161,10 +180,10 @@ class AsyncShipper(_Base):
     """
 
     def _init_worker(self) -> None:
-        self._task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None  # while running
 
     def _worker_ready(self) -> bool:
-        if self._task is None:
+        if self._phase == NEW:
             try:
                 asyncio.get_running_loop()
             except RuntimeError:  # no loop here: keep the events for start() or exit
@@ -174,9 +193,10 @@ class AsyncShipper(_Base):
         return True
 
     def _start_task(self) -> None:
-        if self._task is None and not self._closed and not self.settings.disabled:
+        if self._phase == NEW and not self.settings.disabled:
             self._task = asyncio.get_running_loop().create_task(self._engine.run(),
                                                                 name="shipper")
+            self._phase = RUNNING
             spill_on_sigterm(self._engine)  # again: a forked child's SIGTERM starts unset
             self._spill_at_exit()
 
@@ -206,20 +226,20 @@ class AsyncShipper(_Base):
 
     async def flush(self, timeout: float | None = None) -> FlushResult:
         """Deliver what is queued, or spill it to disk; never raises."""
-        if self.settings.disabled or self._closed:
+        if self.settings.disabled or self._phase == CLOSED:
             return FlushResult()
         return await self._engine.flush(timeout)
 
     async def aclose(self) -> FlushResult:
         """Flush within ``shutdown_timeout``, spill the rest, stop. Idempotent."""
-        if self._closed:
+        if self._phase == CLOSED:
             return FlushResult()
-        self._closed = True
+        self._phase = CLOSED
         if self.settings.disabled:
             return FlushResult()
         result = await self._close_engine()
         release_sigterm(self._engine)
-        if self._task is not None:
+        if self._task is not None:  # it ran
             self._task.cancel()
             try:
                 await self._task
@@ -242,47 +262,45 @@ class Shipper(_Base):
     """
 
     def _init_worker(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # while running
+        self._thread: threading.Thread | None = None  # while running
         self._start_lock = threading.RLock()
-        self._starting = False
-        self._start_failed_at: float | None = None
+        self._retry_at = 0.0  # monotonic: a failed start is not tried again before this
 
     def _worker_ready(self) -> bool:
-        if self._thread is None:
+        if self._phase == NEW:
             self._start()
-        return self._thread is not None
+        return self._phase == RUNNING
 
     def _start(self) -> None:
         with self._start_lock:
-            if self._thread is not None or self._closed or self._starting:
+            if self._phase != NEW or time.monotonic() < self._retry_at:
                 return
-            failed = self._start_failed_at
-            if failed is not None and time.monotonic() - failed < _RETRY_START_S:
-                return
-            self._starting = True
-        try:
-            loop = asyncio.new_event_loop()
-            thread = threading.Thread(target=self._run, args=(loop,), name="shipper",
-                                      daemon=True)
-            if not self._exit_registered:
-                if not close_at_exit(self.close, self):  # exiting: no thread may start
-                    loop.close()
-                    self._start_failed_at = time.monotonic()
-                    return
-                self._exit_registered = True
-            try:
-                start_without_sigterm(thread)
-            except RuntimeError as exc:  # out of threads, or the interpreter is exiting
+            self._phase = STARTING
+        self._phase = RUNNING if self._start_thread() else NEW
+
+    def _start_thread(self) -> bool:
+        """Start the delivery thread; False (and no retry before `_RETRY_START_S`) where
+        none can start now."""
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=self._run, args=(loop,), name="shipper", daemon=True)
+        if not self._exit_registered:
+            if not close_at_exit(self.close, self):  # exiting: no thread may start
                 loop.close()
-                self._start_failed_at = time.monotonic()
-                _log.warning("cannot start shipper's delivery thread (%s); events go to "
-                             "disk and a detached sync delivers them", exc)
-                return
-            self._loop, self._thread = loop, thread
-            spill_on_sigterm(self._engine)  # again: a forked child's SIGTERM starts unset
-        finally:
-            self._starting = False
+                self._retry_at = time.monotonic() + _RETRY_START_S
+                return False
+            self._exit_registered = True
+        try:
+            start_without_sigterm(thread)
+        except RuntimeError as exc:  # out of threads, or the interpreter is exiting
+            loop.close()
+            self._retry_at = time.monotonic() + _RETRY_START_S
+            _log.warning("cannot start shipper's delivery thread (%s); events go to disk "
+                         "and a detached sync delivers them", exc)
+            return False
+        self._loop, self._thread = loop, thread
+        spill_on_sigterm(self._engine)  # again: a forked child's SIGTERM starts unset
+        return True
 
     def _run(self, loop: asyncio.AbstractEventLoop) -> None:
         """The thread: an event loop running the engine's worker until close stops it."""
@@ -333,7 +351,7 @@ class Shipper(_Base):
     @never_raises("flush()", FlushResult())
     def flush(self, timeout: float | None = None) -> FlushResult:
         """Deliver what is queued, or spill it to disk; never raises."""
-        if self.settings.disabled or self._closed:
+        if self.settings.disabled or self._phase == CLOSED:
             return FlushResult()
         limit = self.settings.shutdown_timeout if timeout is None else timeout
         return self._call(lambda: self._engine.flush(limit), limit + 1.0)
@@ -341,9 +359,9 @@ class Shipper(_Base):
     def close(self) -> FlushResult:
         """Flush within ``shutdown_timeout``, spill the rest, stop the thread. Idempotent."""
         with self._start_lock:
-            if self._closed:
+            if self._phase == CLOSED:
                 return FlushResult()
-            self._closed = True
+            self._phase = CLOSED
         if self.settings.disabled:
             return FlushResult()
         return self._close_engine()

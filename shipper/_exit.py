@@ -29,6 +29,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import FrameType
+    from typing import Any
 
     from ._engine import Engine
 
@@ -37,6 +38,24 @@ if TYPE_CHECKING:
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 _handler_installed = False
 _fork_hook_registered = False
+# The live clients, each restarted afresh in a forked child by one process-wide hook.
+_clients: weakref.WeakSet[Any] = weakref.WeakSet()
+_clients_hook_registered = False
+
+
+def restart_after_fork(client: Any) -> None:
+    """In a forked child, call ``client._forked()`` (its queue, thread, task and loop are
+    the parent's), while the client lives: one hook for every client of the process."""
+    global _clients_hook_registered  # noqa: PLW0603 - per process, by nature
+    _clients.add(client)
+    if not _clients_hook_registered:
+        os.register_at_fork(after_in_child=_restart_clients)
+        _clients_hook_registered = True
+
+
+def _restart_clients() -> None:
+    for client in list(_clients):
+        client._forked()
 
 
 def close_at_exit(close: Callable[[], object], owner: object) -> bool:

@@ -180,14 +180,18 @@ async def test_oversized_event_is_dropped_and_counted(clock: FakeClock) -> None:
 
 
 async def test_track_after_close_goes_to_disk(clock: FakeClock, cache_dir: Path) -> None:
-    """After close, track() still never raises and the event is kept on disk."""
+    """After close, track() still never raises: the event is kept on disk and a detached
+    sync is started for its destination, as shipper.track() does."""
     mock = MockCollector()
-    s = client(mock, clock)
+    started: list[str] = []
+    s = AsyncShipper(endpoint=URL, transport=mock.transport, clock=clock, sleep=clock.sleep,
+                     start_sync=lambda settings, home, overrides: started.append(home))
     async with s:
         pass
     assert await s.aclose() == await s.aclose()  # idempotent
     assert s.track("late") is not None
     assert pending_events(cache_dir) == 1
+    assert started == [str(destination_home(cache_dir, URL))]
 
 
 async def test_disabled_is_a_no_op(clock: FakeClock, cache_dir: Path) -> None:
