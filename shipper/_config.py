@@ -140,41 +140,17 @@ class Settings:
         return "Settings({})".format(", ".join(f"{k}={shown(k, v)}"
                                                for k, v in self._asdict().items()))
 
-    def secrets(self) -> list[str]:
-        """Every secret these settings hold, in each form a request may carry it: the API key
-        (as given, in HTTP Basic's base64, percent-encoded), the configured header values,
-        and the password and query values of the endpoints."""
-        found = [*self.headers.values()]
-        key = self.api_key
-        if key:
-            import base64
-            from urllib.parse import quote
-
-            found += [key, quote(key, safe=""),
-                      *(base64.b64encode(form.encode()).decode() for form in (key, key + ":"))]
-        for url in (self.endpoint, self.otlp_logs_endpoint):
-            password, values = _url_secrets(url)
-            found += [password, *values]
-        return [secret for secret in found if secret]
-
     def redact(self, text: str) -> str:
-        """``text`` with every secret of these settings hidden (see `secrets`), and the
-        password of any URL in it: for any message that may quote a request, an answer or a
-        setting, before it is logged, printed or written."""
+        """``text`` with every secret of these settings hidden, in every form a request or
+        an answer may carry it (see `shipper._redact`), and the user information of any URL
+        in it: for any message that may quote a request, an answer or a setting, before it
+        is logged, printed or written."""
         if not text:
             return text
-        import re
+        from ._redact import redactor_for
 
-        for secret in sorted(set(self.secrets()), key=len, reverse=True):
-            if len(secret) >= 4:
-                text = text.replace(secret, "<hidden>")
-        text = re.sub(r"(://[^/\s:@?#]*:)[^@\s/?#]+@", r"\1<hidden>@", text)
-        names = {name for url in (self.endpoint, self.otlp_logs_endpoint)
-                 for name in _query_names(url)}
-        if names:  # a query value of the endpoint's, however short, wherever it is quoted
-            alternatives = "|".join(re.escape(name) for name in sorted(names))
-            text = re.sub(rf"([?&](?:{alternatives})=)[^&\s#'\"]+", r"\1<hidden>", text)
-        return text
+        return redactor_for(self.api_key, tuple(self.headers.values()),
+                            (self.endpoint, self.otlp_logs_endpoint))(text)
 
     @property
     def cache_root(self) -> str:
@@ -210,25 +186,6 @@ class Settings:
         """The largest event (native JSON bytes) that may be recorded for this destination."""
         own = _kinds.MAX_EVENT_BYTES.get(self.destination)
         return self.max_event_bytes if own is None else min(self.max_event_bytes, own)
-
-
-def _url_secrets(url: str | None) -> tuple[str, list[str]]:
-    """The password and the query values of a URL (empty where it has none)."""
-    if not url:
-        return "", []
-    head, _, query = url.partition("?")
-    netloc = head.split("://", 1)[-1].split("/", 1)[0]
-    userinfo = netloc.rpartition("@")[0]
-    password = userinfo.partition(":")[2]
-    values = [_unquote(part.partition("=")[2]) for part in query.split("#", 1)[0].split("&")]
-    return password, [value for value in values if value]
-
-
-def _query_names(url: str | None) -> list[str]:
-    if not url or "?" not in url:
-        return []
-    query = url.partition("?")[2].split("#", 1)[0]
-    return [part.partition("=")[0] for part in query.split("&") if "=" in part]
 
 
 KEYS: dict[str, type] = {

@@ -67,12 +67,19 @@ def with_path(url: str, path: str, query: str = "") -> str:
 
 
 def public_url(url: str) -> str:
-    """``url`` without a ``user:password@`` part or a query string, safe to show."""
+    """``url`` without its ``user:password@`` part, query string and fragment, safe to show
+    (``http://host:9?token=T`` too, whose query follows the host without a path)."""
     scheme, sep, rest = url.partition("://")
     if not sep:
-        return url.split("?", 1)[0]
-    host, slash, path = rest.partition("/")
-    return f"{scheme}://{host.rsplit('@', 1)[-1]}{slash}{path.split('?', 1)[0]}"
+        return url.split("?", 1)[0].split("#", 1)[0]
+    end = len(rest)
+    for mark in "/?#":
+        found = rest.find(mark)
+        if 0 <= found < end:
+            end = found
+    host = rest[:end].rsplit("@", 1)[-1]
+    path = rest[end:].split("?", 1)[0].split("#", 1)[0]
+    return f"{scheme}://{host}{path}"
 
 
 def path_advice(kind: str, endpoint: str | None) -> str | None:

@@ -50,12 +50,17 @@ class SyncResult:
     #: does not send), and those destinations' folder names (`shipper requeue --from`)
     other_destination_events: int = 0
     other_destinations: list[str] = field(default_factory=list)
-    #: pending events a sync running at the same time delivered (or settled) meanwhile
+    #: pending events a sync running at the same time delivered, and dead-lettered,
+    #: while this one waited for it
     by_other_sync: int = 0
+    dead_lettered_by_other_sync: int = 0
+    #: cache files whose delivery failed on a fault of shipper's own (left for later, and
+    #: after a few failures moved to quarantine): a sync with any is not ok
+    failed_files: int = 0
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.pending_events == 0
+        return self.error is None and self.pending_events == 0 and not self.failed_files
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "ok": self.ok}
@@ -126,25 +131,28 @@ def background_sync(lock_fd: int | None, linger: float = 2.0) -> SyncResult:
     return result
 
 
-async def _acquire(spool: Spool, deadline: Deadline) -> tuple[int | None, int]:
+async def _acquire(spool: Spool, deadline: Deadline, result: SyncResult) -> int | None:
     """The sync lock, waiting up to `_MAX_LOCK_WAIT_S` within ``deadline`` while another
     sync holds it and events are pending: None if it stayed busy, or once nothing is pending
     (a background sync lingers a while after its work: no need to wait for it). We go on
-    regardless: per-file locks keep two syncs from sending one file. Also returns how many
-    pending events the other sync settled while we waited."""
+    regardless: per-file locks keep two syncs from sending one file. What the other sync
+    delivered and dead-lettered meanwhile goes into ``result``."""
     patience = deadline.within(_MAX_LOCK_WAIT_S)
     fd = try_lock(spool.home / SYNC_LOCK)
     if fd is not None:
-        return fd, 0
+        return fd
     waiting = first = await offload(spool.pending_events)
+    dead_before = spool.folder_count(spool.dead)[1]
     while waiting and not patience.expired:
         await asyncio.sleep(_LOCK_POLL_S)
         fd = try_lock(spool.home / SYNC_LOCK)
         if fd is not None:
             break
         waiting = await offload(spool.pending_events)
-    left = await offload(spool.pending_events)
-    return fd, max(0, first - left)
+    settled = max(0, first - await offload(spool.pending_events))
+    dead = min(settled, max(0, spool.folder_count(spool.dead)[1] - dead_before))
+    result.by_other_sync, result.dead_lettered_by_other_sync = settled - dead, dead
+    return fd
 
 
 async def _run(
@@ -170,7 +178,7 @@ async def _run(
         result.error = f"cache folder {spool.root} is unusable: {exc.strerror or exc}"
         return result
     if lock_fd is None:
-        lock_fd, result.by_other_sync = await _acquire(spool, deadline)
+        lock_fd = await _acquire(spool, deadline, result)
     # files whose writers died before renaming them into place: back where they were going
     await offload(spool.clean_tmp)
     try:
@@ -239,6 +247,7 @@ async def _deliver_all(
     drained = await courier.drain(deadline, progress=step)
     result.delivered += drained.delivered
     result.dead_lettered += drained.dead_lettered
+    result.failed_files += drained.failed_files
     result.stopped_by = drained.stopped_by
     if drained.stopped_by is None and deadline.expired:
         result.stopped_by = "timeout"

@@ -13,7 +13,7 @@ import httpx
 
 from . import _log
 from ._deliver import TRANSIENT, Answer
-from ._destinations._base import Destination, Reply, Request
+from ._destinations._base import Destination, Reply, Request, answer_for_status
 from ._version import __version__
 
 TYPE_CHECKING = False
@@ -77,10 +77,12 @@ def _debug_hooks(settings: Settings) -> dict[str, list[Callable[..., Awaitable[N
             f"{len(request.content)} bytes"))
 
     async def on_response(response: httpx.Response) -> None:
-        body = (await response.aread())[:_SHOWN_BODY].decode("utf-8", "replace")
+        # hidden first, then cut: a secret cut in two would no longer be found
+        body = (await response.aread())[:_SHOWN_BODY * 16].decode("utf-8", "replace")
         _log.debug("%s", settings.redact(
             f"answer {response.status_code} to {response.request.method} "
-            f"{response.request.url}: {body}"))
+            f"{response.request.url}: ")
+            + settings.redact(body)[:_SHOWN_BODY])
 
     return {"request": [on_request], "response": [on_response]}
 
@@ -142,8 +144,18 @@ async def send(client: httpx.AsyncClient, destination: Destination, request: Req
     (a receiver may quote the request back, credentials included) is redacted here, before
     anything logs, prints or keeps it."""
     reply = await exchange(client, request, timeout)
-    answer = reply if isinstance(reply, Answer) else destination.read_reply(reply)
-    return answer._replace(detail=destination.settings.redact(answer.detail))
+    redact = destination.settings.redact
+    if isinstance(reply, Answer):
+        answer = reply
+    else:
+        try:
+            answer = destination.read_reply(reply._replace(redact=redact))
+        except Exception:  # noqa: BLE001 - a reader's bug must not turn an answer into one
+            _log.exception("reading a %s answer (HTTP %d) failed", destination.kind,
+                           reply.status)
+            answer = answer_for_status(reply._replace(redact=redact),
+                                       not_found="the endpoint has no such path")
+    return answer._replace(detail=redact(answer.detail))
 
 
 async def probe(client: httpx.AsyncClient, destination: Destination) -> tuple[bool | str, str]:

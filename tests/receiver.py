@@ -138,7 +138,7 @@ class Handler(BaseHTTPRequestHandler):
             retry = plan.get("retry_after")
             answer = b'{"error": "planned"}'
             if plan.get("echo"):  # a receiver that quotes the request in its refusal
-                answer = json.dumps({"error": "bad request",
+                answer = json.dumps({"error": "bad request" + " " * plan.get("pad", 0),
                                      "authorization": headers.get("authorization"),
                                      "body": body.decode("utf-8", "replace")}).encode()
             self.reply(status, answer, {"Retry-After": str(retry)} if retry else None)

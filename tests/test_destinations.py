@@ -274,3 +274,14 @@ def test_an_endpoint_with_a_query_string_keeps_it_after_the_path(
     url = d.batch_request([], NOW).url
     assert url.startswith(f"https://host{path}?{query}"), url
     assert d.health_url == "https://host/in/up?token=T"
+
+
+@pytest.mark.parametrize("body", [b'{"partialSuccess":{"rejectedLogRecords":1e999}}',
+                                  b'{"partialSuccess":{"rejectedLogRecords":-5}}',
+                                  b'{"partialSuccess":"garbage"}'])
+def test_a_garbled_partial_success_is_still_a_success(body: bytes) -> None:
+    """An OTLP 200 whose partialSuccess cannot be read (an infinite count, a negative one,
+    not an object): accepted, nothing counted as rejected (an infinite count raised, and
+    the delivered file was posted again and again, then quarantined)."""
+    answer = dest("otlp").read_reply(Reply(200, {"content-type": "application/json"}, body))
+    assert answer.kind == ACCEPTED and answer.rejected == 0

@@ -112,3 +112,23 @@ def test_a_file_of_a_writer_still_running_is_left_alone(tmp_path: Path) -> None:
     long_ago = time.time() - 60
     os.utime(path, (long_ago, long_ago))
     assert spool.clean_tmp() == 0 and path.exists()
+
+
+def test_two_syncs_recovering_at_once_put_each_file_back_once(tmp_path: Path) -> None:
+    """Two processes dealing with the same cut-off files in tmp/ at the same moment: each
+    file's readable events come back once (a file is held while it is dealt with)."""
+    cache = tmp_path / "cache"
+    Spool(cache).ensure()
+    expected = []
+    for n in range(40):
+        events = [json.dumps({"id": f"00000000-0000-7000-8000-{n:06d}{i:06d}",
+                              "event": "e"}).encode() for i in range(3)]
+        expected += [json.loads(e)["id"] for e in events[:2]]
+        unfinished(cache, "pending", events, whole=False)
+    start = time.time() + 1.0
+    code = (f"import time\nwhile time.time() < {start}: pass\n"
+            f"from shipper._cache._spool import Spool\nSpool({str(cache)!r}).clean_tmp()\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=child_env()) for _ in range(2)]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0
+    assert sorted(e["id"] for e in events_on_disk(cache)) == sorted(expected)

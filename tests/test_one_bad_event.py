@@ -117,13 +117,20 @@ def test_a_property_too_deep_for_protobuf_costs_only_its_event(cache_dir: Path) 
 
 
 class Fragile(Native):
-    """A destination with a bug: reading the answer to a batch that held a poisoned event
-    raises (the receiver here echoes the request body)."""
+    """A destination with a bug: asked for its size limit right after it built a batch
+    holding a poisoned event, it raises."""
 
-    def read_reply(self, reply: Reply) -> Any:
-        if b"poison" in reply.body:
+    poisoned = False
+
+    def batch_request(self, events: list[bytes], sent_at: float) -> Any:
+        self.poisoned = any(b"poison" in event for event in events)
+        return super().batch_request(events, sent_at)
+
+    @property
+    def max_request_bytes(self) -> int | None:
+        if self.poisoned:
             raise RuntimeError("a bug of ours")
-        return super().read_reply(reply)
+        return None
 
 
 async def test_a_file_whose_delivery_raises_never_blocks_the_files_behind_it(
@@ -135,13 +142,12 @@ async def test_a_file_whose_delivery_raises_never_blocks_the_files_behind_it(
     spool = Spool.for_settings(settings)
     delivered: list[str] = []
 
-    def echo(request: httpx.Request) -> httpx.Response:
+    def accept(request: httpx.Request) -> httpx.Response:
         body = request.content
         if request.headers.get("content-encoding") == "gzip":
             body = gzip.decompress(body)
-        if b"poison" not in body:
-            delivered.extend(e["id"] for e in json.loads(body)["batch"])
-        return httpx.Response(200, content=body)
+        delivered.extend(e["id"] for e in json.loads(body)["batch"])
+        return httpx.Response(200)
 
     def event(i: int, name: str = "e") -> bytes:
         return json.dumps({"id": f"00000000-0000-7000-8000-{i:012d}", "event": name}).encode()
@@ -149,7 +155,7 @@ async def test_a_file_whose_delivery_raises_never_blocks_the_files_behind_it(
     spool.write([event(1), event(2)], written_ms=1)
     spool.write([event(3, "poison")], written_ms=2)
     spool.write([event(4), event(5)], written_ms=3)
-    async with httpx.AsyncClient(transport=httpx.MockTransport(echo)) as client:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(accept)) as client:
         courier = Courier(settings, Fragile(settings), spool, client, clock=clock,
                           sleep=clock.sleep)
         first = await courier.drain(_never(clock))
@@ -165,3 +171,34 @@ def _never(clock: FakeClock) -> Any:
     from shipper._clock import Deadline
 
     return Deadline.never(clock)
+
+
+class Garbled(Native):
+    """A destination with a bug in reading answers: every reading raises."""
+
+    def read_reply(self, reply: Reply) -> Any:
+        raise OverflowError("cannot convert float infinity to integer")
+
+
+async def test_an_answer_a_reader_fails_on_is_read_by_its_status(
+        cache_dir: Path, clock: FakeClock) -> None:
+    """A bug in reading the receiver's answer does not turn a 200 into a failure (which sent
+    the accepted file again and again, then quarantined it): the status decides, and the
+    events are delivered once."""
+    settings = load_settings({"endpoint": "http://collector.test", "health_path": ""})
+    spool = Spool.for_settings(settings)
+    posted = []
+
+    def accept(request: httpx.Request) -> httpx.Response:
+        posted.append(request)
+        return httpx.Response(200)
+
+    spool.write([json.dumps({"id": "00000000-0000-7000-8000-000000000001",
+                             "event": "e"}).encode()])
+    async with httpx.AsyncClient(transport=httpx.MockTransport(accept)) as client:
+        courier = Courier(settings, Garbled(settings), spool, client, clock=clock,
+                          sleep=clock.sleep)
+        result = await courier.drain(_never(clock))
+    assert (result.delivered, result.failed_files, len(posted)) == (1, 0, 1)
+    assert events_on_disk(cache_dir) == []
+    assert not list(cache_dir.glob("quarantine/*"))

@@ -72,3 +72,22 @@ def test_requeue_from_a_destination_that_holds_nothing_exits_1(
     done = shipper_cli(cache_dir, collector.url, "requeue", "--from", "http://elsewhere:1")
     assert done.returncode == 1
     assert destination_home(cache_dir, OLD).name in done.stderr
+
+
+@pytest.mark.parametrize("source", ["http://", "http:///", "http://127.0.0.1:9",
+                                    "http://127.0.0.1:9/ingest/more", "http://127.0.0.1"])
+def test_requeue_from_matches_a_destination_exactly_never_a_part(
+        source: str, stranded: list[str], cache_dir: Path, collector: Collector) -> None:
+    """A URL without a host, a bare host, or a prefix or longer path of the old endpoint
+    names nothing (a move cannot be undone); the error names no credentials."""
+    done = shipper_cli(cache_dir, collector.url, "requeue", "--from", source)
+    assert done.returncode == 1 and "moved" not in done.stdout
+
+
+def test_requeue_from_says_no_credentials_of_what_it_was_given(
+        stranded: list[str], cache_dir: Path, collector: Collector) -> None:
+    """The no-match error quotes the URL given without its password or query."""
+    done = shipper_cli(cache_dir, collector.url, "requeue", "--from",
+                       "http://eve:pw-typed-secret@elsewhere:1/?token=typed-token")
+    assert done.returncode == 1
+    assert "pw-typed-secret" not in done.stderr and "typed-token" not in done.stderr

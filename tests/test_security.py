@@ -144,6 +144,68 @@ def test_a_refusal_quoting_the_request_keeps_no_key(
                 base64.b64encode(f"{KEY}:".encode()).decode())
 
 
+REDACTED_FORMS = {
+    "the endpoint's user:password as Basic": (
+        {"endpoint": "http://bob:s3cretPW@h:9/"}, "Basic Ym9iOnMzY3JldFBX", "Ym9iOnMzY3JldFBX"),
+    "a token as the endpoint's user name": (
+        {"endpoint": "http://TOKEN12345@h:9/"}, "probe http://TOKEN12345@h:9/health: 404",
+        "TOKEN12345"),
+    "the password as sent (percent-decoded)": (
+        {"endpoint": "http://bob:s3cret%2FPW@h:9/"}, "password s3cret/PW refused", "s3cret/PW"),
+    "the token of a Bearer header, alone": (
+        {"endpoint": "http://h:9/", "headers": {"Authorization": "Bearer glc_SECRET123456"}},
+        "invalid token glc_SECRET123456", "glc_SECRET123456"),
+    "a user and password inside a Basic header value": (
+        {"endpoint": "http://h:9/",
+         "headers": {"Authorization": "Basic dXNlcjpwYXNzLXdvcmQtOTk="}},
+        "wrong password pass-word-99", "pass-word-99"),
+    "an API key inside a JSON string": (
+        {"endpoint": "http://h:9/", "api_key": "phc_abc/defGH123"},
+        '{"got": "{\\"api_key\\":\\"phc_abc\\/defGH123\\"}"}', "phc_abc\\/defGH123"),
+    "a query value of an endpoint without a path": (
+        {"endpoint": "http://h:9?token=QQQQSECRET"}, "GET http://h:9/health?token=QQQQSECRET",
+        "QQQQSECRET"),
+    "a short query value": (
+        {"endpoint": "http://h:9/?k=Q7"}, "POST http://h:9/v1/batch?k=Q7 refused", "k=Q7"),
+}
+
+
+@pytest.mark.parametrize("case", list(REDACTED_FORMS))
+def test_every_form_of_a_secret_is_hidden(case: str) -> None:
+    """A secret of the configuration is hidden in whatever form a text quotes it."""
+    from shipper._config import load_settings
+
+    values, text, secret = REDACTED_FORMS[case]
+    redacted = load_settings(values).redact(text)
+    assert secret not in redacted and "<hidden>" in redacted
+
+
+def test_shown_urls_hold_no_credentials_query_or_fragment() -> None:
+    """The URL status, destination.json and every message show has no user information,
+    query string or fragment, however the endpoint is written."""
+    from shipper._kinds import public_url
+
+    for url in ("http://h:9?token=T1", "http://u:p@h:9#frag", "https://T@h/in?x=1#y",
+                "http://h:9/path/?a=b"):
+        shown = public_url(url)
+        assert "?" not in shown and "#" not in shown and "@" not in shown, shown
+
+
+def test_a_key_cut_by_the_length_of_a_quoted_answer_is_still_hidden(
+        tmp_path: Path, cache_dir: Path) -> None:
+    """A refusal quoting the key just where the quoted text is cut: no part of the key is
+    kept (secrets are hidden before the text is cut)."""
+    r = Receiver(tmp_path, "shipper")
+    r.start()
+    try:
+        r.plan(status=400, echo=True, pad=150)
+        with Shipper(endpoint=r.url, api_key=KEY, shutdown_timeout=2) as s:
+            s.track("e")
+    finally:
+        r.stop()
+    secret_free([], cache_dir, KEY[:10])
+
+
 def test_background_sync_command_line_has_no_key(collector: Collector,
                                                  cache_dir: Path) -> None:
     """The detached sync a hook starts carries the key only in its environment, never in

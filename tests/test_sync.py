@@ -63,3 +63,20 @@ def test_status_never_says_healthy_while_delivery_is_paused(cache_dir: Path,
         check=True).stdout)
     assert status["breaker"]["state"] == "open"
     assert status["health"]["healthy"] is False and "503" in status["health"]["detail"]
+
+
+def test_a_sync_beside_one_that_dead_letters_does_not_call_it_delivered(
+        cache_dir: Path, collector: Collector) -> None:
+    """The concurrent sync's receiver refused the event: the explicit sync says it was
+    dead-lettered, not delivered, and status says it was refused, not that every recorded
+    event was delivered."""
+    collector.faults(latency=1.0, refuse_marked=True)
+    env = child_env(cache_dir, SHIPPER_ENDPOINT=collector.url)
+    cli = [sys.executable, "-m", "shipper"]
+    subprocess.run([*cli, "emit", "x", "-p", "refuse=true"], env=env, timeout=60, check=True)
+    result = json.loads(subprocess.run([*cli, "sync", "--json"], env=env, capture_output=True,
+                                       text=True, timeout=120, check=False).stdout)
+    assert (result["by_other_sync"], result["dead_lettered_by_other_sync"]) == (0, 1)
+    status = subprocess.run([*cli, "status"], env=env, capture_output=True, text=True,
+                            timeout=60, check=True).stdout
+    assert "refused (dead letter)" in status and "every recorded event" not in status

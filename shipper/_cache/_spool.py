@@ -522,10 +522,14 @@ class Spool:
             return 1
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-            try:
-                data = _read_all(fd)
-            finally:
-                os.close(fd)
+        except OSError:
+            return 0  # another sync dealt with it
+        try:
+            # held while it is dealt with: two syncs never put the same file back twice
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.stat(path).st_ino != os.fstat(fd).st_ino:
+                return 0  # dealt with (and replaced) between our open and our lock
+            data = _read_all(fd)
             if not data:
                 unlink_quietly(path)  # nothing was written yet
                 return 1
@@ -539,8 +543,11 @@ class Spool:
             _log.warning("cache file %s was left unfinished by a process that ended; it is "
                          "whole and back in %s", name, folder)
         except OSError as exc:
-            _log.warning("cannot recover %s left in tmp/: %s", name, exc.strerror)
+            if exc.errno not in (errno.EWOULDBLOCK, errno.ENOENT):
+                _log.warning("cannot recover %s left in tmp/: %s", name, exc.strerror)
             return 0
+        finally:
+            os.close(fd)
         return 1
 
     def _salvage(self, path: Path, folder: str, name: str, data: bytes) -> int:

@@ -473,9 +473,14 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         rate = result.delivered / result.seconds if result.seconds > 0 else 0.0
         line = (f"delivered {result.delivered} event(s) in {result.seconds:.1f} s "
                 f"({rate:,.0f}/s); {result.pending_events} pending")
-        if result.by_other_sync:
-            line += (f"; a sync running beside this one delivered {result.by_other_sync} "
-                     "meanwhile")
+        if result.by_other_sync or result.dead_lettered_by_other_sync:
+            line += (f"; a sync running beside this one delivered {result.by_other_sync}"
+                     + (f" and dead-lettered {result.dead_lettered_by_other_sync}"
+                        if result.dead_lettered_by_other_sync else "") + " meanwhile")
+        if result.failed_files:
+            line += (f"; delivering {result.failed_files} file(s) failed on a fault of "
+                     "shipper's own (see the log): they are left for later, and moved to "
+                     "quarantine after repeated failures")
         if result.dead_lettered:
             line += f"; {result.dead_lettered} refused (dead letter)"
         if result.stopped_by:

@@ -2,9 +2,9 @@
 events to the configured one.
 
 An earlier destination is named by the folder name ``shipper status`` shows, or by its URL
-(any form of it: with or without credentials, a query or the destination's own path such as
-``/v1/logs``). Events keep their ids, so a receiver that already has some of them removes
-the duplicates.
+(with or without credentials or a query; for OTLP with or without ``/v1/logs``), exactly:
+never by a part of one, since a move cannot be undone. Events keep their ids, so a receiver
+that already has some of them removes the duplicates.
 """
 
 from __future__ import annotations
@@ -14,28 +14,36 @@ from typing import Any, TextIO
 
 from .._cache._spool import Spool, all_spools, elsewhere
 from .._config import Settings
-from .._kinds import public_url
+from .._kinds import CLICKHOUSE, OTLP, OTLP_LOGS_PATH, public_url
 
 
-def _same_place(value: str, endpoint: str) -> bool:
-    """Whether URL ``value`` names the destination whose public endpoint is ``endpoint``:
-    the same URL, or one its path continues (the destination's own path, a table)."""
-    given = public_url(value.strip()).rstrip("/")
-    shown = endpoint.rstrip("/")
-    return bool(given) and (shown == given or shown.startswith(given + "/"))
+def _names_for(spool: Spool) -> set[str]:
+    """The URLs a destination's events may be asked for by: its endpoint as `status` shows
+    it, and the endpoint it was configured with (without the logs path OTLP adds, without
+    the table ClickHouse's identity adds)."""
+    shown = (spool.about.get("endpoint") or "").rstrip("/")
+    if not shown:
+        return set()
+    names = {shown}
+    kind = spool.about.get("kind")
+    if kind == OTLP and shown.endswith(OTLP_LOGS_PATH):
+        names.add(shown[:-len(OTLP_LOGS_PATH)].rstrip("/"))
+    elif kind == CLICKHOUSE:
+        names.add(shown.rsplit("/", 1)[0])
+    return names
 
 
 def matching(settings: Settings, value: str) -> list[Spool]:
-    """The destinations of the cache, other than the configured one, that ``value`` names."""
+    """The destinations of the cache, other than the configured one, that ``value`` names:
+    exactly, by folder name or by URL (with or without its credentials and query), never
+    by a part of one."""
     configured = Spool.for_settings(settings).key
-    found = []
-    for spool in all_spools(settings.cache_path):
-        if spool.key is None or spool.key == configured:
-            continue
-        endpoint = spool.about.get("endpoint") or ""
-        if value == spool.key or ("://" in value and endpoint and _same_place(value, endpoint)):
-            found.append(spool)
-    return found
+    given = public_url(value.strip()).rstrip("/") if "://" in value else None
+    if given is not None and not given.partition("://")[2].strip("/"):
+        return []  # no host: names nothing
+    return [spool for spool in all_spools(settings.cache_path)
+            if spool.key is not None and spool.key != configured
+            and (value == spool.key or (given is not None and given in _names_for(spool)))]
 
 
 def requeue(settings: Settings, source: str | None, *, dry_run: bool, as_json: bool,
@@ -78,7 +86,8 @@ def _requeue_from(settings: Settings, source: str, *, dry_run: bool, as_json: bo
     sources = matching(settings, source)
     if not sources:
         waiting = [spool.key for spool, _, _ in elsewhere(settings.cache_path, target.key)]
-        err.write(f"shipper requeue --from: no earlier destination matches {source!r}"
+        shown = settings.redact(public_url(source) if "://" in source else source)
+        err.write(f"shipper requeue --from: no earlier destination matches {shown!r}"
                   + (f"; these hold events: {', '.join(map(str, waiting))}\n" if waiting
                      else "; no other destination holds events\n"))
         return 1

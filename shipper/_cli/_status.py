@@ -90,6 +90,8 @@ def _summary(spool: Spool, settings: Settings, clock: Clock, now: float) -> dict
         "pending_bytes": _size(entries),
         "oldest_pending_at": _iso(oldest),
         "oldest_pending_age_s": round(now - oldest, 3) if oldest is not None else None,
+        "newest_pending_age_s": (round(now - entries[-1].written_ms / 1000, 3) if entries
+                                 else None),
         "dead_letter_events": dead_events,
         "dead_letter_files": dead_files,
         "sync_running": _sync_running(spool),
@@ -216,9 +218,11 @@ def other_destination_lines(st: dict[str, Any]) -> list[str]:
         held = f"{d['pending_events']} pending"
         if d["dead_letter_events"]:
             held += f", {d['dead_letter_events']} dead-lettered"
-        lines.append(f"  {d['kind']} {d['endpoint']} (folder {d['name']}): {held}; it is not "
-                     "the configured destination, so no sync sends them: "
-                     f"`shipper requeue --from {d['name']}` moves them to it")
+        lines.append(f"  {d['kind']} {d['endpoint']} (folder {d['name']}): {held}, the "
+                     f"newest from {_age(d['newest_pending_age_s'] or 0)} ago; a sync "
+                     "configured as this one does not send them (a program still configured "
+                     "for that destination does): if none is, `shipper requeue --from "
+                     f"{d['name']}` moves them to the configured one")
     return lines
 
 
@@ -241,14 +245,17 @@ def render_status(st: dict[str, Any]) -> str:
             f"({_age(st['oldest_pending_age_s'])} ago)")
         if (st["unbound_events"] or others) and st["endpoint"]:
             lines += _destination_lines(st)  # not all of it is the configured destination's
-    elif st["dropped"]:
-        lost = sum(st["dropped"].values())
-        lines.append(f"pending:    nothing; but {lost} event(s) were dropped, not delivered "
-                     "(see below)")
-    elif not st["recorded"]:
+    elif not st["recorded"] and not st["dropped"]:
         lines.append("pending:    nothing; no event has been recorded in this cache yet")
     else:
-        lines.append("pending:    nothing; every recorded event was delivered")
+        caveats = [f"{sum(st['dropped'].values())} event(s) were dropped"] if st["dropped"] else []
+        if st["dead_letter_events"]:
+            caveats.append(f"{st['dead_letter_events']} event(s) were refused (dead letter)")
+        if st["quarantined_files"]:
+            caveats.append(f"{st['quarantined_files']} file(s) are in quarantine")
+        lines.append("pending:    nothing; " + (f"but {', '.join(caveats)} (see below)"
+                                                if caveats else
+                                                "every recorded event was delivered"))
     if others:
         lines.append(f"elsewhere:  {others} event(s) wait for a destination that is not "
                      "configured now:")

@@ -17,6 +17,7 @@ import calendar
 import json
 import math
 import zlib
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -32,7 +33,7 @@ from .._kinds import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
     from .._config import Settings
 
@@ -62,17 +63,28 @@ class Unsendable(ValueError):
         self.reason = reason
 
 
+def _as_is(text: str) -> str:
+    return text
+
+
 class Reply(NamedTuple):
     """What the receiver answered. ``headers`` is case-insensitive where it comes from
-    httpx."""
+    httpx. ``redact`` hides the configuration's secrets in what is quoted of it (the
+    transport sets it: a receiver may quote the request back)."""
 
     status: int
     headers: Mapping[str, str]
     body: bytes = b""
+    redact: Callable[[str], str] = _as_is
 
     def text(self, limit: int = _DETAIL_CHARS) -> str:
-        """The start of the body as text, for a log line or a dead letter's reason."""
-        return self.body[: limit * 4].decode("utf-8", "replace")[:limit].strip()
+        """The start of the body as text, for a log line or a dead letter's reason: secrets
+        hidden first, then cut (a secret cut in two would no longer be found)."""
+        return self.excerpt(self.body[: limit * 16].decode("utf-8", "replace"), limit)
+
+    def excerpt(self, text: str, limit: int = _DETAIL_CHARS) -> str:
+        """``text`` (something read from this reply) with secrets hidden, then cut."""
+        return self.redact(text)[:limit].strip()
 
 
 def gzip(data: bytes, level: int = GZIP_LEVEL) -> bytes:

@@ -160,7 +160,7 @@ class Otlp(Destination):
         if rejected:
             return answer._replace(rejected=rejected,
                                    detail=f"the receiver rejected {rejected} log record(s): "
-                                          f"{message[:200]}")
+                                          f"{reply.excerpt(message)}")
         return answer
 
     def _partial_success(self, reply: Reply) -> tuple[int, str]:
@@ -178,7 +178,7 @@ class Otlp(Destination):
 
         try:
             partial = loads(reply.body).get("partialSuccess") or {}
-            return int(partial.get("rejectedLogRecords") or 0), str(partial.get("errorMessage")
-                                                                     or "")
-        except (ValueError, TypeError, AttributeError, RecursionError):
-            return 0, ""
+            rejected = int(partial.get("rejectedLogRecords") or 0)
+            return max(rejected, 0), str(partial.get("errorMessage") or "")
+        except (ValueError, TypeError, AttributeError, RecursionError, OverflowError):
+            return 0, ""  # a garbled success is still a success
