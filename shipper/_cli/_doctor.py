@@ -137,9 +137,10 @@ def _check_other_destinations(settings: Settings, report: Report) -> None:
                                           Spool.for_settings(settings).key):
         where = f"{spool.about.get('kind')} {spool.about.get('endpoint')}"
         report.bad(f"{pending + dead} event(s) wait for {where} (folder {spool.key}), which is "
-                   "not the configured destination: no sync sends them",
-                   f"`shipper requeue --from {spool.key}` moves them to the configured one "
-                   "(ids unchanged)")
+                   "not the configured destination: a sync configured as this one does not "
+                   "send them",
+                   "if no program sends there any more, `shipper requeue --from "
+                   f"{spool.key}` moves them to the configured one (ids unchanged)")
 
 
 def _check_endpoint_setting(settings: Settings, report: Report) -> bool:
