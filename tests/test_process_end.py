@@ -1,0 +1,167 @@
+"""What becomes of events when a process ends or forks: SIGTERM from a pool, a forked
+child, a program's own handler, a cache deleted meanwhile, a first track at exit, an async
+client never started."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shipper import AsyncShipper, Shipper
+
+from .conftest import (
+    Collector,
+    child_env,
+    events_on_disk,
+    pending_events,
+    wait_for,
+)
+from .mockcollector import MockCollector
+
+pytestmark = pytest.mark.chaos
+
+
+def run_py(code: str, env: dict[str, str], timeout: float = 60,
+           **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
+
+
+SIGTERM_POOL = """
+import json, multiprocessing, sys
+import shipper
+
+client = None
+
+def work(i):
+    global client
+    if client is None:  # one client per worker, kept for the worker's life
+        client = shipper.Shipper(endpoint="http://127.0.0.1:9", flush_interval=3600,
+                                 shutdown_timeout=0.2)
+    return [client.track("pooled", {"task": i, "n": n}) for n in range(20)]
+
+if __name__ == "__main__":
+    with multiprocessing.get_context(sys.argv[1]).Pool(2) as pool:
+        ids = [i for chunk in pool.map(work, range(10)) for i in chunk]
+    print(json.dumps(ids))   # the with block ended the workers with SIGTERM
+"""
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_sigterm_from_a_pool_spills_what_is_queued(method: str, cache_dir: Path,
+                                                   tmp_path: Path) -> None:
+    """`with multiprocessing.Pool()` ends its workers with SIGTERM: what their clients had
+    queued is on disk, not lost."""
+    script = tmp_path / "pooled.py"
+    script.write_text(SIGTERM_POOL)
+    out = subprocess.run([sys.executable, str(script), method], env=child_env(cache_dir),
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    ids = json.loads(out.stdout)
+    assert len(ids) == 200 and all(ids)
+    assert sorted(e["id"] for e in events_on_disk(cache_dir)) == sorted(ids)
+
+
+def test_a_forked_child_starts_with_sigterms_default(cache_dir: Path) -> None:
+    """A fork worker of a program with an open client has SIGTERM at its default (nothing
+    of its own to spill: Pool.terminate must end it at once); a client the child uses
+    takes SIGTERM over again, and what it queued is spilled when the pool ends it."""
+    out = run_py("""
+        import multiprocessing, signal
+        from shipper import Shipper
+
+        def idle(_):
+            return signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+        def uses_the_parents_client(_):
+            parent.track("in.child")
+            return signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+
+        parent = Shipper(endpoint="http://127.0.0.1:9", flush_interval=60)
+        parent.track("in.parent")
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            print(pool.map(idle, [0, 1]), pool.apply(uses_the_parents_client, (0,)))
+        parent.close()
+    """, child_env(cache_dir))
+    assert out.stdout.strip() == "[True, True] True", out.stderr
+    assert sorted(e["event"] for e in events_on_disk(cache_dir)) == ["in.child", "in.parent"]
+
+
+def test_sigterm_leaves_a_programs_own_handler_alone(cache_dir: Path) -> None:
+    """A program that set its own SIGTERM handler keeps it: shipper does not take over."""
+    out = run_py("""
+        import signal, shipper
+        def mine(signum, frame):
+            pass
+        signal.signal(signal.SIGTERM, mine)
+        shipper.Shipper(shutdown_timeout=0.1)
+        print(signal.getsignal(signal.SIGTERM) is mine)
+    """, child_env(cache_dir))
+    assert out.stdout.strip() == "True"
+
+
+def test_a_deleted_cache_folder_is_made_again(cache_dir: Path) -> None:
+    """The cache is deleted under a running client: its next spill makes it again."""
+    mock = MockCollector()
+    mock.down = True
+    s = Shipper(endpoint="http://collector.test", transport=mock.transport,
+                shutdown_timeout=0.2)
+    s.track("first")
+    s.flush()
+    shutil.rmtree(cache_dir)
+    for i in range(5):
+        s.track("after", {"i": i})
+    s.close()
+    assert pending_events(cache_dir) == 5
+    assert s.stats()["dropped"] == {}
+
+
+def test_a_first_track_at_exit_is_delivered(collector: Collector, cache_dir: Path) -> None:
+    """track() first called from an atexit handler (no thread can start then) writes the
+    event to disk and starts a detached sync, which delivers it."""
+    out = run_py(f"""
+        import atexit, shipper
+        client = shipper.Shipper(endpoint={collector.url!r})
+        atexit.register(lambda: print(client.track("at.exit")))
+    """, child_env(cache_dir))
+    event_id = out.stdout.strip()
+    assert len(event_id) == 36, out.stderr
+    assert wait_for(lambda: event_id in collector.ids(), timeout=60)
+
+
+def test_an_async_client_never_started_keeps_its_events(cache_dir: Path) -> None:
+    """AsyncShipper used without `async with` or start(): outside a loop the events are
+    spilled at exit; inside a running loop the delivery task starts by itself."""
+    out = run_py("""
+        import json, shipper
+        s = shipper.AsyncShipper(endpoint="http://127.0.0.1:9")
+        print(json.dumps([s.track("e", {"i": i}) for i in range(5)]))
+    """, child_env(cache_dir))
+    ids = json.loads(out.stdout)
+    assert sorted(e["id"] for e in events_on_disk(cache_dir)) == sorted(ids)
+
+
+async def test_an_async_client_starts_itself_inside_a_loop() -> None:
+    """Inside a running loop, the first track() starts the delivery task."""
+    mock = MockCollector()
+    s = AsyncShipper(endpoint="http://collector.test", transport=mock.transport)
+    ids = [s.track("e") for _ in range(3)]
+    result = await s.flush()
+    await s.aclose()
+    assert result.delivered == 3 and sorted(mock.ids) == sorted(ids)
+
+
+def test_signal_module_is_untouched_by_a_disabled_client() -> None:
+    """A disabled client installs no SIGTERM handler."""
+    before = signal.getsignal(signal.SIGTERM)
+    Shipper(disabled=True)
+    assert signal.getsignal(signal.SIGTERM) is before
