@@ -106,9 +106,3 @@ def test_decorator_lets_base_exceptions_through() -> None:
     with pytest.raises(KeyboardInterrupt):
         interrupted()
 
-
-def test_public_api_is_sorted_and_complete() -> None:
-    """__all__ is sorted and every name in it resolves."""
-    assert shipper.__all__ == sorted(shipper.__all__)
-    for name in shipper.__all__:
-        assert getattr(shipper, name) is not None
