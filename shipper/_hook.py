@@ -47,10 +47,11 @@ DEFERRED = (_signal.SIGINT, _signal.SIGHUP, _signal.SIGTERM)  # SIGTERM last: se
 USAGE = """\
 usage: shipper hook [--source SOURCE] [--event NAME] [--include-content] [PAYLOAD]
 
-Record one agent hook payload, read from stdin (or PAYLOAD, for Codex's notify), as an
-event. Prints nothing and exits 0 whatever happens: a hook must never fail its agent.
+Record one agent hook payload, read from stdin (or PAYLOAD, for Codex's notify and the
+opencode plugin), as an event. Prints nothing and exits 0 whatever happens: a hook must
+never fail its agent.
 
-  --source SOURCE     claude-code, cursor, codex, gemini, git or generic (default)
+  --source SOURCE     {sources} (default: generic)
   --event NAME        the event name (default: from the payload)
   --include-content   also record prompts, commands, file contents and output
 """
@@ -102,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if "-h" in args or "--help" in args:
         try:
-            sys.stderr.write(USAGE)
+            from ._tools._registry import names
+
+            sys.stderr.write(USAGE.format(sources=", ".join(names())))
         except (AttributeError, OSError):  # no stderr, or a closed one: nothing to tell
             pass
         return 0
@@ -192,7 +195,7 @@ def parse(argv: list[str]) -> tuple[str, str | None, bool, str | None]:
     """``[--source S] [--event NAME] [--include-content] [PAYLOAD]``, leniently: an unknown
     flag is ignored, an unknown source is read as generic. Returns (source, event,
     include_content, payload)."""
-    from ._sources import source_named
+    from ._tools._registry import source_named
 
     source, event, include, payload = "generic", None, False, None
     i = 0
@@ -251,7 +254,8 @@ def _mapped(source: str, raw: bytes, size: int, cut: str, *, event: str | None,
     if size > HOOK_MAX_STDIN:
         return invalid, {"payload_error": f"payload is over {HOOK_MAX_STDIN >> 20} MiB: "
                                           "not read", "payload_bytes": size}
-    from ._sources import to_event
+    from ._tools._mapping import to_event
+    from ._tools._registry import load
 
     try:
         key = None
@@ -259,8 +263,8 @@ def _mapped(source: str, raw: bytes, size: int, cut: str, *, event: str | None,
             from ._cache._identity import path_key
 
             key = path_key(settings.cache_root)
-        name, props = to_event(source, raw, include_content=include_content, event=event,
-                               hash_key=key)
+        name, props = to_event(load(source), raw, include_content=include_content,
+                               event=event, hash_key=key)
     except Exception as exc:  # noqa: BLE001 - a bug of ours must not cost the event
         from . import _log
 

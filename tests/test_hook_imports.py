@@ -26,7 +26,9 @@ from .conftest import child_env, events_on_disk, wait_for
 NO_ENDPOINT = {
     "__future__", "_json", "errno",
     "shipper", "shipper._version", "shipper._hook", "shipper._log", "shipper._guard",
-    "shipper._json", "shipper._sources", "shipper._kinds", "shipper._errors",
+    "shipper._json", "shipper._kinds", "shipper._errors",
+    "shipper._tools", "shipper._tools._registry", "shipper._tools._mapping",
+    "shipper._tools.claude_code",  # the one tool the probe's hook maps with
     "shipper._config", "shipper._cache", "shipper._cache._layout", "shipper._cache._files",
     "shipper._event", "shipper._oneshot",
 }

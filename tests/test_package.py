@@ -90,11 +90,12 @@ def test_the_installed_hook_command_skips_site(venv: Path, tmp_path: Path) -> No
     """The command `shipper hooks install` writes for the installed wheel (`python -S
     shipper-hook`) finds shipper without `site`, which it never imports, and records."""
     cache = tmp_path / "cache"
-    made = subprocess.run([str(venv / "python"), "-c", "from shipper._cli._install import "
+    made = subprocess.run([str(venv / "python"), "-c", "from shipper._tools._install import "
                            "hook_command; print(hook_command('claude-code'))"],
                           capture_output=True, text=True, env=child_env(cache), timeout=60,
                           check=True).stdout.strip()
-    argv = shlex.split(made)
+    words = shlex.split(made)
+    argv = words[words.index("exec") + 1:]  # after the test that the installation is there
     assert argv[:3] == [str(venv / "python"), "-S", str(venv / "shipper-hook")]
     payload = json.dumps({"hook_event_name": "Stop", "session_id": "s1", "cwd": "/tmp"})
     hook = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], input=payload,

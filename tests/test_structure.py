@@ -34,10 +34,10 @@ def test_delivery_policy_loads_no_io(module: str) -> None:
 
 
 def test_subpackage_inits_are_empty() -> None:
-    """`_cache`, `_cli` and `_destinations` have empty __init__ files: importing one piece
-    of a subpackage never drags in the rest (the hook path relies on it)."""
+    """`_cache`, `_cli`, `_destinations` and `_tools` have empty __init__ files: importing
+    one piece of a subpackage never drags in the rest (the hook path relies on it)."""
     inits = sorted(PACKAGE.glob("_*/__init__.py"))
-    assert [p.parent.name for p in inits] == ["_cache", "_cli", "_destinations"]
+    assert [p.parent.name for p in inits] == ["_cache", "_cli", "_destinations", "_tools"]
     assert all(p.read_text() == "" for p in inits)
 
 

@@ -65,9 +65,10 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
 
     _emit_arguments(command("emit", "record one event"))
 
+    from .._tools._registry import names
+
     hook = sub.add_parser("hook", help="record an agent hook payload read from stdin")
-    hook.add_argument("--source", default="generic",
-                      choices=["claude-code", "cursor", "codex", "gemini", "generic"])
+    hook.add_argument("--source", default="generic", choices=names())
     hook.add_argument("--event", help="event name (default: from the payload)")
     hook.add_argument("--include-content", action="store_true", default=None,
                       help="also ship prompts, file contents, commands and output")
@@ -103,7 +104,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     demo = command("demo", "see shipper work with a local collector")
     demo.add_argument("--events", type=int, default=5, help=argparse.SUPPRESS)
 
-    from ._install import add_hooks_parser
+    from ._hooks import add_hooks_parser
 
     add_hooks_parser(sub, [common])
 
@@ -554,7 +555,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_hooks(args: argparse.Namespace) -> int:
-    from ._install import run
+    from ._hooks import run
 
     _settings(quiet=args.quiet, strict=False)  # likewise
     return run(args, sys.stdout, sys.stderr)
