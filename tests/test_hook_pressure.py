@@ -25,12 +25,11 @@ pytestmark = pytest.mark.chaos
 
 
 def hook_argv() -> list[str]:
-    """The command `shipper hooks install` writes for this installation, as argv."""
-    import shlex
+    """The hook `shipper hooks install` writes for this installation, as argv (without the
+    test, in front of it, that the installation is still there)."""
+    from shipper._tools._install import hook_argv as installed
 
-    from shipper._cli._install import hook_command
-
-    return shlex.split(hook_command("claude-code"))
+    return [*installed(), "--source", "claude-code"]
 
 
 def test_a_thousand_hooks_at_once_on_a_busy_machine_record_every_event(tmp_path: Path) -> None:
