@@ -91,7 +91,7 @@ class Replay:
     stdin: bytes
 
 
-def _hook_commands(path: Path, event: str) -> list[str]:
+def hook_commands(path: Path, event: str) -> list[str]:
     """The commands installed for an event in a JSON config shaped {"hooks": {EVENT:
     [{"hooks": [{"command": ...}]}]}}."""
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -108,6 +108,7 @@ class Client:
     api_class: type[FakeApi]
     scenario: tuple[str, ...]  # the hook runs one session makes, where hooks are set
     ok_statuses: tuple[str, ...]  # the client's words for a hook that went well
+    bounds: tuple[str, ...] = ("SessionStart", "SessionEnd")  # installed, and run by each
     secret_kinds: tuple[str, ...] = ("prompt", "command", "file content", "tool description",
                                      "assistant message")  # what its hooks are given
 
@@ -212,7 +213,7 @@ class ClaudeCode(Client):
                    "transcript_path": str(transcript[0]) if transcript else "",
                    "cwd": str(session.work), "hook_event_name": "SessionEnd", "reason": "other"}
         return [Replay("SessionEnd", ["/bin/sh", "-c", command], json.dumps(payload).encode())
-                for command in _hook_commands(settings, "SessionEnd")]
+                for command in hook_commands(settings, "SessionEnd")]
 
 
 def _toml(path: Path) -> dict[str, Any]:
@@ -433,7 +434,7 @@ metrics_exporter = {{ otlp-http = {{ endpoint = "{metrics}", protocol = "json" }
         shell = shutil.which("bash") or "/bin/sh"
         replays = [Replay(event, [shell, "-c", command], json.dumps(payload).encode())
                    for event, payload in payloads.items()
-                   for command in _hook_commands(home / "hooks.json", event)]
+                   for command in hook_commands(home / "hooks.json", event)]
         notify = _toml(home / "config.toml").get("notify")
         if isinstance(notify, list):
             argument = {"type": "agent-turn-complete", "thread-id": session.session_id,
@@ -444,5 +445,4 @@ metrics_exporter = {{ otlp-http = {{ endpoint = "{metrics}", protocol = "json" }
         return replays
 
 
-CLIENTS: dict[str, Client] = {c.name: c for c in (ClaudeCode(), GeminiCli(), Codex())}
 

@@ -148,12 +148,15 @@ class _Request:
         h.end_headers()
         h.wfile.write(data)
 
-    def sse(self, events: list[tuple[str | None, object]]) -> None:
-        """A whole server-sent event stream in one body: (event name or None, data)."""
+    def sse(self, events: list[tuple[str | None, object]], done: bool = False) -> None:
+        """A whole server-sent event stream in one body: (event name or None, data);
+        ``done`` ends it with OpenAI's ``data: [DONE]``."""
         parts = []
         for name, data in events:
             head = f"event: {name}\n" if name else ""
             parts.append(f"{head}data: {json.dumps(data)}\n\n")
+        if done:
+            parts.append("data: [DONE]\n\n")
         payload = "".join(parts).encode()
         h = self.handler
         h.send_response(200)
@@ -372,3 +375,68 @@ class CodexApi(FakeApi):
                             runs[key] = (runs.get(key, 0) + count if delta
                                          else max(runs.get(key, 0), count))
         return [key for key, count in sorted(runs.items()) for _ in range(count)]
+
+
+# -- OpenAI chat completions (opencode, GitHub Copilot CLI, Qwen Code) -----------------------
+
+SHELL_TOOLS = ("bash", "run_shell_command", "shell")  # each client's name for its shell tool
+
+
+def _chat_tools(body: dict[str, Any]) -> list[str]:
+    names = []
+    for tool in body.get("tools") or []:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            names.append(function["name"])
+    return names
+
+
+class ChatApi(FakeApi):
+    """``POST .../chat/completions`` (streamed or not): a call of the client's shell tool
+    running the case's command; once the last message is that tool's result, the answer.
+    ``GET .../models`` lists one model."""
+
+    name = "chat"
+    model = "offline-model"
+    settle = ""  # appended to the command: Qwen Code loses a fast command's output under load
+
+    def answer(self, request: _Request) -> None:
+        body = request.body if isinstance(request.body, dict) else {}
+        path = request.path.split("?", 1)[0]
+        if not path.endswith("/chat/completions"):
+            request.json({"object": "list", "data": [
+                {"id": self.model, "object": "model", "created": 0, "owned_by": "offline"}]})
+            return
+        messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+        done = bool(messages) and messages[-1].get("role") == "tool"
+        case = self.case_of([m for m in messages if m.get("role") == "user"])
+        shell = next((t for t in _chat_tools(body) if t in SHELL_TOOLS), None)
+        n = secrets.token_hex(6)
+        if case is not None and shell is not None and not done:
+            call = {"id": f"call_{n}", "type": "function", "function": {
+                "name": shell, "arguments": json.dumps(
+                    {"command": case.command + self.settle, "description": case.description})}}
+            message: dict[str, Any] = {"role": "assistant", "content": None,
+                                       "tool_calls": [call]}
+            finish = "tool_calls"
+        else:
+            message = {"role": "assistant", "content": case.answer if case else "OK."}
+            finish = "stop"
+        usage = {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110}
+        base = {"id": f"chatcmpl-{n}", "created": 0, "model": body.get("model", self.model)}
+        if not body.get("stream"):
+            request.json({**base, "object": "chat.completion", "usage": usage, "choices": [
+                {"index": 0, "message": message, "finish_reason": finish}]})
+            return
+        delta: dict[str, Any] = {"role": "assistant"}
+        if "tool_calls" in message:
+            delta["tool_calls"] = [{"index": 0, **message["tool_calls"][0]}]
+        else:
+            delta["content"] = message["content"]
+        chunk = {**base, "object": "chat.completion.chunk"}
+        events: list[tuple[str | None, object]] = [
+            (None, {**chunk, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}),
+            (None, {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}),
+            (None, {**chunk, "choices": [], "usage": usage}),
+        ]
+        request.sse(events, done=True)
