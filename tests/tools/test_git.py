@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,24 @@ def test_git_outside_a_repository_or_in_user_scope_is_a_usage_error(where: Where
     assert code == 2 and "repository" in err
     code, _, err = where("install", "git")
     assert code == 2 and "not inside a git repository" in err
+
+
+@needs_git
+def test_a_commit_after_shipper_was_removed_is_silent(
+        where: Where, repo: Path, tmp_path: Path) -> None:
+    """The block of a shipper that is gone (its interpreter no longer there) neither fails
+    the commit nor prints anything, and records nothing."""
+    assert where("install", "git")[0] == 0
+    hook = repo / ".git" / "hooks" / "post-commit"
+    python = json.dumps(str(Path(sys.executable).absolute()))[1:-1]
+    hook.write_text(hook.read_text().replace(python, str(tmp_path / "gone" / "python")))
+    env = child_env(tmp_path / "cache", PATH=SYSTEM_PATH, HOME=str(repo.parent),
+                    GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@e", GIT_COMMITTER_NAME="t",
+                    GIT_COMMITTER_EMAIL="t@e")
+    (repo / "a.txt").write_text("a")
+    git = shutil.which("git") or "git"
+    subprocess.run([git, "add", "."], cwd=repo, env=env, check=True, capture_output=True)
+    done = subprocess.run([git, "commit", "-q", "-m", "m"], cwd=repo, env=env,
+                          capture_output=True, check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
+    assert not (tmp_path / "cache").exists()

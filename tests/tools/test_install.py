@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,11 @@ import pytest
 
 import shipper
 from shipper._cli._hooks import add_hooks_parser, run
-from shipper._tools._install import hook_command
+from shipper._tools._install import JsonHooks, hook_command, is_shipper_hook
+from shipper._tools._registry import installable, load
 
 from ..conftest import ROOT, child_env, events_on_disk
-from .common import Where, entries, ours, read_json, run_hook, write_config
+from .common import SYSTEM_PATH, Where, entries, ours, read_json, run_hook, write_config
 
 try:
     import tomllib
@@ -404,3 +406,127 @@ def test_the_cli_wiring_parses_and_runs(tmp_path: Path, monkeypatch: pytest.Monk
     assert "cursor (project): not installed" in out.getvalue()
     with pytest.raises(SystemExit):
         parser.parse_args(["hooks", "install", "emacs"])
+
+
+# -- a hook left behind: `pip uninstall` without `shipper hooks uninstall` ------------------
+
+JSON_CONFIGURED = [name for name in installable()
+                   if isinstance(load(name).installer(), JsonHooks)
+                   or hasattr(load(name), "hooks_file")]
+
+
+def doomed_installation(tmp_path: Path, form: str) -> tuple[Path, dict[str, str]]:
+    """An installation of shipper to be removed later: a python of its own (this one,
+    linked) with the shipper-hook script beside it ("script"), or with shipper importable
+    from a copy of the package and no script ("module"); and the environment that makes
+    it run."""
+    root = tmp_path / "doomed"
+    bin_dir = root / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python").symlink_to(sys.executable)
+    copy = root / "lib"
+    shutil.copytree(Path(shipper.__file__).parent, copy / "shipper")
+    if form == "script":
+        shutil.copy(ROOT / "scripts" / "shipper-hook", bin_dir / "shipper-hook")
+    libraries = sysconfig.get_paths()["purelib"]  # tomlkit and the rest, for the install
+    return bin_dir / "python", {"PYTHONPATH": os.pathsep.join([str(copy), libraries])}
+
+
+def commands_in(folder: Path) -> list[str | list[str]]:
+    """Every hook command of shipper's in the JSON and TOML files below ``folder``: shell
+    command strings, and argv lists (Codex's notify)."""
+    found: list[str | list[str]] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            if is_shipper_hook(value):
+                found.append(value)
+            else:
+                for item in value:
+                    walk(item)
+        elif isinstance(value, str) and is_shipper_hook(value):
+            found.append(value)
+
+    for path in sorted(folder.rglob("*")):
+        if path.suffix == ".json":
+            walk(json.loads(path.read_text()))
+        elif path.suffix == ".toml":
+            walk(tomllib.loads(path.read_text()))
+    return found
+
+
+@pytest.mark.parametrize("gone", ["environment", "shipper"])
+@pytest.mark.parametrize("form", ["script", "module"])
+@pytest.mark.parametrize("tool", JSON_CONFIGURED)
+def test_a_hook_left_by_a_removed_installation_exits_0_and_prints_nothing(
+        tool: str, form: str, gone: str, where: Where, tmp_path: Path) -> None:
+    """Installed by an installation that is then removed (the whole environment, as pipx
+    uninstall does, or only shipper, as pip uninstall does), every command left in the
+    tool's config, run as the agent runs it, exits 0 and prints nothing, on stdout or
+    stderr: an agent reads exit 2 (or, for Copilot's preToolUse, any failure) as "block"."""
+    python, env = doomed_installation(tmp_path, form)
+    done = subprocess.run([str(python), "-m", "shipper", "hooks", "install", tool],
+                          cwd=where.cwd, env=child_env(HOME=str(where.home), **env),
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    commands = commands_in(where.home)
+    assert commands and all(str(python) in str(c) for c in commands)
+    if gone == "environment":
+        shutil.rmtree(python.parent.parent)
+    elif form == "script":
+        (python.parent / "shipper-hook").unlink()
+    else:
+        shutil.rmtree(python.parent.parent / "lib" / "shipper")
+    payload = json.dumps({"hook_event_name": "PreToolUse", "session_id": "s"})
+    cache = tmp_path / "cache"
+    for command in commands:
+        argv = [*command, payload] if isinstance(command, list) else ["sh", "-c", command]
+        ran = subprocess.run(argv, input=payload.encode(), env=child_env(cache, PATH=SYSTEM_PATH),
+                             capture_output=True, timeout=60, check=False)
+        assert (ran.returncode, ran.stdout, ran.stderr) == (0, b"", b""), command
+    assert not cache.exists()
+
+
+def test_the_hook_script_exits_0_in_silence_where_shipper_is_gone(tmp_path: Path) -> None:
+    """The shipper-hook script of an environment whose shipper package is gone (the
+    command's own test sees the script, not the package) exits 0 and prints nothing."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "env")],
+                   check=True, timeout=120)
+    script = tmp_path / "env" / "bin" / "shipper-hook"
+    shutil.copy(ROOT / "scripts" / "shipper-hook", script)
+    done = subprocess.run([str(tmp_path / "env" / "bin" / "python"), "-S", str(script),
+                           "--source", "claude-code"], input=b"{}", env=child_env(),
+                          capture_output=True, timeout=60, check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
+
+
+def test_words_appended_to_an_installed_command_still_reach_the_hook(
+        where: Where, tmp_path: Path) -> None:
+    """The documented per-hook opt-in: `--include-content` typed at the end of an installed
+    (guarded) command is passed to the hook, which records the prompt."""
+    assert where("install", "claude-code")[0] == 0
+    (handler,) = where.ours("claude-code", "UserPromptSubmit")
+    done = run_hook(handler["command"] + " --include-content",
+                    {"hook_event_name": "UserPromptSubmit", "prompt": "hello"},
+                    tmp_path / "c")
+    assert (done.returncode, done.stdout) == (0, b"")
+    (event,) = events_on_disk(tmp_path / "c")
+    assert event["properties"]["prompt"] == "hello"
+
+
+def test_uninstall_names_the_backups_that_still_hold_shipper_hooks(where: Where) -> None:
+    """After uninstall, each backup that still holds shipper's hooks (restoring it would
+    bring them back) is named with its path; a backup without them is not."""
+    mine = write_config(where, "claude-code", '{"model": "opus"}\n')
+    backup = mine.with_name("settings.json.shipper-backup")
+    assert where("install", "claude-code")[0] == 0
+    assert "shipper-hook" not in backup.read_text()  # the user's file, as it was
+    code, out, _ = where("uninstall", "claude-code")
+    assert code == 0 and json.loads(mine.read_text()) == {"model": "opus"}
+    assert f"{backup} still holds shipper's hooks" in out
+    assert is_shipper_hook(read_json(backup)["hooks"]["Stop"][0]["hooks"][0]["command"])
+    backup.write_text('{"model": "opus"}\n')
+    assert where("uninstall", "claude-code")[1].endswith("nothing changed\n")
