@@ -530,3 +530,88 @@ def test_uninstall_names_the_backups_that_still_hold_shipper_hooks(where: Where)
     assert is_shipper_hook(read_json(backup)["hooks"]["Stop"][0]["hooks"][0]["command"])
     backup.write_text('{"model": "opus"}\n')
     assert where("uninstall", "claude-code")[1].endswith("nothing changed\n")
+
+
+# -- configs written back as they were, but for shipper's part ------------------------------
+
+
+def strict_json(text: str) -> object:
+    """What a strict reader (JSON's grammar, no NaN or Infinity) makes of a file, numbers
+    as the text they are."""
+    def refuse(name: str) -> object:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse, parse_int=str, parse_float=str)
+
+
+NUMBERS = '{"huge": 1e400, "tiny": -1E-400, "money": 1.50, "exp": 2.5e+3, "long": ' \
+          + "9" * 5000 + ', "zero": -0.0}'
+
+
+def test_numbers_keep_their_spelling(where: Where) -> None:
+    """1e400 is not rewritten as Infinity (strict parsers refuse that), nor 1.50 as 1.5, nor
+    a 5,000-digit integer refused: every number of the user's is written as it was."""
+    path = write_config(where, "claude-code", NUMBERS)
+    assert where("install", "claude-code")[0] == 0
+    text = path.read_text()
+    strict_json(text)
+    for spelling in ("1e400", "-1E-400", "1.50", "2.5e+3", "9" * 5000, "-0.0"):
+        assert f": {spelling}" in text, spelling
+    assert where("uninstall", "claude-code")[0] == 0
+    assert json.dumps(strict_json(path.read_text())) == json.dumps(strict_json(NUMBERS))
+
+
+def test_a_lone_escaped_surrogate_is_kept_escaped(where: Where) -> None:
+    """A string holding a lone escaped surrogate ("\\ud800", valid JSON) is no traceback:
+    it is written back as the same escape, in a file that is UTF-8; so is a dry run."""
+    path = write_config(where, "claude-code", '{"note": "a\\ud800b", "ok": "\\u00e9"}')
+    code, out, err = where("install", "claude-code", dry_run=True)
+    assert code == 0 and "Traceback" not in err and "\\ud800" in out
+    assert where("install", "claude-code")[0] == 0
+    text = path.read_bytes().decode("utf-8")
+    assert '"a\\ud800b"' in text and '"é"' in text
+    assert where("uninstall", "claude-code")[0] == 0
+    assert json.loads(path.read_text()) == {"note": "a\ud800b", "ok": "é"}
+
+
+@pytest.mark.parametrize("tool", ["claude-code", "codex"])
+def test_a_crlf_file_stays_crlf(tool: str, where: Where) -> None:
+    """A config written with CRLF line endings (JSON, and Codex's TOML) keeps them, every
+    line, after install and after uninstall."""
+    path = write_config(where, tool, '{\r\n  "model": "opus"\r\n}\r\n')
+    toml = path.parent / "config.toml"
+    mine = b'# mine\r\nmodel = "gpt-5"\r\n\r\n[features]\r\nplugins = false\r\n'
+    toml.write_bytes(mine)
+    files = [path, toml] if tool == "codex" else [path]
+    for action in ("install", "uninstall"):
+        assert where(action, tool)[0] == 0
+        for file in files:
+            data = file.read_bytes()
+            assert data.count(b"\n") == data.count(b"\r\n") > 2, (action, file)
+    assert toml.read_bytes() == mine
+
+
+def test_codex_uninstall_keeps_the_comments_after_shippers_trust_tables(where: Where) -> None:
+    """The comments and blank lines that end one of shipper's [hooks.state...] tables (a
+    reader takes them as the start of what follows) stay where they were on uninstall."""
+    assert where("install", "codex")[0] == 0
+    config = where.home / ".codex" / "config.toml"
+    text = config.read_text()
+    config.write_text(text + "\n# my MCP servers, kept by hand\n# second line\n\n"
+                      '[mcp_servers.docs]\ncommand = "docs-mcp"\n')
+    middle = text.index('[hooks.state."', text.index('[hooks.state."') + 1)
+    config.write_text(config.read_text()[:middle] + "# between shipper's tables\n"
+                      + config.read_text()[middle:])
+    first = text.index('trusted_hash = "sha256:')  # one of ours gone stale: set again
+    config.write_text(config.read_text()[:first] + 'trusted_hash = "sha256:stale"'
+                      + config.read_text()[first + len('trusted_hash = "sha256:') + 64 + 1:])
+    assert where("install", "codex")[1].startswith("codex: trusted shipper's hooks")
+    assert "sha256:stale" not in config.read_text()
+    assert "\n# between shipper's tables\n[hooks.state." in config.read_text()
+    assert where("uninstall", "codex")[0] == 0
+    after = config.read_text()
+    assert "hooks.state" not in after
+    assert "# between shipper's tables\n" in after
+    assert after.endswith("# my MCP servers, kept by hand\n# second line\n\n"
+                          '[mcp_servers.docs]\ncommand = "docs-mcp"\n')
+    assert tomllib.loads(after) == {"mcp_servers": {"docs": {"command": "docs-mcp"}}}
