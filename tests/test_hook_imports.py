@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
+import shipper
 from shipper._snapshot import SNAPSHOT_FILE
+from shipper._tools._registry import module_name, names
 
-from .conftest import child_env, events_on_disk, wait_for
+from .conftest import ROOT, child_env, events_on_disk, wait_for
 
 # What recording one event needs. Anything else is a regression: `re` (json, the console
 # script), `enum` (signal), `tomllib`, `typing`, `datetime`, `logging`, `zlib`, `hashlib`...
@@ -35,6 +38,9 @@ NO_ENDPOINT = {
 # With an endpoint: the config file's snapshot, the sync lock and the shared state's pause
 # hint (not the state itself: its reader, the breaker and the gate stay out).
 WITH_ENDPOINT = NO_ENDPOINT | {"fcntl", "shipper._snapshot", "shipper._cache._pause"}
+# With hash_paths: the cache's path key, and the C blake2 that hashes with it.
+WITH_HASH_PATHS = NO_ENDPOINT | {"shipper._cache._identity", "_blake2", "encodings.ascii"}
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
 
 PAYLOAD = {"hook_event_name": "PostToolUse", "session_id": "s1", "cwd": "/tmp",
            "tool_name": "Read", "tool_input": {"file_path": "/tmp/a.py"},
@@ -131,3 +137,51 @@ def test_a_torn_config_snapshot_is_ignored_and_rewritten(tmp_path: Path) -> None
     imported_by_a_hook(env)
     assert len(events_on_disk(tmp_path / "cache")) == before + 1
     assert json.loads(snapshot.read_text())  # whole again
+
+
+def test_a_hook_with_hash_paths_imports_only_the_key_and_blake2(tmp_path: Path) -> None:
+    """hash_paths on: the cache's path key and the C blake2, nothing else."""
+    cache = tmp_path / "cache"
+    extra = imported_by_a_hook(child_env(cache, SHIPPER_HASH_PATHS="1")) - WITH_HASH_PATHS
+    assert not extra, f"the hook imports more than it needs: {sorted(extra)}"
+    assert len(events_on_disk(cache)) == 1
+
+
+def documented_hook_path() -> dict[str, str]:
+    """docs/architecture.md's module table: the hook path column, by module name. A cell
+    may name several modules; a bare name is in the folder of the first one."""
+    lines = ARCHITECTURE.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| module |"))
+    out: dict[str, str] = {}
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        folder = ""
+        for name in re.findall(r"`([^`]+)`", cells[0]):
+            folder = name.rpartition("/")[0] + "/" if "/" in name else folder
+            path = name if "/" in name else folder + name
+            dotted = path.removesuffix(".py").removesuffix("/").replace("/", ".")
+            out["shipper" if dotted == "__init__" else f"shipper.{dotted}"] = cells[-1]
+    return out
+
+
+def test_the_architecture_table_says_what_a_hook_loads() -> None:
+    """Every module of shipper has a row in docs/architecture.md's table, and its hook path
+    column is what the allow-lists above say: always, with an endpoint, with hash_paths,
+    its tool's hooks (a tool's module: see test_hooks.py), or no."""
+    package = Path(shipper.__file__).parent
+    modules = set()
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(package).with_suffix("").parts
+        parts = parts[:-1] if parts[-1] == "__init__" else parts
+        modules.add(".".join(("shipper", *parts)))
+    documented = documented_hook_path()
+    assert set(documented) == modules
+    tools = {f"shipper._tools.{module_name(name)}" for name in names()}
+    for module, column in documented.items():
+        expected = ("its tool's hooks" if module in tools else
+                    "always" if module in NO_ENDPOINT else
+                    "with an endpoint" if module in WITH_ENDPOINT else
+                    "with hash_paths" if module in WITH_HASH_PATHS else "no")
+        assert column == expected, module
