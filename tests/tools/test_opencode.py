@@ -6,6 +6,7 @@ shipper is gone), what its payloads may send, and the real CLI run offline
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -247,7 +248,11 @@ class Opencode(Client):
         (folder / "opencode.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
 
     def agent_env(self, session: Session, api: FakeApi) -> dict[str, str]:
-        return {"OPENCODE_DISABLE_AUTOUPDATE": "1", "OPENCODE_DISABLE_MODELS_FETCH": "1",
+        """npm's own settings of this machine (its registry) carried over for the plugin's
+        dependency, from a cache the sessions share."""
+        npm = {k: v for k, v in os.environ.items()
+               if k.lower().startswith("npm_config_") and k.lower() != "npm_config_cache"}
+        return {**npm, "OPENCODE_DISABLE_AUTOUPDATE": "1", "OPENCODE_DISABLE_MODELS_FETCH": "1",
                 "PWD": str(session.work), "NO_COLOR": "1",
                 "npm_config_cache": str(cache_root() / "opencode-plugin-npm-cache")}
 
