@@ -509,6 +509,27 @@ class JsonHooks:
         return json_plan(self, self.path(scope, where), action, scope)[0]
 
 
+def claude_settings(name: str, folder: str, events: tuple[str, ...], *, timeout: int,
+                    tool_events: tuple[str, ...], home_env: tuple[str, str]) -> JsonHooks:
+    """A settings.json in Claude Code's shape (Claude Code, Qwen Code): a group per event
+    with our one command handler, ``"matcher": "*"`` on ``tool_events`` (matched against
+    tool names), and a note where ``disableAllHooks: true`` keeps every hook off."""
+
+    def entry(event: str, command: str) -> dict[str, Any]:
+        group: dict[str, Any] = {"matcher": "*"} if event in tool_events else {}
+        group["hooks"] = [{"type": "command", "command": command, "timeout": timeout}]
+        return group
+
+    def notes(data: dict[str, Any], path: Path) -> list[str]:
+        if data.get("disableAllHooks") is True:
+            return [f"{name}: {path} turns every hook off (disableAllHooks: true); left so: "
+                    "shipper's hooks run once you turn hooks back on"]
+        return []
+
+    return JsonHooks(name, folder, "settings.json", events, entry, notes=notes,
+                     home_env=home_env)
+
+
 def _merge_event(spec: JsonHooks, event: str, items: list[Any], want: dict[str, Any] | None,
                  merged: Merged) -> tuple[list[Any], bool]:
     """One event's list with our handlers taken out, and ``want`` (our entry) put where the

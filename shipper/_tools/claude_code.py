@@ -15,7 +15,6 @@ from ._mapping import claude_like, event_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pathlib import Path
     from typing import Any
 
     from ._install import Installer
@@ -45,21 +44,8 @@ def map_payload(payload: dict[str, Any], fields: Fields, event: str | None) -> s
     return f"{PREFIX}.{name}"
 
 
-def _entry(event: str, command: str) -> dict[str, Any]:
-    group: dict[str, Any] = {"matcher": "*"} if event in TOOL_EVENTS else {}
-    group["hooks"] = [{"type": "command", "command": command, "timeout": 5}]
-    return group
-
-
-def _notes(data: dict[str, Any], path: Path) -> list[str]:
-    if data.get("disableAllHooks") is True:
-        return [f"{NAME}: {path} turns every hook off (disableAllHooks: true); left so: "
-                "shipper's hooks run once you turn hooks back on"]
-    return []
-
-
 def installer() -> Installer:
-    from ._install import JsonHooks
+    from ._install import claude_settings
 
-    return JsonHooks(NAME, ".claude", "settings.json", EVENTS, _entry, notes=_notes,
-                     home_env=("CLAUDE_CONFIG_DIR", ""))
+    return claude_settings(NAME, ".claude", EVENTS, timeout=5, tool_events=TOOL_EVENTS,
+                           home_env=("CLAUDE_CONFIG_DIR", ""))

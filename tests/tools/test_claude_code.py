@@ -188,3 +188,12 @@ def test_claude_hooks_are_synchronous_with_a_timeout_and_a_matcher_on_tool_event
         tool_event = event in ("PreToolUse", "PostToolUse", "PostToolUseFailure",
                                "PermissionRequest")
         assert group.get("matcher") == ("*" if tool_event else None)
+
+
+def test_hooks_turned_off_are_reported_and_left_off(where: Where) -> None:
+    """disableAllHooks: true is not changed; install and status say every hook is off."""
+    path = write_config(where, "claude-code", '{"disableAllHooks": true}')
+    code, out, _ = where("install", "claude-code")
+    assert code == 0 and "disableAllHooks: true" in out
+    assert read_json(path)["disableAllHooks"] is True
+    assert "disableAllHooks: true" in where("status")[1]
