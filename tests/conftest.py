@@ -118,6 +118,7 @@ class ServerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.out = workdir / f"{name}.jsonl"
+        self.db = workdir / f"{name}.db"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
@@ -158,7 +159,7 @@ class Collector(ServerProcess):
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "shipper", "serve", "--port", str(self.port),
-                "--out", str(self.out), "--control"]
+                "--out", str(self.out), "--db", str(self.db), "--control"]
 
     def environment(self) -> dict[str, str]:
         return {"SHIPPER_SERVE_API_KEY": self.api_key} if self.api_key else {}

@@ -108,7 +108,10 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
 
     add_hooks_parser(sub, [common])
 
-    _serve_arguments(command("serve", "run a local collector"))
+    _serve_arguments(command("serve", "run a local collector and viewer (a web page)"))
+    _browse_arguments(command("events", "what a local shipper serve received"), events=True)
+    _browse_arguments(command("sessions", "agent sessions a local shipper serve received"),
+                      events=False)
     return parser, commands
 
 
@@ -129,12 +132,49 @@ def _emit_arguments(emit: argparse.ArgumentParser) -> None:
 def _serve_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=8053)
-    serve.add_argument("--out", default="events.jsonl", metavar="FILE")
+    serve.add_argument("--db", metavar="FILE",
+                       help="the store (SQLite; default: events.db in the user data folder)")
+    serve.add_argument("--out", metavar="FILE", help="also append new events to this "
+                                                     "JSON Lines file")
+    serve.add_argument("--keep-days", type=_positive, metavar="N",
+                       help="remove events older than N days (now, then hourly)")
     serve.add_argument("--api-key-file", metavar="FILE",
                        help="require this key (Authorization: Bearer); or set "
                             "SHIPPER_SERVE_API_KEY (never on the command line: ps shows it)")
     serve.add_argument("--control", action="store_true",
                        help="enable /_control/ endpoints (fault injection, counters)")
+
+
+def _browse_arguments(parser: argparse.ArgumentParser, *, events: bool) -> None:
+    if events:
+        parser.add_argument("--source", metavar="S", help="only events from this source")
+        parser.add_argument("--event", metavar="NAME", help="only events of this name")
+        parser.add_argument("--session", metavar="ID", help="only this session's events")
+        parser.add_argument("--tool", metavar="NAME", help="only this tool's events")
+        parser.add_argument("--limit", type=int, default=50, metavar="N",
+                            help="at most N events (default 50, at most 1000)")
+        parser.add_argument("--follow", "-f", action="store_true",
+                            help="then print new events as they arrive (Ctrl-C stops)")
+    else:
+        parser.add_argument("--limit", type=int, default=50, metavar="N",
+                            help="at most N sessions (default 50, at most 1000)")
+    parser.add_argument("--since", metavar="DURATION",
+                        help="only what happened since: 15m, 2h, 7d, or a time")
+    parser.add_argument("--json", action="store_true", help="one JSON object a line")
+    parser.add_argument("--db", metavar="FILE",
+                        help="read this store file instead of asking the serve at endpoint")
+
+
+def _positive(text: str) -> float:
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
 
 
 def _port(text: str) -> int:
@@ -565,6 +605,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ._serve import cannot_listen, make_server
+    from ._store import StoreError, default_path
 
     api_key = os.environ.get("SHIPPER_SERVE_API_KEY") or None
     if args.api_key_file:
@@ -574,15 +615,27 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             print(f"shipper serve: cannot read {args.api_key_file}: {exc.strerror}",
                   file=sys.stderr)
             return 2
+    db = Path(args.db).expanduser() if args.db else default_path()
+    out = Path(args.out).expanduser() if args.out else None
     try:
-        server = make_server(args.host, args.port, out=Path(args.out), api_key=api_key,
-                             control=args.control)
+        server = make_server(args.host, args.port, db=db, out=out, api_key=api_key,
+                             control=args.control, debug=sys.stderr if args.debug else None)
+    except StoreError as exc:
+        print(f"shipper serve: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:  # the port is taken, the address is not ours, no permission
         print(f"shipper serve: {cannot_listen(args.host, args.port, exc)}", file=sys.stderr)
         return 1
+    if args.keep_days:
+        server.keep_days(args.keep_days)
     port = server.server_address[1]
-    print(f"shipper collector listening on http://{args.host}:{port} "
-          f"(events appended to {args.out}); Ctrl-C stops it", file=sys.stderr, flush=True)
+    also = f" and appended to {out}" if out else ""
+    print(f"shipper serve: http://{args.host}:{port}/ shows what arrives; events stored in "
+          f"{db}{also}; Ctrl-C stops it", file=sys.stderr, flush=True)
+    if server.reads_need_key and api_key is None:
+        print("shipper serve: listening beyond loopback without an API key: anyone who can "
+              "reach this port can send events, and reading them is refused until "
+              "SHIPPER_SERVE_API_KEY (or --api-key-file) is set", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -590,3 +643,81 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def _browse_source(args: argparse.Namespace) -> tuple[Any, Any] | None:
+    """How ``events`` and ``sessions`` ask: the store given with --db, or the serve at the
+    configured endpoint; None (said on stderr) when there is neither."""
+    from pathlib import Path
+
+    from ._browse import Unreachable, local, remote
+
+    try:
+        if args.db:
+            return local(Path(args.db).expanduser())
+        settings = _settings_for(args)
+        if not settings.base_url:
+            print(f"shipper {args.command}: no endpoint is set: point endpoint at a "
+                  "`shipper serve`, or read a store file with --db FILE", file=sys.stderr)
+            return None
+        return remote(settings.base_url, settings.api_key, settings.timeout)
+    except Unreachable as exc:
+        print(f"shipper {args.command}: {exc}", file=sys.stderr)
+        return None
+
+
+def _browse_params(args: argparse.Namespace) -> dict[str, Any] | None:
+    from ._api import BadRequest, parse_time
+
+    if not 1 <= args.limit <= 1000:
+        print(f"shipper {args.command}: --limit must be from 1 to 1000", file=sys.stderr)
+        return None
+    params: dict[str, Any] = {"limit": args.limit}
+    for key in ("source", "event", "session", "tool"):
+        if getattr(args, key, None):
+            params[key] = getattr(args, key)
+    if args.since:
+        try:
+            params["since"] = parse_time(args.since)
+        except BadRequest as exc:
+            print(f"shipper {args.command}: --since: {exc}", file=sys.stderr)
+            return None
+    return params
+
+
+def _cmd_events(args: argparse.Namespace) -> int:
+    from ._browse import Unreachable, events
+
+    params = _browse_params(args)
+    if params is None:
+        return 2
+    source = _browse_source(args)
+    if source is None:
+        return 1
+    ask, close = source
+    try:
+        return events(ask, params, sys.stdout, as_json=args.json, follow=args.follow)
+    except Unreachable as exc:
+        print(f"shipper events: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        close()
+
+
+def _cmd_sessions(args: argparse.Namespace) -> int:
+    from ._browse import Unreachable, sessions
+
+    params = _browse_params(args)
+    if params is None:
+        return 2
+    source = _browse_source(args)
+    if source is None:
+        return 1
+    ask, close = source
+    try:
+        return sessions(ask, params, sys.stdout, as_json=args.json)
+    except Unreachable as exc:
+        print(f"shipper sessions: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        close()

@@ -1,39 +1,60 @@
-"""``shipper serve``: a small local collector that speaks the wire protocol.
+"""``shipper serve``: the local collector and viewer.
 
-Standard library only (``http.server``), so trying shipper needs no extra install, but
-bounded the way a public-facing parser must be: request bodies are capped before they are
-read (413), gzip is inflated with a cap on the output (a decompression bomb gets 413, not
-all our memory), JSON nested too deep gets 400, each request has a deadline for all of it
-(a client trickling a byte at a time is cut off), at most ``MAX_WORKERS`` requests run at
-once, and a connection beyond that is answered 503 at once instead of stalling the accept
-loop. The events file is private (0600): it holds the users' events.
+It takes shipper's wire protocol (``/v1/batch``) and OpenTelemetry logs over HTTP
+(``/v1/logs``, JSON or protobuf: see `_intake`), keeps every event once in a SQLite store
+(`_store`, optionally also appended to a JSON Lines file), and shows them: ``GET /`` is a web
+page (`_page`), ``/api/...`` its JSON (`_api`).
 
-Accepted events are de-duplicated by id and appended to a JSON Lines file. For tests and
-demos, ``--control`` adds ``/_control/faults`` (inject failures) and ``/_control/stats``.
+Standard library only (``http.server``, ``sqlite3``), so trying shipper needs no extra
+install, but bounded the way a public-facing parser must be: request bodies are capped
+before they are read (413), gzip is inflated with a cap on the output (a decompression bomb
+gets 413, not all our memory), JSON nested too deep gets 400, each request has a deadline
+for all of it (a client trickling a byte at a time is cut off), at most ``MAX_WORKERS``
+requests run at once, and a connection beyond that is answered 503 at once instead of
+stalling the accept loop. These hold for every path. The store and the events file are
+private (0600): they hold the users' events. Writes need the API key where one is set;
+reads too when the server listens beyond loopback.
+
+For tests and demos, ``--control`` adds ``/_control/faults`` (inject failures),
+``/_control/stats`` and ``/_control/reset``.
 """
 
 from __future__ import annotations
 
 import hmac
 import io
+import ipaddress
 import json
 import os
 import random
 import socket
+import sqlite3
 import struct
+import sys
 import threading
 import time
 import zlib
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from . import _api, _facts, _intake, _page
+from ._store import Store
 
 MAX_BODY = 8 * 1024 * 1024
 MAX_INFLATED = 32 * 1024 * 1024
 MAX_WORKERS = 64
 REQUEST_DEADLINE_S = 30.0  # for a whole request, idle keep-alive wait included
 BLACKHOLE_MAX_S = 120.0
+PRUNE_EVERY_S = 3600.0
+_NATIVE = "native"
+# what each intake path takes (None: an OTLP signal, told by the body)
+_INTAKE: dict[str, str | None] = {"/v1/batch": _NATIVE, "/v1/logs": _intake.LOGS,
+                                  "/v1/metrics": _intake.METRICS,
+                                  "/v1/traces": _intake.TRACES, "/": None}
 
 
 @dataclass
@@ -72,43 +93,47 @@ class Tally:
 
 
 class Collector:
-    """The collector's state: seen ids, output file, faults, counters."""
+    """The collector's state: the store, the events file, faults, counters."""
 
     def __init__(self, out: Path | None, api_key: str | None, faults: Faults | None = None,
-                 max_body: int = MAX_BODY) -> None:
+                 max_body: int = MAX_BODY, *, store: Store | None = None,
+                 debug: TextIO | None = None) -> None:
         self.out = out
         self.api_key = api_key
         self.faults = faults or Faults()
         self.max_body = max_body
+        self.store = store if store is not None else Store(None)
+        self.debug = debug
         self.tally = Tally()
-        self.seen: set[str] = set()
         self.lock = threading.Lock()
         self.rng = random.Random(self.faults.seed)
+        self.store_failure: str | None = None
         if out is not None and out.exists():
             os.chmod(out, 0o600)  # users' events: private, whoever made the file
-            with open(out, "rb") as f:
-                for line in f:
-                    try:
-                        self.seen.add(json.loads(line)["id"])
-                    except (ValueError, KeyError, TypeError):
-                        continue
 
     def accept(self, events: list[dict[str, Any]]) -> int:
-        fresh = []
+        """Store ``events`` (each id once, across restarts too) and append the new ones to
+        the events file; returns how many were new. Raises `sqlite3.Error` when the store
+        cannot take them (the client keeps them and sends them again)."""
+        fresh = self.store.add(events)
         with self.lock:
             self.tally.events_received += len(events)
-            for event in events:
-                if event["id"] in self.seen:
-                    self.tally.duplicates += 1
-                    continue
-                self.seen.add(event["id"])
-                fresh.append(event)
+            self.tally.duplicates += len(events) - len(fresh)
             self.tally.events_accepted += len(fresh)
             if self.out is not None and fresh:
                 fd = os.open(self.out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
                 with os.fdopen(fd, "a", encoding="utf-8") as f:
                     f.writelines(json.dumps(e, separators=(",", ":")) + "\n" for e in fresh)
         return len(fresh)
+
+    def said(self, line: str) -> None:
+        """One line on the debug stream (``serve --debug``), if any."""
+        if self.debug is not None:
+            try:
+                self.debug.write(time.strftime("%H:%M:%S ") + line + "\n")
+                self.debug.flush()
+            except (OSError, ValueError):
+                pass
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -154,9 +179,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reply(self, status: int, payload: dict[str, Any],
                headers: dict[str, str] | None = None) -> None:
-        body = json.dumps(payload).encode()
+        self._send(status, json.dumps(payload).encode(), "application/json", headers)
+
+    def _send(self, status: int, body: bytes, content_type: str,
+              headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
@@ -177,9 +205,53 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return self.rfile.read(size)
 
+    def _inflated_body(self) -> bytes | None:
+        """The request body, inflated where it is gzip (capped at `MAX_INFLATED`); None
+        when the request was answered here (too large, bad gzip, an unknown encoding)."""
+        body = self._read_body()
+        if body is None:
+            return None
+        encoding = self.headers.get("Content-Encoding", "").strip().lower()
+        if encoding == "gzip":
+            inflater = zlib.decompressobj(wbits=31)
+            try:
+                body = inflater.decompress(body, MAX_INFLATED)
+            except zlib.error:
+                self._reply(400, {"error": "bad gzip"})
+                return None
+            if inflater.unconsumed_tail:
+                self._reply(413, {"error": f"inflated body over {MAX_INFLATED} bytes"})
+                return None
+        elif encoding not in ("", "identity"):
+            self._reply(415, {"error": f"Content-Encoding {encoding!r} is not supported "
+                                       "(gzip or none)"})
+            return None
+        return body
+
+    def _key_given(self) -> bool:
+        key = self.server.collector.api_key
+        given = self.headers.get("Authorization", "")
+        return key is not None and hmac.compare_digest(given.encode(),
+                                                       f"Bearer {key}".encode())
+
+    def _may_read(self) -> bool:
+        """Reads need the API key when the server listens beyond loopback (and are
+        refused there when none is set); answered here when they may not."""
+        if not self.server.reads_need_key or self._key_given():
+            return True
+        if self.server.collector.api_key is None:
+            self._reply(403, {"error": "this server listens beyond loopback without an API "
+                                       "key: set SHIPPER_SERVE_API_KEY (or --api-key-file) "
+                                       "to read from it"})
+        else:
+            self._reply(401, {"error": "bad or missing API key"},
+                        {"WWW-Authenticate": "Bearer"})
+        return False
+
     def do_GET(self) -> None:
         collector = self.server.collector
-        path = self.path.split("?", 1)[0]
+        parts = urlsplit(self.path)
+        path = parts.path
         if path == "/health":
             with collector.lock:
                 collector.tally.health_probes += 1
@@ -190,8 +262,23 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/_control/stats" and self.server.control:
             with collector.lock:
                 self._reply(200, asdict(collector.tally))
+        elif path.startswith("/api/"):
+            if self._may_read():
+                self._api(path, parse_qs(parts.query))
         else:
-            self._reply(404, {"error": "not found"})
+            asset = _page.asset(path)
+            if asset is None:
+                self._reply(404, {"error": "not found"})
+            else:
+                self._send(200, asset.body, asset.content_type, _page.HEADERS)
+
+    def _api(self, path: str, query: dict[str, list[str]]) -> None:
+        try:
+            status, payload = _api.answer(self.server.collector.store, unquote(path), query)
+        except sqlite3.Error as exc:
+            status, payload = 500, {"error": f"the store cannot be read: {exc}"}
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        self._send(status, body, "application/json", {"Cache-Control": "no-store"})
 
     def do_POST(self) -> None:
         collector = self.server.collector
@@ -208,49 +295,104 @@ class _Handler(BaseHTTPRequestHandler):
                 collector.tally = Tally()
             self._reply(200, {})
             return
-        if path != "/v1/batch":
+        if path not in _INTAKE:
+            self._read_body()
             self._reply(404, {"error": "not found"})
             return
         with collector.lock:
             collector.tally.batch_requests += 1
-        if collector.api_key is not None:
-            given = self.headers.get("Authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {collector.api_key}".encode()):
-                self._read_body()
-                self._reply(401, {"error": "bad or missing API key"})
-                return
-        body = self._read_body()
+        if collector.api_key is not None and not self._key_given():
+            self._read_body()
+            self._reply(401, {"error": "bad or missing API key"})
+            return
+        body = self._inflated_body()
         if body is None:
             return
-        if self.headers.get("Content-Encoding", "").lower() == "gzip":
-            inflater = zlib.decompressobj(wbits=31)
-            try:
-                body = inflater.decompress(body, MAX_INFLATED)
-            except zlib.error:
-                self._reply(400, {"error": "bad gzip"})
+        signal = _INTAKE[path]
+        if signal is None:  # an OTLP exporter that posts every signal to the URL it was given
+            signal = _intake.json_signal(body)
+            if signal is None:
+                self._reply(404, {"error": "not found (OpenTelemetry logs go to /v1/logs)"})
                 return
-            if inflater.unconsumed_tail:
-                self._reply(413, {"error": f"inflated body over {MAX_INFLATED} bytes"})
-                return
+        if signal == _NATIVE:
+            self._take_batch(path, body)
+        else:
+            self._take_otlp(path, signal, body)
+
+    def _take_batch(self, path: str, body: bytes) -> None:
         try:
-            doc = json.loads(body)  # RecursionError for JSON nested too deep
-            events = doc["batch"]
-            if not isinstance(events, list) or not all(
-                    isinstance(e, dict) and isinstance(e.get("id"), str) for e in events):
-                raise TypeError
-        except (ValueError, KeyError, TypeError, RecursionError):
-            self._reply(400, {"error": "body is not a batch"})
+            events = _intake.native_batch(body)
+        except _intake.Refused as exc:
+            self._reply(exc.status, {"error": str(exc)})
             return
         if self._inject(events):
             return
-        fresh = collector.accept(events)
-        with collector.lock:
-            collector.tally.accepted_requests += 1
-        faults = collector.faults
-        if faults.reset_after_rate and collector.rng.random() < faults.reset_after_rate:
-            self._reset()
+        fresh = self._store(path, events)
+        if fresh is None:
+            return
+        if self._reset_after():
             return
         self._reply(200, {"accepted": len(events), "new": fresh})
+
+    def _take_otlp(self, path: str, signal: str, body: bytes) -> None:
+        protobuf = _intake.is_protobuf(self.headers.get("Content-Type", ""), body)
+        try:
+            doc = _intake.decode(signal, body, protobuf)
+            if signal == _intake.LOGS:
+                events, rejected = _intake.log_events(doc, int(time.time() * 1000),
+                                                      protobuf=protobuf)
+            else:
+                events, rejected = [], _intake.ignored_items(signal, doc)
+        except _intake.Refused as exc:
+            self._reply(exc.status, {"error": str(exc)})
+            return
+        except (RecursionError, TypeError, ValueError):
+            self._reply(400, {"error": "body is not an OTLP export request"})
+            return
+        message = ""
+        if signal != _intake.LOGS:
+            message = f"shipper serve keeps OpenTelemetry logs only: {signal} are not stored"
+        elif rejected:
+            message = f"{rejected} log record(s) could not be read"
+        if self._inject(events):
+            return
+        if events and self._store(path, events) is None:
+            return
+        if self._reset_after():
+            return
+        answer, content_type = _intake.answer(signal, protobuf, rejected, message)
+        self._send(200, answer, content_type)
+
+    def _store(self, path: str, events: list[dict[str, Any]]) -> int | None:
+        """Accept ``events``; the count of new ones, or None when the store failed and the
+        request was answered 503 (the sender keeps the events and tries again)."""
+        collector = self.server.collector
+        try:
+            fresh = collector.accept(events)
+        except (sqlite3.Error, OSError) as exc:
+            why = f"the store cannot take events: {exc}"
+            if collector.store_failure != why:
+                collector.store_failure = why
+                print(f"shipper serve: {why}", file=sys.stderr, flush=True)
+            self._reply(503, {"error": why}, {"Retry-After": "5"})
+            return None
+        collector.store_failure = None
+        with collector.lock:
+            collector.tally.accepted_requests += 1
+        if collector.debug is not None:
+            sources = Counter(_facts.source_of(e) for e in events)
+            shown = ", ".join(f"{name} {n}" for name, n in sources.most_common(4))
+            collector.said(f"{path} from {self.client_address[0]}: {len(events)} event(s), "
+                           f"{fresh} new, {len(events) - fresh} duplicate(s) [{shown}]")
+        return fresh
+
+    def _reset_after(self) -> bool:
+        """The ``reset_after_rate`` fault: the batch is kept, the answer is lost."""
+        faults = self.server.collector.faults
+        if faults.reset_after_rate and self.server.collector.rng.random() < faults.reset_after_rate:
+            self._reset()
+            return True
+        return False
 
     def _reset(self) -> None:
         """Start an answer, then reset the connection (RST) in the middle of it."""
@@ -304,11 +446,42 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], collector: Collector, control: bool,
                  request_deadline: float = REQUEST_DEADLINE_S) -> None:
-        super().__init__(address, _Handler)
         self.collector = collector
         self.control = control
         self.request_deadline = request_deadline
         self._slots = threading.BoundedSemaphore(MAX_WORKERS)
+        self._stop = threading.Event()
+        self._pruner: threading.Thread | None = None
+        super().__init__(address, _Handler)
+        self.reads_need_key = not _is_loopback(str(self.server_address[0]))
+
+    def keep_days(self, days: float) -> None:
+        """Remove events older than ``days`` now and every `PRUNE_EVERY_S` from now on."""
+        def prune_now() -> None:
+            cutoff = int((time.time() - days * 86400) * 1000)
+            try:
+                gone = self.collector.store.prune(cutoff)
+            except sqlite3.Error as exc:
+                print(f"shipper serve: cannot prune the store: {exc}", file=sys.stderr,
+                      flush=True)
+                return
+            if gone:
+                self.collector.said(f"pruned {gone} event(s) older than {days:g} day(s)")
+
+        def loop() -> None:
+            prune_now()
+            while not self._stop.wait(PRUNE_EVERY_S):
+                prune_now()
+
+        self._pruner = threading.Thread(target=loop, name="shipper-serve-prune", daemon=True)
+        self._pruner.start()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._stop.set()
+        if self._pruner is not None:
+            self._pruner.join(30)
+        self.collector.store.close()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self._slots.acquire(blocking=False):  # never stall the accept loop
@@ -336,20 +509,36 @@ def _busy(request: socket.socket) -> None:
         pass
 
 
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
 def make_server(
     host: str = "127.0.0.1",
     port: int = 8053,
     *,
     out: Path | None = None,
+    db: Path | None = None,
     api_key: str | None = None,
     control: bool = False,
     faults: Faults | None = None,
     max_body: int = MAX_BODY,
     request_deadline: float = REQUEST_DEADLINE_S,
+    debug: TextIO | None = None,
 ) -> _Server:
-    """A ready collector server; call ``serve_forever()`` on it (``shutdown()`` to stop)."""
-    collector = Collector(out, api_key, faults, max_body)
-    return _Server((host, port), collector, control, request_deadline)
+    """A ready collector server; call ``serve_forever()`` on it (``shutdown()`` to stop,
+    ``server_close()`` to close its store). Events are kept in the store file ``db``, or
+    in memory where it is None; `StoreError` when that file cannot be used."""
+    store = Store(db)
+    try:
+        collector = Collector(out, api_key, faults, max_body, store=store, debug=debug)
+        return _Server((host, port), collector, control, request_deadline)
+    except BaseException:
+        store.close()
+        raise
 
 
 def cannot_listen(host: str, port: int, exc: OSError) -> str:
