@@ -36,6 +36,7 @@ from ._exit import (
     start_without_sigterm,
 )
 from ._guard import never_raises, never_raises_async
+from ._kinds import CONSOLE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -144,7 +145,8 @@ class _Base:
     def _record_directly(self, made: Event) -> None:
         """No worker will deliver this event: write it to disk now and start a detached
         sync (as ``shipper.track`` does), so it is delivered all the same."""
-        if self._engine.spill([made]) and self.settings.destination_identity:
+        if (self._engine.spill([made]) and self.settings.destination_identity
+                and self.settings.destination != CONSOLE):  # a detached sync prints to nobody
             self._start_sync(self.settings, str(self._engine.spool.home), self._overrides)
 
     def _worker_ready(self) -> bool:

@@ -34,6 +34,8 @@ DEFAULTS: dict[str, object] = {
     "clickhouse_table": "shipper_events",
     "clickhouse_user": "default",
     "webhook_format": "json",
+    "console_format": "text",
+    "console_as": _kinds.NATIVE,
     "batch_size": 500,
     "batch_bytes": 512 * KIB,
     "flush_interval": 1.0,
@@ -83,6 +85,8 @@ class Settings:
     clickhouse_table: str
     clickhouse_user: str
     webhook_format: str
+    console_format: str
+    console_as: str
     batch_size: int
     batch_bytes: int
     flush_interval: float
@@ -183,8 +187,10 @@ class Settings:
 
     @property
     def event_limit(self) -> int:
-        """The largest event (native JSON bytes) that may be recorded for this destination."""
-        own = _kinds.MAX_EVENT_BYTES.get(self.destination)
+        """The largest event (native JSON bytes) that may be recorded for this destination
+        (for the console, the one it shows batches as)."""
+        kind = self.console_as if self.destination == _kinds.CONSOLE else self.destination
+        own = _kinds.MAX_EVENT_BYTES.get(kind)
         return self.max_event_bytes if own is None else min(self.max_event_bytes, own)
 
 
@@ -195,9 +201,11 @@ _POSITIVE = {"batch_size", "batch_bytes", "queue_size", "max_event_bytes"}
 _AT_LEAST = {"flush_interval": 0.01, "timeout": 0.01}  # 0 would spin, or fail every request
 _MAY_BE_INFINITE = {"max_cache_mb", "max_age_days"}  # inf: no limit
 _CHOICES = {"destination": _kinds.KINDS, "webhook_format": _kinds.WEBHOOK_FORMATS,
-            "otlp_protocol": _kinds.OTLP_PROTOCOLS}
+            "otlp_protocol": _kinds.OTLP_PROTOCOLS, "console_format": _kinds.CONSOLE_FORMATS,
+            "console_as": _kinds.SENDING_KINDS}
 _IDENTIFIERS = {"clickhouse_database", "clickhouse_table"}
-_NON_EMPTY = {"service_name", "clickhouse_user"}  # "" means unset for these: the default
+# "" means unset for these: the default
+_NON_EMPTY = {"service_name", "clickhouse_user", "console_format", "console_as"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 

@@ -114,7 +114,7 @@ class Courier:
 
     async def gate(self, *, force: bool = False) -> GateResult:
         """May we send now? Probes the health endpoint when the shared result is stale."""
-        if not self.settings.base_url:
+        if self.settings.destination_identity is None:
             return GateResult(False, "no endpoint")
         health_url = self.destination.health_url
         snap = await offload(self.state.read)

@@ -10,7 +10,9 @@ SEGMENT = "segment"
 POSTHOG = "posthog"
 CLICKHOUSE = "clickhouse"
 WEBHOOK = "webhook"
-KINDS = (NATIVE, OTLP, SEGMENT, POSTHOG, CLICKHOUSE, WEBHOOK)
+CONSOLE = "console"  # no receiver: each batch printed on stderr, as another kind would send it
+KINDS = (NATIVE, OTLP, SEGMENT, POSTHOG, CLICKHOUSE, WEBHOOK, CONSOLE)
+SENDING_KINDS = KINDS[:-1]  # what the console can show a batch as (console_as)
 
 #: the health probe each kind has when ``health_path`` is not set (None: no probe)
 DEFAULT_HEALTH_PATH = {NATIVE: "/health", CLICKHOUSE: "/ping"}
@@ -32,13 +34,17 @@ BATCH_PATHS = {NATIVE: "/v1/batch", SEGMENT: "/v1/batch", POSTHOG: "/batch/",
                OTLP: OTLP_LOGS_PATH}
 WEBHOOK_FORMATS = ("json", "ndjson")
 OTLP_PROTOCOLS = ("http/json", "http/protobuf")
+CONSOLE_FORMATS = ("text", "json")
 
 
 def identity(kind: str, base_url: str | None, otlp_logs_endpoint: str | None,
              database: str, table: str) -> str | None:
     """What tells one destination from another of its kind: where its batches go, and for
     ClickHouse the table. Events and health state are kept apart by it (not by the key, so a
-    rotated key still delivers the events recorded before). None without an endpoint."""
+    rotated key still delivers the events recorded before). None without an endpoint; the
+    console needs none."""
+    if kind == CONSOLE:
+        return CONSOLE
     if not base_url:
         return None
     if kind == OTLP:

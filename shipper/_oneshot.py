@@ -25,7 +25,7 @@ from ._cache._layout import (
 from ._config import Settings, load_settings
 from ._event import BEFORE_SEND_FAILED, FILTERED, TOO_LARGE, default_context, make_event
 from ._guard import never_raises
-from ._kinds import public_url
+from ._kinds import CONSOLE, public_url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -108,7 +108,9 @@ def record(
         why = f"cannot write the disk cache {root}: {exc.strerror or exc}"
         _log.warning("event %s lost: %s", event_id, why)
         return None, why
-    if start_sync and key is not None:
+    # the console prints where it runs: a detached sync would print to nobody, so its events
+    # wait for the `shipper sync` (or the running client) that shows them
+    if start_sync and key is not None and settings.destination != CONSOLE:
         start_background_sync(settings, destination_dir(root, key), overrides or {})
     return event_id, ""
 

@@ -182,7 +182,7 @@ async def _run(
     # files whose writers died before renaming them into place: back where they were going
     await offload(spool.clean_tmp)
     try:
-        if not settings.base_url:
+        if settings.destination_identity is None:  # the console needs no endpoint
             result.error = "no endpoint is set (SHIPPER_ENDPOINT or endpoint in config.toml)"
             return result
         destination = destination_for(settings, await offload(anonymous_id, spool.root))

@@ -13,7 +13,7 @@ import httpx
 
 from . import _log
 from ._deliver import TRANSIENT, Answer
-from ._destinations._base import Destination, Reply, Request, answer_for_status
+from ._destinations._base import Destination, Reply, Request, answer_for_status, secret_header
 from ._version import __version__
 
 TYPE_CHECKING = False
@@ -54,12 +54,6 @@ def make_client(
 _SHOWN_BODY = 500  # characters of an answer's body a debug line shows
 
 
-def _secret_header(name: str) -> bool:
-    name = name.lower()
-    return "authorization" in name or any(word in name for word in ("key", "token", "secret",
-                                                                      "password", "cookie"))
-
-
 def _debug_hooks(settings: Settings) -> dict[str, list[Callable[..., Awaitable[None]]]]:
     """httpx event hooks that log each request (method, URL, headers, body size) and each
     answer (status, the start of its body) at debug level, with the API key and the
@@ -68,7 +62,7 @@ def _debug_hooks(settings: Settings) -> dict[str, list[Callable[..., Awaitable[N
 
     def headers_of(message: httpx.Request | httpx.Response) -> str:
         # credentials may be encoded (HTTP Basic): hide such headers whole
-        return ", ".join(f"{k}: {'<hidden>' if _secret_header(k) else v}"
+        return ", ".join(f"{k}: {'<hidden>' if secret_header(k) else v}"
                          for k, v in message.headers.items())
 
     async def on_request(request: httpx.Request) -> None:
@@ -140,10 +134,13 @@ async def exchange(client: httpx.AsyncClient, request: Request,
 
 async def send(client: httpx.AsyncClient, destination: Destination, request: Request,
                timeout: float | None = None) -> Answer:
-    """One exchange, read by the destination that made the request. What the answer says
-    (a receiver may quote the request back, credentials included) is redacted here, before
-    anything logs, prints or keeps it."""
-    reply = await exchange(client, request, timeout)
+    """One exchange, read by the destination that made the request (or answered by it,
+    where it is its own receiver). What the answer says (a receiver may quote the request
+    back, credentials included) is redacted here, before anything logs, prints or keeps
+    it."""
+    reply: Reply | Answer | None = destination.answer_here(request)
+    if reply is None:
+        reply = await exchange(client, request, timeout)
     redact = destination.settings.redact
     if isinstance(reply, Answer):
         answer = reply

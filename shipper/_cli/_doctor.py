@@ -145,6 +145,10 @@ def _check_other_destinations(settings: Settings, report: Report) -> None:
 
 def _check_endpoint_setting(settings: Settings, report: Report) -> bool:
     """True when there is an http(s) endpoint worth talking to."""
+    if settings.destination == "console":
+        report.ok(f"destination: console: `shipper sync` and running clients print each batch "
+                  f"on stderr, as {settings.console_as} would get it (nothing is sent)")
+        return False
     if not settings.base_url:
         report.bad("no endpoint is set: events stay on disk",
                    "set SHIPPER_ENDPOINT or endpoint = \"https://...\" in config.toml "

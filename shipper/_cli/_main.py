@@ -495,7 +495,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         background_sync(args.lock_fd)  # never raises: detached, the cache keeps everything
         return 0
     settings = _settings_for(args)
-    if not settings.base_url:
+    if settings.destination_identity is None:  # the console needs no endpoint
         print("shipper sync: no endpoint is set (SHIPPER_ENDPOINT or endpoint in config.toml)",
               file=sys.stderr)
         return 2

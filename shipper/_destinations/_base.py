@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .._config import Settings
 
 GZIP_OVER = 1024  # bytes of body past which a request is compressed
+_SECRET_WORDS = ("authorization", "key", "token", "secret", "password", "cookie")
 GZIP_LEVEL = 1  # chosen by measurement: see docs/performance.md
 _DETAIL_CHARS = 200
 
@@ -85,6 +86,13 @@ class Reply(NamedTuple):
     def excerpt(self, text: str, limit: int = _DETAIL_CHARS) -> str:
         """``text`` (something read from this reply) with secrets hidden, then cut."""
         return self.redact(text)[:limit].strip()
+
+
+def secret_header(name: str) -> bool:
+    """Whether a header may hold a credential (shown as ``<hidden>`` in debug output,
+    whole: it may be encoded, as HTTP Basic is)."""
+    name = name.lower()
+    return any(word in name for word in _SECRET_WORDS)
 
 
 def gzip(data: bytes, level: int = GZIP_LEVEL) -> bytes:
@@ -291,3 +299,8 @@ class Destination:
     def setup_requests(self) -> list[Request]:
         """Requests to make once, before the first batch (creating a table, say)."""
         return []
+
+    def answer_here(self, request: Request) -> Reply | None:
+        """The reply of a destination that is its own receiver (the console), made with no
+        network; None: the transport sends the request."""
+        return None

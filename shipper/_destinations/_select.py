@@ -15,6 +15,12 @@ def destination_for(settings: Settings, anonymous_id: str = "") -> Destination:
     ``anonymous_id`` is sent as the user of events recorded without a ``user_id``."""
     kind = settings.destination
     cls: type[Destination]
+    if kind == _kinds.CONSOLE:
+        from ._console import Console
+
+        kind = settings.console_as if settings.console_as != _kinds.CONSOLE else _kinds.NATIVE
+        shown_as = destination_for(settings._replace(destination=kind), anonymous_id)
+        return Console(settings, anonymous_id, shown_as=shown_as)
     if kind == _kinds.OTLP:
         from ._otlp import Otlp as cls
     elif kind == _kinds.SEGMENT:
