@@ -100,16 +100,26 @@ def _local_time(ms: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000))
 
 
-def _table(rows: list[list[str]], header: list[str] | None, widths: list[int],
-           out: TextIO) -> None:
-    columns = shutil.get_terminal_size((120, 24)).columns
-    flexible = widths.index(max(widths))
-    fixed = sum(w for i, w in enumerate(widths) if i != flexible) + 2 * (len(widths) - 1)
-    widths = [*widths]
-    widths[flexible] = max(12, min(widths[flexible], columns - fixed))
-    for row in ([header] if header else []) + rows:
-        cells = [_fit(clean(cell), w).ljust(w) for cell, w in zip(row, widths, strict=True)]
+def _table(rows: list[list[str]], header: list[str] | None, caps: list[int],
+           out: TextIO, *, natural: bool = True) -> None:
+    """Columns as wide as their widest cell (at most ``caps``; exactly ``caps`` when not
+    ``natural``, so that lines printed later line up), narrowed to fit a terminal."""
+    lines = [[clean(cell) for cell in row] for row in ([header] if header else []) + rows]
+    widths = ([min(cap, max(len(line[i]) for line in lines)) for i, cap in enumerate(caps)]
+              if natural and lines else list(caps))
+    columns = shutil.get_terminal_size((120, 24)).columns if _is_terminal(out) else None
+    while columns and sum(widths) + 2 * (len(widths) - 1) > columns and max(widths) > 8:
+        widths[widths.index(max(widths))] -= 1
+    for line in lines:
+        cells = [_fit(cell, w).ljust(w) for cell, w in zip(line, widths, strict=True)]
         out.write("  ".join(cells).rstrip() + "\n")
+
+
+def _is_terminal(out: TextIO) -> bool:
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _outcome(ok: object) -> str:
@@ -141,7 +151,8 @@ def events(ask: Ask, params: dict[str, Any], out: TextIO, *, as_json: bool, foll
         for e in found:
             _json_line(e, out)
     elif found:
-        _table([_event_cells(e) for e in found], _EVENT_HEADER, _EVENT_WIDTHS, out)
+        _table([_event_cells(e) for e in found], _EVENT_HEADER, _EVENT_WIDTHS, out,
+               natural=not follow)
     elif not follow:
         out.write("no events match\n")
     if not follow:
@@ -156,7 +167,7 @@ def events(ask: Ask, params: dict[str, Any], out: TextIO, *, as_json: bool, foll
                 if as_json:
                     _json_line(e, out)
                 else:
-                    _table([_event_cells(e)], None, _EVENT_WIDTHS, out)
+                    _table([_event_cells(e)], None, _EVENT_WIDTHS, out, natural=False)
             seen = page["events"][-1]["seq"] if page["events"] else cursor
             cursor = seen if len(page["events"]) == 1000 else max(page["latest"], seen)
             out.flush()

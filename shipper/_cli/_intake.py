@@ -13,7 +13,7 @@ An OTLP log record becomes one event:
   once;
 - ``timestamp``: ``timeUnixNano``, else ``observedTimeUnixNano``, else when it arrived;
 - ``properties``: the attributes (``session.id``, ``input_tokens``, ``cost_usd``...), the
-  body where it is not the name, ``severity``, ``trace_id`` and ``span_id``;
+  body where it is not the name, ``severity`` (but INFO), ``trace_id`` and ``span_id``;
 - ``context``: ``otlp`` (the service, the scope and the resource's attributes), ``source``
   (shipper's own, else the agent the service names: ``claude-code``, ``gemini``, ``codex``)
   and ``user_id`` from ``user.id``.
@@ -307,8 +307,8 @@ def _event(record: dict[str, Any], resource: dict[str, Any], service: str | None
     if body is not None:
         properties["body"] = body
     severity = _get(record, "severityText", "severity_text")
-    if isinstance(severity, str) and severity:
-        properties.setdefault("severity", severity)
+    if isinstance(severity, str) and severity and severity.upper() != "INFO":
+        properties.setdefault("severity", severity)  # INFO is every agent's every record
     for key, camel, snake in (("trace_id", "traceId", "trace_id"),
                               ("span_id", "spanId", "span_id")):
         shown = _hex(_get(record, camel, snake), protobuf)
