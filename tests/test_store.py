@@ -107,7 +107,7 @@ def test_a_store_from_a_newer_shipper_is_refused(tmp_path: Path) -> None:
     store.close()
     with sqlite3.connect(path) as conn:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    with pytest.raises(StoreError, match="made by a newer shipper.*upgrade shipper"):
+    with pytest.raises(StoreError, match=r"made by a newer shipper.*upgrade shipper"):
         Store(path)
     with sqlite3.connect(path) as conn:  # its events are all still there
         assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 1
@@ -126,7 +126,7 @@ def test_a_damaged_store_is_refused_not_emptied(tmp_path: Path) -> None:
     for offset in range(page * 3, min(len(data), page * 40), page):  # btree pages, not header
         data[offset:offset + 64] = b"\xa5" * 64
     path.write_bytes(bytes(data))
-    with pytest.raises(StoreError, match="damaged|not a shipper store"):
+    with pytest.raises(StoreError, match=r"damaged|not a shipper store"):
         Store(path)
     assert path.read_bytes() == bytes(data)
 

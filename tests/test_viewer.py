@@ -278,7 +278,7 @@ def test_reads_need_the_key_when_listening_beyond_loopback(tmp_path: Path) -> No
     """Listening on every interface, /api/... needs the API key (401 without it, 403 when
     no key is set at all); the page itself holds no data and is served; on loopback, reads
     need no key while writes still do."""
-    with serving(make_server("0.0.0.0", 0, api_key="k-123456")) as url:  # noqa: S104 - the case under test; the test talks to loopback only
+    with serving(make_server("0.0.0.0", 0, api_key="k-123456")) as url:
         local = url.replace("0.0.0.0", "127.0.0.1")
         answer = httpx.get(local + "/api/events", timeout=10)
         assert answer.status_code == 401
@@ -286,7 +286,7 @@ def test_reads_need_the_key_when_listening_beyond_loopback(tmp_path: Path) -> No
                          headers={"Authorization": "Bearer k-123456"}).status_code == 200
         page = httpx.get(local + "/", timeout=10)
         assert page.status_code == 200 and "<title>shipper</title>" in page.text
-    with serving(make_server("0.0.0.0", 0)) as url:  # noqa: S104 - as above
+    with serving(make_server("0.0.0.0", 0)) as url:
         local = url.replace("0.0.0.0", "127.0.0.1")
         assert httpx.get(local + "/api/sessions", timeout=10).status_code == 403
     with serving(make_server("127.0.0.1", 0, api_key="k-123456")) as url:
