@@ -15,8 +15,15 @@ import pytest
 
 from . import browser
 from .conftest import required_or_skip
-from .viewing import SESSION, Serve, api_request_record, native, otlp_logs, \
-    record_agent_session, run_hook
+from .viewing import (
+    SESSION,
+    Serve,
+    api_request_record,
+    native,
+    otlp_logs,
+    record_agent_session,
+    run_hook,
+)
 
 HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 SCREENSHOT = os.environ.get("SHIPPER_VIEWER_SCREENSHOT")  # where to keep the picture
