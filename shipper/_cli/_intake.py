@@ -25,6 +25,7 @@ success that says so, so an agent exporting all three signals to one endpoint ke
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from typing import Any
 
@@ -51,18 +52,78 @@ class Refused(ValueError):
 # -- shipper's own protocol ---------------------------------------------------------------
 
 
-def native_batch(body: bytes) -> list[dict[str, Any]]:
-    """The events of a ``/v1/batch`` body; `Refused` (400) when it is not a batch of JSON
-    objects with string ids (JSON nested too deep included)."""
-    try:
-        doc = loads(body)
-        events = doc["batch"]
-        if not isinstance(events, list) or not all(
-                isinstance(e, dict) and isinstance(e.get("id"), str) for e in events):
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+# the standard library's parser, without NaN and Infinity (not JSON: a page could not read
+# an event holding one back)
+_DECODER = json.JSONDecoder(parse_constant=_no_constants)
+_WHITESPACE = " \t\n\r"
+
+
+def _skip(text: str, i: int) -> int:
+    while i < len(text) and text[i] in _WHITESPACE:
+        i += 1
+    return i
+
+
+def _expect(text: str, i: int, char: str) -> int:
+    if i >= len(text) or text[i] != char:
+        raise ValueError(f"expected {char!r} at {i}")
+    return _skip(text, i + 1)
+
+
+def _items(text: str, i: int) -> tuple[list[dict[str, Any]], list[str], int]:
+    """The objects of the array at ``text[i]``, their texts, and where the array ends."""
+    events: list[dict[str, Any]] = []
+    raws: list[str] = []
+    i = _expect(text, i, "[")
+    while text[i] != "]":  # checked before the first item only: "[1,]" is no array
+        start = i
+        item, i = _DECODER.raw_decode(text, i)
+        if type(item) is not dict or type(item.get("id")) is not str:
             raise TypeError
-    except (ValueError, KeyError, TypeError, RecursionError):
+        events.append(item)
+        raws.append(text[start:i])
+        i = _skip(text, i)
+        if text[i] != ",":
+            break
+        i = _skip(text, i + 1)
+        if text[i] == "]":
+            raise ValueError("a comma before ]")
+    return events, raws, _expect(text, i, "]")
+
+
+def native_batch(body: bytes) -> tuple[list[dict[str, Any]], list[str]]:
+    """The events of a ``/v1/batch`` body, and each one's own JSON text as it came (kept as
+    it is: the store need not encode it again). `Refused` (400) when the body is not a batch
+    of JSON objects with string ids (JSON nested too deep, NaN and Infinity included)."""
+    events: list[dict[str, Any]] | None = None
+    raws: list[str] = []
+    try:
+        text = body.decode("utf-8")
+        i = _expect(text, _skip(text, 0), "{")
+        while text[i] != "}":
+            key, i = _DECODER.raw_decode(text, i)
+            if type(key) is not str:
+                raise TypeError
+            i = _expect(text, _skip(text, i), ":")
+            if key == "batch":
+                events, raws, i = _items(text, i)
+            else:
+                _, i = _DECODER.raw_decode(text, i)
+            i = _skip(text, i)
+            if text[i] != ",":
+                break
+            i = _skip(text, i + 1)
+            if text[i] == "}":
+                raise ValueError("a comma before }")
+        if events is None or _expect(text, i, "}") != len(text):
+            raise TypeError
+    except (ValueError, IndexError, TypeError, RecursionError, UnicodeDecodeError):
         raise Refused(400, "body is not a batch") from None
-    return events
+    return events, raws
 
 
 # -- OTLP -----------------------------------------------------------------------------------

@@ -111,11 +111,12 @@ class Collector:
         if out is not None and out.exists():
             os.chmod(out, 0o600)  # users' events: private, whoever made the file
 
-    def accept(self, events: list[dict[str, Any]]) -> int:
-        """Store ``events`` (each id once, across restarts too) and append the new ones to
-        the events file; returns how many were new. Raises `sqlite3.Error` when the store
-        cannot take them (the client keeps them and sends them again)."""
-        fresh = self.store.add(events)
+    def accept(self, events: list[dict[str, Any]], raws: list[str] | None = None) -> int:
+        """Store ``events`` (each id once, across restarts too; ``raws`` their JSON texts
+        where known) and append the new ones to the events file; returns how many were new.
+        Raises `sqlite3.Error` when the store cannot take them (the client keeps them and
+        sends them again)."""
+        fresh = self.store.add(events, raws=raws)
         with self.lock:
             self.tally.events_received += len(events)
             self.tally.duplicates += len(events) - len(fresh)
@@ -164,6 +165,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # headers and body go out in two writes: without this, Nagle's algorithm holds the
+        # body until the client's delayed ACK (40 ms on Linux) of the headers
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._reader = _DeadlineReader(self.connection, self.server.request_deadline)
         self.rfile = io.BufferedReader(self._reader, 65536)
 
@@ -321,13 +325,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _take_batch(self, path: str, body: bytes) -> None:
         try:
-            events = _intake.native_batch(body)
+            events, raws = _intake.native_batch(body)
         except _intake.Refused as exc:
             self._reply(exc.status, {"error": str(exc)})
             return
         if self._inject(events):
             return
-        fresh = self._store(path, events)
+        fresh = self._store(path, events, raws)
         if fresh is None:
             return
         if self._reset_after():
@@ -363,12 +367,14 @@ class _Handler(BaseHTTPRequestHandler):
         answer, content_type = _intake.answer(signal, protobuf, rejected, message)
         self._send(200, answer, content_type)
 
-    def _store(self, path: str, events: list[dict[str, Any]]) -> int | None:
-        """Accept ``events``; the count of new ones, or None when the store failed and the
-        request was answered 503 (the sender keeps the events and tries again)."""
+    def _store(self, path: str, events: list[dict[str, Any]],
+               raws: list[str] | None = None) -> int | None:
+        """Accept ``events`` (``raws``: their JSON texts, where they came as text); the count
+        of new ones, or None when the store failed and the request was answered 503 (the
+        sender keeps the events and tries again)."""
         collector = self.server.collector
         try:
-            fresh = collector.accept(events)
+            fresh = collector.accept(events, raws)
         except (sqlite3.Error, OSError) as exc:
             why = f"the store cannot take events: {exc}"
             if collector.store_failure != why:

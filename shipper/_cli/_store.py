@@ -1,9 +1,11 @@
 """``shipper serve``'s store: every event it received, in one SQLite file (standard library).
 
 One table of events keyed by id (a duplicate, even one sent again after a restart, is
-stored once), with indexes for time, source, event name, session and tool; beside it, what
-the page reads without scanning the events: per-minute counts (``counts``), one row per
-agent session with its sums (``sessions``) and the names seen (``names``). A batch is added
+stored once), with indexes for time, source, event name and session (a tool's events are
+found along the time index: one index less to keep up at every insert); beside it, what
+the page reads without scanning the events: per-minute counts by source and event name
+(``counts_by_event``) and by source and tool (``counts_by_tool``), one row per agent session
+with its sums (``sessions``) and the names seen (``names``). A batch is added
 in one transaction; write-ahead logging lets the page read while events arrive.
 
 The file is private (0600, in a 0700 folder where the store makes it). A file that is not a
@@ -19,13 +21,14 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from .._destinations._base import epoch_ms
 from .._json import encode, loads
-from ._facts import SUMS, facts, session_deltas, session_summary, timeline
+from ._facts import SUMS, Facts, facts, session_deltas, session_summary, timeline
 
 APPLICATION_ID = 0x73687072  # "shpr": says the file is a shipper store
 SCHEMA_VERSION = 1
@@ -52,10 +55,13 @@ CREATE INDEX events_ts ON events (ts);
 CREATE INDEX events_source ON events (source, ts);
 CREATE INDEX events_event ON events (event, ts);
 CREATE INDEX events_session ON events (session, ts) WHERE session IS NOT NULL;
-CREATE INDEX events_tool ON events (tool, ts) WHERE tool IS NOT NULL;
-CREATE TABLE counts (
-    minute INTEGER NOT NULL, source TEXT NOT NULL, event TEXT NOT NULL, tool TEXT NOT NULL,
-    n INTEGER NOT NULL, PRIMARY KEY (minute, source, event, tool)
+CREATE TABLE counts_by_event (
+    minute INTEGER NOT NULL, source TEXT NOT NULL, event TEXT NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (minute, source, event)
+) WITHOUT ROWID;
+CREATE TABLE counts_by_tool (
+    minute INTEGER NOT NULL, source TEXT NOT NULL, tool TEXT NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (minute, source, tool)
 ) WITHOUT ROWID;
 CREATE TABLE sessions (
     session TEXT PRIMARY KEY, source TEXT, project TEXT, first_ts INTEGER, last_ts INTEGER,
@@ -88,6 +94,8 @@ ON CONFLICT (session) DO UPDATE SET
     {", ".join(f"{s} = sessions.{s} + excluded.{s}" for s in SUMS)}
 """  # noqa: S608 - names fixed here, values are parameters
 
+_INSERT_EVENT = ("INSERT OR IGNORE INTO events (id, ts, received, event, source, session, "
+                 "tool, kind, ok, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _EVENT_COLUMNS = "seq, id, ts, received, event, source, session, tool, kind, ok, doc"
 _SESSION_COLUMNS = ("session", "source", "project", "first_ts", "last_ts", "started",
                     "ended", "model", *SUMS)
@@ -230,65 +238,53 @@ class Store:
 
     # -- writing ------------------------------------------------------------------------
 
-    def add(self, events: list[dict[str, Any]], received_ms: int | None = None,
-            ) -> list[dict[str, Any]]:
-        """Store ``events`` (parsed native events, each with a string id) in one
-        transaction; returns those that were new (not stored before, nor earlier in the
-        batch), in order. Raises `sqlite3.Error` when the file cannot take them."""
+    def add(self, events: list[dict[str, Any]], received_ms: int | None = None, *,
+            raws: list[str] | None = None) -> list[dict[str, Any]]:
+        """Store ``events`` (parsed native events, each with a string id; ``raws``, their
+        JSON texts where the caller has them) in one transaction; returns those that were
+        new (not stored before, nor earlier in the batch), in order. Raises `sqlite3.Error`
+        when the file cannot take them."""
         received = int(time.time() * 1000) if received_ms is None else received_ms
-        batch: dict[str, dict[str, Any]] = {}
-        for event in events:
-            batch.setdefault(event["id"], event)
+        texts = raws if raws is not None and len(raws) == len(events) else [None] * len(events)
+        batch: dict[str, tuple[dict[str, Any], str | None]] = {}
+        for event, text in zip(events, texts, strict=True):
+            batch.setdefault(event["id"], (event, text))
         with self._lock:
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:
-                ids = list(batch)
-                for start in range(0, len(ids), _CHUNK):
-                    part = ids[start:start + _CHUNK]
-                    marks = ",".join("?" * len(part))
-                    for (known,) in conn.execute(
-                            f"SELECT id FROM events WHERE id IN ({marks})", part):  # noqa: S608 - placeholders only
-                        del batch[known]
-                fresh = list(batch.values())
-                if fresh:
-                    self._insert(conn, fresh, received)
+                fresh = self._insert_new(conn, batch, received)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
         return fresh
 
-    @staticmethod
-    def _insert(conn: sqlite3.Connection, fresh: list[dict[str, Any]], received: int) -> None:
-        rows = []
-        counts: dict[tuple[int, str, str, str], int] = {}
-        names: set[tuple[str, str]] = set()
-        timed = []
-        for event in fresh:
-            f = facts(event)
-            name = event.get("event")
-            name = name if isinstance(name, str) else str(name)
-            ts = epoch_ms(event.get("timestamp"))
-            if ts is None:
-                ts = received
-            rows.append((event["id"], ts, received, name, f.source, f.session, f.tool, f.kind,
-                         None if f.ok is None else int(f.ok), encode(event)))
-            key = (ts // 60000, f.source, name, f.tool or "")
-            counts[key] = counts.get(key, 0) + 1
-            names.update((("source", f.source), ("event", name)))
-            if f.tool:
-                names.add(("tool", f.tool))
-            timed.append((ts, f))
-        conn.executemany("INSERT INTO events (id, ts, received, event, source, session, tool, "
-                         "kind, ok, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        conn.executemany("INSERT INTO counts VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
-                         "SET n = n + excluded.n", [(*k, n) for k, n in counts.items()])
-        conn.executemany("INSERT OR IGNORE INTO names VALUES (?, ?)", sorted(names))
-        deltas = session_deltas(timed)
-        if deltas:
-            conn.executemany(_UPSERT_SESSION, list(deltas.values()))
-        conn.execute("UPDATE meta SET value = value + ? WHERE key = 'events'", (len(rows),))
+    def _insert_new(self, conn: sqlite3.Connection,
+                    batch: dict[str, tuple[dict[str, Any], str | None]], received: int,
+                    ) -> list[dict[str, Any]]:
+        """Insert what is new in ``batch``. Most batches are all new: they are inserted at
+        once, and only when some id was already there is it taken out and the rest sent
+        again (within the same transaction)."""
+        rows, kept = _rows(batch.values(), received)
+        before = conn.total_changes
+        conn.executemany(_INSERT_EVENT, rows)
+        if conn.total_changes - before != len(rows):
+            conn.execute("ROLLBACK")
+            conn.execute("BEGIN IMMEDIATE")
+            ids = list(batch)
+            for start in range(0, len(ids), _CHUNK):
+                part = ids[start:start + _CHUNK]
+                marks = ",".join("?" * len(part))
+                for (known,) in conn.execute(
+                        f"SELECT id FROM events WHERE id IN ({marks})", part):  # noqa: S608 - placeholders only
+                    del batch[known]
+            rows, kept = _rows(batch.values(), received)
+            conn.executemany(_INSERT_EVENT, rows)
+        if rows:
+            _sums(conn, kept)
+        return [event for event, _ in batch.values()]
+
 
     def prune(self, before_ms: int) -> int:
         """Remove events older than ``before_ms`` (by their own timestamp), their counts,
@@ -317,17 +313,20 @@ class Store:
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.execute("DELETE FROM counts WHERE minute < ?", (before_ms // 60000,))
+                for table in ("counts_by_event", "counts_by_tool"):
+                    conn.execute(f"DELETE FROM {table} WHERE minute < ?",  # noqa: S608 - fixed
+                                 (before_ms // 60000,))
                 conn.execute("DELETE FROM sessions WHERE last_ts < ?", (before_ms,))
                 spanning = [r[0] for r in conn.execute(
                     "SELECT session FROM sessions WHERE first_ts < ?", (before_ms,))]
                 for session in spanning:
                     self._recount(conn, session)
                 conn.execute("DELETE FROM names")
-                for kind, column in (("source", "source"), ("event", "event"),
-                                     ("tool", "tool")):
-                    conn.execute(f"INSERT INTO names SELECT DISTINCT '{kind}', {column} "  # noqa: S608 - fixed names
-                                 f"FROM counts WHERE {column} != ''")
+                for column, table in (("source", "counts_by_event"),
+                                      ("event", "counts_by_event"),
+                                      ("tool", "counts_by_tool")):
+                    conn.execute(f"INSERT INTO names SELECT DISTINCT '{column}', {column} "  # noqa: S608 - fixed names
+                                 f"FROM {table} WHERE {column} != ''")
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -393,7 +392,7 @@ class Store:
         else:
             order = "ts DESC, seq DESC"
             if before is not None:
-                where.append("(ts < ? OR (ts = ? AND seq < ?))")
+                where.append("ts <= ? AND (ts < ? OR seq < ?)")  # a range on the ts index
                 args += [before[0], before[0], before[1]]
         sql = (f"SELECT {_EVENT_COLUMNS} FROM events {_where(where)} "  # noqa: S608 - values are parameters
                f"ORDER BY {order} LIMIT ?")
@@ -414,20 +413,24 @@ class Store:
         step = max(minute, -(-(until - since) // max(1, buckets) // minute) * minute)
         start = since // step * step
         n = max(1, -(-(until - start) // step))
-        if session is not None:
+        # the per-minute counts hold source with event, and source with tool: a question
+        # that crosses event and tool (or asks about one session) counts the events
+        if session is not None or (tool is not None and (event is not None or by == "event")
+                                   ) or (event is not None and by == "tool"):
             where, args = _filters(source=source, event=event, session=session, tool=tool,
                                    since=start, until=until)
             sql = (f"SELECT (ts - ?) / ?, coalesce({by}, ''), count(*) FROM events "  # noqa: S608 - `by` is checked above
                    f"{_where(where)} GROUP BY 1, 2")
             args = [start, step, *args]
         else:
+            table = "counts_by_tool" if by == "tool" or tool is not None else "counts_by_event"
             where = ["minute >= ?", "minute < ?"]
             args = [start // minute, -(-until // minute)]
             for column, value in (("source", source), ("event", event), ("tool", tool)):
                 if value is not None:
                     where.append(f"{column} = ?")
                     args.append(value)
-            sql = (f"SELECT (minute * 60000 - ?) / ?, {by}, sum(n) FROM counts "  # noqa: S608 - `by` is checked above
+            sql = (f"SELECT (minute * 60000 - ?) / ?, {by}, sum(n) FROM {table} "  # noqa: S608 - `by` is checked above
                    f"{_where(where)} GROUP BY 1, 2")
             args = [start, step, *args]
         with self._reading() as conn:
@@ -448,7 +451,7 @@ class Store:
     def first_ts(self) -> int | None:
         """The time of the oldest event counted (by minute), or None when empty."""
         with self._reading() as conn:
-            row = conn.execute("SELECT min(minute) FROM counts").fetchone()
+            row = conn.execute("SELECT min(minute) FROM counts_by_event").fetchone()
         return None if row[0] is None else int(row[0]) * 60_000
 
     def names(self) -> dict[str, list[str]]:
@@ -493,6 +496,69 @@ class Store:
         return {"session": summary,
                 "timeline": timeline([(e["ts"], e["doc"]) for e in events]),
                 "events": events, "truncated": len(events) >= MAX_SESSION_EVENTS}
+
+
+def _rows(items: Iterable[tuple[dict[str, Any], str | None]], received: int,
+          ) -> tuple[list[tuple[Any, ...]], list[tuple[int, str, Facts]]]:
+    """The rows of events (with their JSON texts where known), and what the sums need."""
+    rows = []
+    kept = []
+    for event, text in items:
+        f = facts(event)
+        name = event.get("event")
+        name = name if type(name) is str else str(name)
+        ts = _ms(event.get("timestamp"))
+        if ts is None:
+            ts = received
+        rows.append((event["id"], ts, received, name, f.source, f.session, f.tool, f.kind,
+                     None if f.ok is None else int(f.ok),
+                     text if text is not None else encode(event)))
+        kept.append((ts, name, f))
+    return rows, kept
+
+
+def _sums(conn: sqlite3.Connection, kept: list[tuple[int, str, Facts]]) -> None:
+    """What the page reads beside the events: counts, names, session sums."""
+    by_event: dict[tuple[int, str, str], int] = {}
+    by_tool: dict[tuple[int, str, str], int] = {}
+    names: set[tuple[str, str]] = set()
+    timed = []
+    for ts, name, f in kept:
+        minute = ts // 60000
+        key = (minute, f.source, name)
+        by_event[key] = by_event.get(key, 0) + 1
+        key = (minute, f.source, f.tool or "")
+        by_tool[key] = by_tool.get(key, 0) + 1
+        names.add(("source", f.source))
+        names.add(("event", name))
+        if f.tool:
+            names.add(("tool", f.tool))
+        timed.append((ts, f))
+    for table, counts in (("counts_by_event", by_event), ("counts_by_tool", by_tool)):
+        conn.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE "  # noqa: S608 - fixed names
+                         "SET n = n + excluded.n", [(*k, c) for k, c in counts.items()])
+    conn.executemany("INSERT OR IGNORE INTO names VALUES (?, ?)", sorted(names))
+    deltas = session_deltas(timed)
+    if deltas:
+        conn.executemany(_UPSERT_SESSION, list(deltas.values()))
+    conn.execute("UPDATE meta SET value = value + ? WHERE key = 'events'", (len(kept),))
+
+
+@lru_cache(maxsize=4096)
+def _day_ms(day: str) -> int | None:
+    return epoch_ms(day + "T00:00:00.000Z")
+
+
+def _ms(stamp: object) -> int | None:
+    """`epoch_ms`, quicker for the form shipper records (a day's start looked up once):
+    this runs for every event stored."""
+    if type(stamp) is str and len(stamp) == 24 and stamp[23] == "Z" and stamp[19] == ".":
+        day = _day_ms(stamp[:10])
+        digits = stamp[11:13] + stamp[14:16] + stamp[17:19] + stamp[20:23]
+        if day is not None and digits.isdigit() and stamp[10] == "T":
+            return (day + int(stamp[11:13]) * 3_600_000 + int(stamp[14:16]) * 60_000
+                    + int(stamp[17:19]) * 1000 + int(stamp[20:23]))
+    return epoch_ms(stamp)
 
 
 def _filters(**values: Any) -> tuple[list[str], list[Any]]:
