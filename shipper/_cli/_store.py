@@ -32,6 +32,7 @@ from ._facts import SUMS, Facts, facts, session_deltas, session_summary, timelin
 
 APPLICATION_ID = 0x73687072  # "shpr": says the file is a shipper store
 SCHEMA_VERSION = 1
+PAGE_SIZE = 16384
 MAX_SESSION_EVENTS = 5000  # events of one session a timeline is built from
 _CHUNK = 500  # ids per "already stored?" query
 _READERS = 4  # connections kept for reading (the page, the API) beside the writer
@@ -186,6 +187,8 @@ class Store:
         if app_id == 0 and version == 0 and tables == 0:
             if not create:
                 raise StoreError(f"{path}: an empty file, not a store yet")
+            # 16 KiB pages: a batch touches fewer of them (measured: bench/viewer.py)
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             self._wal(conn, path)
             self._create(conn)
             return
