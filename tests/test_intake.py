@@ -221,3 +221,38 @@ def test_tokens_and_cost_are_read_as_each_agent_reports_them(props: dict[str, An
         assert (f.kind, f.tokens_in, f.tokens_out, f.cost_usd) == ("api", *tokens)
     idle = _facts.facts({"event": "codex.sse_event", "properties": {"event.kind": "delta"}})
     assert idle.kind == "event"
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+                     | st.floats(allow_nan=False, allow_infinity=False),
+                     lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
+
+
+@settings(max_examples=80, deadline=None)
+@given(events=st.lists(st.fixed_dictionaries({"id": st.text(min_size=1, max_size=12)},
+                                             optional={"event": st.text(max_size=10),
+                                                       "properties": _JSON}), max_size=5),
+       extra=st.dictionaries(st.text(max_size=6).filter(lambda k: k != "batch"), _JSON,
+                             max_size=3),
+       indent=st.sampled_from([None, 1, 2]), first=st.booleans())
+def test_a_batch_body_splits_into_its_events_and_their_own_texts(
+        events: list[dict[str, Any]], extra: dict[str, Any], indent: int | None,
+        first: bool) -> None:
+    """Whatever the layout of a /v1/batch body (keys in any order, any whitespace), the
+    events read are json.loads' own, and each event's text parses back to it."""
+    doc = {"batch": events, **extra} if first else {**extra, "batch": events}
+    body = json.dumps(doc, indent=indent).encode()
+    found, raws = _intake.native_batch(body)
+    assert found == json.loads(body)["batch"]
+    assert [json.loads(raw) for raw in raws] == found
+
+
+@pytest.mark.parametrize("body", [b'{"batch":[{"id":"a"},]}', b'{"batch":[{"id":"a"}],}',
+                                  b'{"batch":[{"id":"a"} {"id":"b"}]}', b'{"batch":[{"id":1}]}',
+                                  b'{"batch":[{"id":"a","v":NaN}]}', b'{"batch":[]} x',
+                                  b'{"sent_at":"t"}', b"[]", b""])
+def test_a_body_that_is_not_a_batch_is_refused(body: bytes) -> None:
+    """Trailing commas, missing commas, a non-string id, NaN, trailing text, no batch: 400."""
+    with pytest.raises(_intake.Refused):
+        _intake.native_batch(body)
