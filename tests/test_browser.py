@@ -57,6 +57,8 @@ def page(chromium: str, tmp_path: Path) -> Iterator[Any]:
 def test_the_page_shows_feed_filters_sessions_and_live_events(page: Any,
                                                               tmp_path: Path) -> None:
     """Everything a user looks at, in a real browser, with what real agents send."""
+    from playwright.sync_api import expect
+
     serve = Serve(tmp_path)
     serve.start()
     try:
@@ -73,7 +75,7 @@ def test_the_page_shows_feed_filters_sessions_and_live_events(page: Any,
         rows = page.locator("tr.event-row")
         rows.first.wait_for()
         assert rows.count() == 10
-        assert page.locator("#total").inner_text() == "10 events stored"
+        expect(page.locator("#total")).to_have_text("10 events stored")
         names = page.locator("tr.event-row td.name").all_inner_texts()
         assert "claude_code.PostToolUseFailure" in names and "claude_code.api_request" in names
 
@@ -93,18 +95,18 @@ def test_the_page_shows_feed_filters_sessions_and_live_events(page: Any,
 
         # a filter: one source, then one event name
         page.select_option("#f-source", "claude-code")
-        page.wait_for_function("document.querySelectorAll('tr.event-row').length === 9")
+        expect(rows).to_have_count(9)
         assert set(page.locator("tr.event-row td:nth-child(2)").all_inner_texts()) == {
             "claude-code"}
         page.select_option("#f-event", "claude_code.PreToolUse")
-        page.wait_for_function("document.querySelectorAll('tr.event-row').length === 2")
+        expect(rows).to_have_count(2)
         assert "event=claude_code.PreToolUse" in page.url
         page.click("#f-clear")
-        page.wait_for_function("document.querySelectorAll('tr.event-row').length === 10")
+        expect(rows).to_have_count(10)
 
         # the chart: one bar stack per bucket, a legend with the sources
+        expect(page.locator("#legend")).to_contain_text("claude-code 9")
         assert page.locator("#chart-svg rect").count() >= 1
-        assert "claude-code 9" in page.locator("#legend").inner_text()
 
         # a session's timeline: tool calls with outcome and time, failures marked, tokens
         page.click(".tabs button[data-tab=sessions]")
