@@ -99,8 +99,8 @@ def test_hook_events_and_otlp_logs_make_one_session(serve: Serve, tmp_path: Path
 
 
 def test_the_api_filters_and_says_what_is_wrong(serve: Serve) -> None:
-    """/api/events filters by source, event, session and time; a bad time or limit is a 400
-    with the reason; /api/counts splits by tool."""
+    """/api/events filters by source, event, session and time, /api/sessions by session; a
+    bad time or limit is a 400 with the reason; /api/counts splits by tool."""
     now = time.time()
     events = [native(1, "a.b", now - 7200, tool_name="Bash", session_id="s1"),
               native(2, "a.b", now - 60, tool_name="Read", session_id="s2"),
@@ -111,6 +111,8 @@ def test_the_api_filters_and_says_what_is_wrong(serve: Serve) -> None:
     got = serve.get("/api/events", session="s1")["events"]
     assert [e["id"] for e in got] == [events[2]["id"], events[0]["id"]]
     assert serve.get("/api/events", source="nobody")["events"] == []
+    (only,) = serve.get("/api/sessions", session="s2")["sessions"]
+    assert (only["session"], only["events"]) == ("s2", 1)
     for params in ({"since": "yesterday-ish"}, {"limit": "0"}, {"before": "x"}):
         answer = httpx.get(serve.url + "/api/events", params=params, timeout=10)
         assert answer.status_code == 400 and answer.json()["error"]

@@ -7,8 +7,8 @@ and a time range ``since``/``until`` (a duration back from now such as ``15m``, 
 
 - ``/api/events``: newest first (``limit``, at most 1000; ``before=TS:SEQ`` for the next
   page), or with ``after=SEQ`` those that arrived since (the live feed).
-- ``/api/sessions``: agent sessions, the most recently active first; ``/api/sessions/ID``:
-  one, with its timeline and events.
+- ``/api/sessions``: agent sessions, the most recently active first (by source, session,
+  ``project`` and time); ``/api/sessions/ID``: one, with its timeline and events.
 - ``/api/counts``: events per time bucket by ``source``, ``tool`` or ``event``.
 - ``/api/names``: the sources, event names and tools seen; the count and the newest arrival.
 """
@@ -105,6 +105,7 @@ def answer(store: Store, path: str, query: dict[str, list[str]],
             found = filters(query, now)
             sessions = store.sessions(since=found["since"], until=found["until"],
                                       source=found["source"], project=_one(query, "project"),
+                                      session=found["session"],
                                       limit=_int(query, "limit", 100, 1, MAX_LIMIT))
             return 200, {"sessions": sessions, "now": now}
         if path.startswith("/api/sessions/"):

@@ -81,10 +81,15 @@ def _text(value: object) -> str | None:
 def _first(props: dict[str, Any], keys: tuple[str, ...]) -> str | None:
     for key in keys:
         value = props.get(key)
-        if value is not None:
-            found = _text(value)
-            if found is not None:
-                return found
+        if value is None:
+            continue
+        if type(value) is str:  # the usual case, at once
+            if value and not value.isspace():
+                return value[:_MAX_ID]
+            continue
+        found = _text(value)
+        if found is not None:
+            return found
     return None
 
 

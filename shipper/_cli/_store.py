@@ -467,12 +467,13 @@ class Store:
 
     def sessions(self, *, since: int | None = None, until: int | None = None,
                  source: str | None = None, project: str | None = None,
-                 limit: int = 100) -> list[dict[str, Any]]:
+                 session: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Agent sessions active in the time range, the most recently active first."""
         where: list[str] = []
         args: list[Any] = []
         for clause, value in (("last_ts >= ?", since), ("first_ts < ?", until),
-                              ("source = ?", source), ("project = ?", project)):
+                              ("source = ?", source), ("project = ?", project),
+                              ("session = ?", session)):
             if value is not None:
                 where.append(clause)
                 args.append(value)

@@ -432,19 +432,19 @@ function sessionTable(group) {
   return table;
 }
 
-async function openSessionView(id) {
+async function openSessionView(id, again) {
   openSession = id;
-  setTab("sessions");
+  if (!again) setTab("sessions");
   const data = await api(`/api/sessions/${encodeURIComponent(id)}`);
   if (openSession !== id) return;
-  drawSession(data);
+  drawSession(data, again);
 }
 
 function card(n, k, bad) {
   return el("div", { class: `card${bad ? " bad" : ""}` }, el("div", { class: "n" }, n), el("div", { class: "k" }, k));
 }
 
-function drawSession(data) {
+function drawSession(data, again) {
   const s = data.session;
   const box = $("session");
   box.hidden = false;
@@ -483,7 +483,7 @@ function drawSession(data) {
   }
   box.append(el("h3", {}, `Timeline (${data.timeline.length} item(s))`), items);
   if (data.truncated) box.append(el("p", { class: "muted" }, "Only the first events of this session are shown."));
-  box.scrollIntoView({ block: "nearest" });
+  if (!again) box.scrollIntoView({ block: "nearest" });
 }
 
 function drawTimeline(items, s) {
@@ -525,7 +525,9 @@ function showProblem(err) {
 async function refreshOverview() {
   lastRefresh = Date.now();
   try {
-    await Promise.all([loadChart(), loadNames(), loadSessions()]);
+    const open = state.tab === "sessions" && openSession && !$("session").hidden;
+    await Promise.all([loadChart(), loadNames(), loadSessions(),
+                       open ? openSessionView(openSession, true) : null]);
   } catch (err) {
     if (!(err instanceof NeedKey)) showProblem(err);
   }
