@@ -64,7 +64,8 @@ def demo(out: TextIO, *, events: int = 5) -> int:
         "milliseconds without touching the network. While the collector was down nothing\n"
         "was lost; once it was up, a sync delivered everything and emptied the cache.\n"
         "In real use, set SHIPPER_ENDPOINT (or endpoint in config.toml); hooks and your\n"
-        "program then sync by themselves. Try `shipper status` and `shipper doctor`.\n"
+        "program then sync by themselves. Try `shipper status` and `shipper doctor`;\n"
+        "`shipper serve` keeps what arrives and shows it at http://127.0.0.1:8053/.\n"
         f"This demo's files are in {home}\n"
     )
     ok = result.delivered == events and result.pending_events == 0

@@ -356,6 +356,8 @@ class _Handler(BaseHTTPRequestHandler):
         message = ""
         if signal != _intake.LOGS:
             message = f"shipper serve keeps OpenTelemetry logs only: {signal} are not stored"
+            self.server.collector.said(f"{path} from {self.client_address[0]}: {rejected} "
+                                       f"item(s) of {signal}, not stored (logs only)")
         elif rejected:
             message = f"{rejected} log record(s) could not be read"
         if self._inject(events):

@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .._destinations._base import epoch_ms
 from .._json import encode, loads
@@ -269,10 +269,10 @@ class Store:
         """Insert what is new in ``batch``. Most batches are all new: they are inserted at
         once, and only when some id was already there is it taken out and the rest sent
         again (within the same transaction)."""
-        rows, kept = _rows(batch.values(), received)
+        ready = _prepare(batch.values(), received)
         before = conn.total_changes
-        conn.executemany(_INSERT_EVENT, rows)
-        if conn.total_changes - before != len(rows):
+        conn.executemany(_INSERT_EVENT, ready.rows)
+        if conn.total_changes - before != len(ready.rows):
             conn.execute("ROLLBACK")
             conn.execute("BEGIN IMMEDIATE")
             ids = list(batch)
@@ -282,10 +282,10 @@ class Store:
                 for (known,) in conn.execute(
                         f"SELECT id FROM events WHERE id IN ({marks})", part):  # noqa: S608 - placeholders only
                     del batch[known]
-            rows, kept = _rows(batch.values(), received)
-            conn.executemany(_INSERT_EVENT, rows)
-        if rows:
-            _sums(conn, kept)
+            ready = _prepare(batch.values(), received)
+            conn.executemany(_INSERT_EVENT, ready.rows)
+        if ready.rows:
+            _sums(conn, ready)
         return [event for event, _ in batch.values()]
 
 
@@ -502,11 +502,21 @@ class Store:
                 "events": events, "truncated": len(events) >= MAX_SESSION_EVENTS}
 
 
-def _rows(items: Iterable[tuple[dict[str, Any], str | None]], received: int,
-          ) -> tuple[list[tuple[Any, ...]], list[tuple[int, str, Facts]]]:
-    """The rows of events (with their JSON texts where known), and what the sums need."""
-    rows = []
-    kept = []
+class _Prepared(NamedTuple):
+    """A batch made ready to store: its rows, and what it adds to the counts and names."""
+
+    rows: list[tuple[Any, ...]]
+    by_event: dict[tuple[int, str, str], int]
+    by_tool: dict[tuple[int, str, str], int]
+    names: set[tuple[str, str]]
+    timed: list[tuple[int, Facts]]
+
+
+def _prepare(items: Iterable[tuple[dict[str, Any], str | None]], received: int) -> _Prepared:
+    """The rows of events (with their JSON texts where known), and their sums, in one pass
+    (this runs for every event stored)."""
+    ready = _Prepared([], {}, {}, set(), [])
+    rows, by_event, by_tool, names, timed = ready
     for event, text in items:
         f = facts(event)
         name = event.get("event")
@@ -517,17 +527,6 @@ def _rows(items: Iterable[tuple[dict[str, Any], str | None]], received: int,
         rows.append((event["id"], ts, received, name, f.source, f.session, f.tool, f.kind,
                      None if f.ok is None else int(f.ok),
                      text if text is not None else encode(event)))
-        kept.append((ts, name, f))
-    return rows, kept
-
-
-def _sums(conn: sqlite3.Connection, kept: list[tuple[int, str, Facts]]) -> None:
-    """What the page reads beside the events: counts, names, session sums."""
-    by_event: dict[tuple[int, str, str], int] = {}
-    by_tool: dict[tuple[int, str, str], int] = {}
-    names: set[tuple[str, str]] = set()
-    timed = []
-    for ts, name, f in kept:
         minute = ts // 60000
         key = (minute, f.source, name)
         by_event[key] = by_event.get(key, 0) + 1
@@ -538,14 +537,20 @@ def _sums(conn: sqlite3.Connection, kept: list[tuple[int, str, Facts]]) -> None:
         if f.tool:
             names.add(("tool", f.tool))
         timed.append((ts, f))
-    for table, counts in (("counts_by_event", by_event), ("counts_by_tool", by_tool)):
+    return ready
+
+
+def _sums(conn: sqlite3.Connection, ready: _Prepared) -> None:
+    """What the page reads beside the events: counts, names, session sums."""
+    for table, counts in (("counts_by_event", ready.by_event),
+                          ("counts_by_tool", ready.by_tool)):
         conn.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE "  # noqa: S608 - fixed names
                          "SET n = n + excluded.n", [(*k, c) for k, c in counts.items()])
-    conn.executemany("INSERT OR IGNORE INTO names VALUES (?, ?)", sorted(names))
-    deltas = session_deltas(timed)
+    conn.executemany("INSERT OR IGNORE INTO names VALUES (?, ?)", sorted(ready.names))
+    deltas = session_deltas(ready.timed)
     if deltas:
         conn.executemany(_UPSERT_SESSION, list(deltas.values()))
-    conn.execute("UPDATE meta SET value = value + ? WHERE key = 'events'", (len(kept),))
+    conn.execute("UPDATE meta SET value = value + ? WHERE key = 'events'", (len(ready.rows),))
 
 
 @lru_cache(maxsize=4096)
