@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -321,3 +322,35 @@ def test_events_follow_prints_what_arrives(serve: Serve) -> None:
             proc.send_signal(signal.SIGINT)
             assert proc.wait(30) == 0
             reader.join(10)
+
+
+def test_the_store_is_the_default_and_the_json_lines_copy_is_optional(tmp_path: Path) -> None:
+    """Without --db the store is events.db in the user data folder (private), and without
+    --out no JSON Lines file appears in the working folder."""
+    port = free_port()
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "shipper", "serve", "--port", str(port)],
+                            env=child_env(), cwd=work, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_for(lambda: _answers(url + "/health"), timeout=60)
+        httpx.post(url + "/v1/batch", json={"batch": [native(1)]}, timeout=10)
+        assert [e["id"] for e in httpx.get(url + "/api/events", timeout=10).json()[
+            "events"]] == [native(1)["id"]]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    store = Path(os.environ["XDG_DATA_HOME"]) / "shipper" / "events.db"
+    assert store.exists() and stat.S_IMODE(store.stat().st_mode) == 0o600
+    assert str(store) in err.decode()
+    assert list(work.iterdir()) == []
+    assert proc.returncode == 0
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
