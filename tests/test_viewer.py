@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -22,7 +23,7 @@ import shipper
 from shipper._cli._serve import MAX_INFLATED, make_server
 from shipper._event import rfc3339_ms
 
-from .conftest import child_env, free_port, serving, wait_for
+from .conftest import child_env, free_port, pending_events, serving, wait_for
 from .viewing import (
     SESSION,
     Serve,
@@ -354,3 +355,25 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_a_store_that_fails_under_serve_costs_no_event(tmp_path: Path,
+                                                       cache_dir: Path) -> None:
+    """When the store cannot take a batch, serve answers 503 with the reason: the sender
+    keeps its events on disk and delivers them once the store works again."""
+    server = make_server("127.0.0.1", 0, db=tmp_path / "events.db")
+    with serving(server) as url:
+        store = server.collector.store
+        writer = store._writer
+        store._writer = sqlite3.connect(":memory:", check_same_thread=False)  # no tables
+        answer = httpx.post(url + "/v1/batch", json={"batch": [native(1)]}, timeout=10)
+        assert answer.status_code == 503 and "the store cannot take events" in answer.text
+        assert answer.headers["retry-after"] == "5"
+        with shipper.Shipper(endpoint=url, max_retries=0, shutdown_timeout=1) as s:
+            s.track("kept.event")
+        assert pending_events(cache_dir) == 1
+        store._writer.close()
+        store._writer = writer
+        assert shipper.sync(10, endpoint=url).pending_events == 0
+        (event,) = httpx.get(url + "/api/events", timeout=10).json()["events"]
+        assert event["event"] == "kept.event"

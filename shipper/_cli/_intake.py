@@ -102,7 +102,7 @@ def native_batch(body: bytes) -> tuple[list[dict[str, Any]], list[str]]:
     events: list[dict[str, Any]] | None = None
     raws: list[str] = []
     try:
-        text = body.decode("utf-8")
+        text = body.decode("utf-8-sig")  # a byte order mark is no reason to refuse
         i = _expect(text, _skip(text, 0), "{")
         while text[i] != "}":
             key, i = _DECODER.raw_decode(text, i)
