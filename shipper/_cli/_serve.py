@@ -279,7 +279,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _api(self, path: str, query: dict[str, list[str]]) -> None:
         try:
             status, payload = _api.answer(self.server.collector.store, unquote(path), query)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: a row that is not JSON
             status, payload = 500, {"error": f"the store cannot be read: {exc}"}
         body = json.dumps(payload, separators=(",", ":")).encode()
         self._send(status, body, "application/json", {"Cache-Control": "no-store"})
