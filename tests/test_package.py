@@ -42,7 +42,8 @@ def venv(built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Pa
 def test_the_distribution_is_shipper_events_with_the_shipper_package(
         built: dict[str, Path]) -> None:
     """The wheel is shipper-events (the name `shipper` is another project's on the index),
-    installs the `shipper` package, both commands, the license and typing marker."""
+    installs the `shipper` package (serve's page included), both commands, the license and
+    typing marker."""
     assert built["wheel"].name.startswith("shipper_events-")
     with zipfile.ZipFile(built["wheel"]) as whl:
         names = whl.namelist()
@@ -52,6 +53,8 @@ def test_the_distribution_is_shipper_events_with_the_shipper_package(
     assert "Project-URL: Homepage" in metadata and "Classifier: Typing :: Typed" in metadata
     assert "aiofiles" not in metadata
     assert "shipper/py.typed" in names and "shipper/_hook.py" in names
+    assert {f"shipper/_cli/_assets/viewer.{kind}" for kind in ("html", "js", "css")} <= set(
+        names)  # serve's page
     assert any(n.endswith(".data/scripts/shipper-hook") for n in names)
     assert any(n.endswith("licenses/LICENSE") for n in names)
     assert b"shipper = shipper._cli._main:main" in entry_points
