@@ -27,11 +27,12 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from functools import lru_cache
 from typing import Any
 
 from .._event import rfc3339_ms
 from .._json import encode, loads
-from .._sources import source_named
+from .._tools._registry import source_named
 
 _ID_SPACE = uuid.UUID("5b3f8a52-3c1e-4d4b-9a57-6e0b1c2d3e4f")  # ids made from OTLP records
 _NAME_CHARS = 200
@@ -277,12 +278,13 @@ def _is_name(text: object) -> bool:
             and " " not in text)
 
 
+@lru_cache(maxsize=256)  # per log record; finding a tool by an alias looks at every tool
 def source_for(service: str | None) -> str:
     """The source an OpenTelemetry ``service.name`` is: the agent's own name as hooks say
     it (``claude-code``, ``gemini``, ``codex``), else the service name as it is."""
     if not service:
         return "otlp"
-    named = source_named(service)
+    named: str = source_named(service)
     if named != "generic":
         return named
     return "codex" if service.lower().startswith("codex") else service[:_NAME_CHARS]
