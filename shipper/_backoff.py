@@ -1,4 +1,10 @@
-"""Retry timing as pure functions: exponential backoff with full jitter, and Retry-After."""
+"""Retry timing as pure functions: exponential backoff with full jitter, Retry-After, and the
+jitter that keeps many machines out of step (the breaker's cooldown, a health result's
+lifetime, a pause the collector asked for).
+
+Every draw takes its random source as ``rand`` (a function returning a float in [0, 1)) and
+stays within bounds that depend only on its other arguments, whatever ``rand`` returns.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,9 @@ from email.utils import parsedate_to_datetime
 BASE_S = 0.5
 CAP_S = 30.0
 MAX_RETRY_AFTER_S = 300.0
+DECORRELATION = 3.0  # the next cooldown is drawn up to this many times the last one
+RETRY_AFTER_SPREAD = 0.5  # a Retry-After pause is drawn up to this much longer than asked
+LONGEST_PAUSE_S = MAX_RETRY_AFTER_S * (1.0 + RETRY_AFTER_SPREAD)
 
 
 def compute_backoff(
@@ -58,7 +67,45 @@ def retry_delay(
     *,
     rand: Callable[[], float] = random.random,
 ) -> float:
-    """The wait before retry ``attempt``: the server's Retry-After when given, else backoff."""
+    """The wait before retry ``attempt``: the server's Retry-After when given (see
+    `after_retry_after`), else backoff."""
     if retry_after is not None:
-        return retry_after
+        return after_retry_after(retry_after, rand=rand)
     return compute_backoff(attempt, rand=rand)
+
+
+def after_retry_after(retry_after: float, *, rand: Callable[[], float] = random.random) -> float:
+    """How long to pause for a Retry-After of ``retry_after`` seconds: at least that long,
+    and up to `RETRY_AFTER_SPREAD` longer, so that the machines a collector turned away in
+    the same second do not all come back in the same second. Never over
+    `MAX_RETRY_AFTER_S` (unless the header itself asked for more)."""
+    asked = max(retry_after, 0.0)
+    longest = max(asked, min(asked * (1.0 + RETRY_AFTER_SPREAD), MAX_RETRY_AFTER_S))
+    return asked + (longest - asked) * _unit(rand)
+
+
+def decorrelated(previous: float, *, base: float, cap: float,
+                 rand: Callable[[], float] = random.random) -> float:
+    """The next wait by decorrelated jitter (AWS Architecture Blog, "Exponential Backoff
+    and Jitter"): uniform in [base, `DECORRELATION` * previous], never over ``cap``.
+
+    It is in [min(base, cap), cap] whatever ``previous``: a wait grows with the one before
+    it, but each machine's sequence wanders on its own, so machines that started together
+    drift apart instead of staying in step.
+    """
+    low = min(max(base, 0.0), cap)
+    high = min(cap, max(previous, low) * DECORRELATION)
+    return low + (max(high, low) - low) * _unit(rand)
+
+
+def jittered_lifetime(ttl: float, *, rand: Callable[[], float] = random.random) -> float:
+    """How long one health result is trusted: uniform in [ttl / 2, ttl] ("equal jitter"),
+    so the results of machines that probed together expire at different moments."""
+    ttl = max(ttl, 0.0)
+    return ttl * (0.5 + 0.5 * _unit(rand))
+
+
+def _unit(rand: Callable[[], float]) -> float:
+    """``rand()`` held to [0, 1], whatever a random source injected by a test returns."""
+    value = rand()
+    return value if 0.0 <= value <= 1.0 else (0.0 if not value >= 0.0 else 1.0)

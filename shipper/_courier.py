@@ -1,9 +1,14 @@
 """The courier: health gate, breaker bookkeeping and delivery of memory or disk batches.
 
 It joins the pieces that do I/O (the HTTP client, the spool, the shared state) to the pure
-policy in `_deliver` and `_gate`, for one destination. Both the running clients and
+policy in `_deliver`, `_gate` and `_pace`, for one destination. Both the running clients and
 ``shipper sync`` use it. Every file operation (the shared state's lock included) runs in a
 worker thread: the caller's event loop never blocks on a disk or on another process.
+
+Every request waits for its turn: the end of a pause the collector asked for (Retry-After,
+kept in the shared state, so it holds for every process of the machine) and the slot the
+pace gives it (`_pace.Pace`: not limited normally; after an outage one small trial, then a
+rate that grows while the collector keeps up and halves when it shows strain).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from ._deliver import (
     CONFIG,
     REFUSED,
     TOO_LARGE,
+    TRANSIENT,
     Answer,
     Event,
     Outcome,
@@ -31,12 +37,14 @@ from ._deliver import (
     deliver,
 )
 from ._destinations._base import Unsendable
-from ._gate import PROBE, SEND, decide
+from ._gate import PROBE, SEND, decide, paused_until
 from ._kinds import path_advice
+from ._pace import START_RATE, Pace, asks_to_wait, shows_strain
 from ._transport import ABSENT, probe, send
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._cache._state import Snapshot
     from ._clock import Clock, Deadline
     from ._config import Settings
     from ._destinations._base import Destination
@@ -73,6 +81,7 @@ class GateResult:
     open: bool
     why: str = ""
     probed: bool = False
+    until: float | None = None  # closed by a pause the collector asked for: when it ends
 
 
 class Courier:
@@ -97,7 +106,11 @@ class Courier:
         self.state = SharedState(spool.home, clock, threshold=settings.breaker_threshold,
                                  cooldown=settings.breaker_cooldown, ensure=spool.ensure,
                                  ttl=settings.health_ttl,
-                                 probes=settings.health_path_or_default is not None)
+                                 probes=settings.health_path_or_default is not None,
+                                 rand=rand)
+        self.pace = Pace()
+        self._next_slot = float("-inf")  # monotonic time the pace lets the next request go
+        self._pause_until = float("-inf")  # the last pause seen in the shared state
         self._auth_logged = False
         self._absent_logged = False
         self._prepared = False  # the destination's setup (ClickHouse's table) is done
@@ -118,9 +131,17 @@ class Courier:
             return GateResult(False, "no endpoint")
         health_url = self.destination.health_url
         snap = await offload(self.state.read)
-        action = decide(snap, self.clock.monotonic(), ttl=self.settings.health_ttl,
+        now = self.clock.monotonic()
+        action = decide(snap, now, ttl=self.settings.health_ttl,
                         force=force, probes=health_url is not None)
+        until = paused_until(snap, now)
+        if until is not None:
+            self._pause_until = until
+            reason = snap.pause.reason if snap.pause is not None else ""
+            return GateResult(False, f"the collector asked to wait {until - now:.0f} s "
+                                     f"({reason or 'Retry-After'})", until=until)
         if action == SEND:
+            await self._recovering(snap)
             return GateResult(True)
         if action != PROBE or health_url is None:
             return GateResult(False, snap.breaker.reason or "service unavailable")
@@ -144,9 +165,79 @@ class Courier:
                 verdict = True
             healthy = bool(verdict)
             await offload(self.state.record_probe, healthy, detail)
+            if healthy:
+                await self._recovering(snap)
             return GateResult(healthy, detail, probed=True)
         finally:
             await offload(turn.__exit__, None, None, None)
+
+    async def _recovering(self, snap: Snapshot) -> None:
+        """The gate opened: if it was shut by an outage (the breaker opened, or the last
+        health result was bad), delivery starts again with one small trial and a low pace,
+        for this process and, through the shared state, the others of the machine."""
+        health = snap.health
+        if snap.breaker.opened_mono is None and (health is None or health.healthy):
+            return
+        self.pace = self.pace.recovering()
+        await offload(self.state.record_strain, START_RATE, None, "recovering")
+
+    def next_batch_count(self) -> int:
+        """Events in the next batch: a recovery's trial is small."""
+        return self.pace.batch_limit(self.batch_count)
+
+    def waits_for(self) -> float:
+        """Seconds until this process may send its next request (0 when it may now), as far
+        as it knows: its pace, and the last pause it saw in the shared state."""
+        return max(0.0, max(self._next_slot, self._pause_until) - self.clock.monotonic())
+
+    async def _take_turn(self, deadline: Deadline) -> str | None:
+        """Wait for this request's turn: the end of a pause the collector asked for and the
+        slot of the pace (taken now, so that batches sent side by side keep the pace). The
+        reason, without waiting, when that turn comes after the deadline."""
+        for _ in range(3):  # a pause another process records meanwhile is waited for too
+            snap = await offload(self.state.read)
+            now = self.clock.monotonic()
+            slowdown = snap.slowdown
+            if slowdown is not None:
+                self.pace = self.pace.resumed(slowdown.rate, slowdown.since_mono, now)
+            pause = paused_until(snap, now)
+            self._pause_until = pause if pause is not None else float("-inf")
+            start = max(now, self._next_slot, self._pause_until)
+            if start - now > deadline.left():
+                if pause is not None and pause >= self._next_slot:
+                    return f"the collector asked to wait {pause - now:.0f} s"
+                return f"paced: the next request may go in {start - now:.1f} s"
+            self._next_slot = start + self.pace.interval
+            if start <= now:
+                return None
+            await self.sleep(start - now)
+        return None
+
+    async def _observe(self, answer: Answer, latency: float) -> None:
+        """Adjust the pace to an answer that took ``latency`` seconds; share a slowdown,
+        and a pause the collector asked for, with the other processes of the machine."""
+        if answer.local:
+            return
+        pace = self.pace
+        if answer.kind == ACCEPTED:
+            self.pace = pace.accepted(latency)
+            strained = pace.strained(latency)
+            retry_after = None
+        elif answer.kind == TRANSIENT and shows_strain(answer.status, answer.detail):
+            self.pace = pace.congested()
+            strained = True
+            retry_after = answer.retry_after if asks_to_wait(answer.status,
+                                                             answer.retry_after) else None
+        else:
+            return
+        if pace.interval != self.pace.interval:  # the next slot keeps to the new pace
+            self._next_slot += self.pace.interval - pace.interval
+        if strained:
+            why = answer.detail if answer.kind != ACCEPTED else f"slow answer ({latency:.1f} s)"
+            snap = await offload(self.state.record_strain, self.pace.rate, retry_after, why)
+            until = paused_until(snap, self.clock.monotonic()) if snap else None
+            if until is not None:
+                self._pause_until = until
 
     def _limit(self, deadline: Deadline) -> float:
         # never wait past the caller's deadline (a flush at close), whatever timeout says
@@ -172,7 +263,15 @@ class Courier:
         return None
 
     async def _on_failure(self, answer: Answer) -> bool:
-        """Record a failed exchange in the shared breaker; False when it is now open."""
+        """Record a failed exchange in the shared breaker; False when it is now open.
+
+        A 429 with Retry-After is the collector, up, asking for a pause (recorded when the
+        answer came, see `_observe`): not a failure of the breaker. An answer made here
+        (the request's turn comes after the deadline) changes nothing and stops."""
+        if answer.local:
+            return False
+        if answer.status == 429 and answer.retry_after is not None:
+            return True
         if answer.kind == CONFIG:
             self._prepared = False  # a table dropped, say: set up again before the next try
         breaker = await offload(self.state.record_failure, answer.detail,
@@ -226,7 +325,13 @@ class Courier:
                 return Outcome(remaining=list(events), stopped_by=failed)
 
         async def post(raw: list[bytes]) -> Answer:
-            return await self._post(raw, deadline)
+            late = await self._take_turn(deadline)
+            if late is not None:
+                return Answer(TRANSIENT, None, None, late, local=True)
+            started = self.clock.monotonic()
+            answer = await self._post(raw, deadline)
+            await self._observe(answer, self.clock.monotonic() - started)
+            return answer
 
         outcome = await deliver(events, post, attempts=max(1, self.settings.max_retries),
                                 sleep=self.sleep, deadline=deadline, on_failure=self._on_failure,
@@ -320,7 +425,10 @@ class Courier:
             outcome = Outcome(remaining=events)
             failure: Exception | None = None
             try:
-                for batch in chunk_events(events, self.batch_count, self.batch_bytes):
+                rest = events
+                while rest:  # batch by batch: a recovery's trial is smaller than the rest
+                    batch = chunk_events(rest, self.next_batch_count(), self.batch_bytes)[0]
+                    rest = rest[len(batch):]
                     got = await self.send(batch, deadline)
                     outcome.add(got)
                     if got.stopped_by is not None:

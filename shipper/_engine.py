@@ -392,7 +392,8 @@ class Engine:
             while True:
                 while (self.queue and not failed and not deadline.expired
                        and len(in_flight) < MAX_IN_FLIGHT):
-                    batch = _take_batch(self.queue, courier.batch_count, courier.batch_bytes)
+                    batch = _take_batch(self.queue, courier.next_batch_count(),
+                                        courier.batch_bytes)
                     in_flight.add(asyncio.create_task(self._send_batch(courier, batch,
                                                                        deadline)))
                 if not in_flight:
@@ -439,7 +440,7 @@ class Engine:
         except ResourceShortage:  # out of descriptors: look again at the next check
             return
         self._backlog = bool(entries)
-        if entries:
+        if entries and courier.waits_for() < _DRAIN_SLICE_S:  # else: nothing could go now
             await self._drain(courier, Deadline.after(self.clock, _DRAIN_SLICE_S))
 
     async def _drain(self, courier: Courier, deadline: Deadline) -> None:

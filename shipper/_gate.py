@@ -6,6 +6,8 @@ every process that shares a cache makes the same decision from the same file.
 
 from __future__ import annotations
 
+from ._backoff import LONGEST_PAUSE_S
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._cache._state import Snapshot
@@ -13,16 +15,31 @@ if TYPE_CHECKING:
 SEND, PROBE, WAIT = "send", "probe", "wait"
 
 
+def paused_until(snap: Snapshot, now: float) -> float | None:
+    """When the pause the collector asked for (Retry-After) ends, if one runs at ``now``.
+    A pause said to end further ahead than any Retry-After may ask was written by a clock
+    that jumped since, and is not believed."""
+    pause = snap.pause
+    if pause is None or not now < pause.until_mono <= now + LONGEST_PAUSE_S:
+        return None
+    return pause.until_mono
+
+
 def decide(snap: Snapshot, now: float, *, ttl: float, force: bool = False,
            probes: bool = True) -> str:
     """What to do at monotonic time ``now``: `SEND`, `PROBE` or `WAIT`.
 
+    - A pause the collector asked for (Retry-After) waits, whoever asks; ``force`` too (the
+      explicit sync waits it out).
     - ``force`` is the explicit sync: it probes afresh whatever the breaker and the cache say.
     - An open breaker waits; once half-open, a trial needs a probe made after the cooldown.
-    - Otherwise a health result younger than ``ttl`` is trusted either way.
+    - Otherwise a health result is trusted, either way, for its lifetime (drawn when it was
+      recorded, never longer than ``ttl``).
     - ``probes=False`` is a destination with no health endpoint: the breaker alone gates,
       and after its cooldown the next batch is the trial.
     """
+    if paused_until(snap, now) is not None:
+        return WAIT
     if not probes:
         return SEND if force or snap.breaker.state(now) != "open" else WAIT
     if force:
@@ -31,7 +48,7 @@ def decide(snap: Snapshot, now: float, *, ttl: float, force: bool = False,
     if state == "open":
         return WAIT
     health = snap.health
-    if health is None or not 0.0 <= now - health.checked_mono < ttl:
+    if health is None or not 0.0 <= now - health.checked_mono < health.lifetime(ttl):
         return PROBE
     if state == "half_open":
         opened = snap.breaker.opened_mono or 0.0
@@ -42,16 +59,19 @@ def decide(snap: Snapshot, now: float, *, ttl: float, force: bool = False,
 
 def waits_until(snap: Snapshot, now: float, *, ttl: float, probes: bool = True) -> float | None:
     """The monotonic time at which `decide` stops saying WAIT, for a snapshot that says
-    WAIT at ``now``; None when it does not wait now. `decide` changes only where the
-    breaker's cooldown ends or the health result expires, so those are the times tried."""
+    WAIT at ``now``; None when it does not wait now. `decide` changes only where a pause
+    ends, the breaker's cooldown ends or the health result expires, so those are the times
+    tried."""
     if decide(snap, now, ttl=ttl, probes=probes) != WAIT:
         return None
     breaker, health = snap.breaker, snap.health
     times = []
+    if snap.pause is not None:
+        times.append(snap.pause.until_mono)
     if breaker.opened_mono is not None:
         times.append(breaker.opened_mono + breaker.cooldown)
     if health is not None:
-        times.append(health.checked_mono + ttl)
+        times.append(health.checked_mono + health.lifetime(ttl))
     for moment in sorted(t for t in times if t > now):
         if decide(snap, moment, ttl=ttl, probes=probes) != WAIT:
             return moment

@@ -232,6 +232,10 @@ async def _deliver_all(
     if total == 0:
         return
     gate = await courier.gate(force=force)
+    while (force and not gate.open and gate.until is not None
+           and gate.until <= deadline.at):  # asked, a sync waits out the collector's pause
+        await courier.sleep(max(0.0, gate.until - courier.clock.monotonic()))
+        gate = await courier.gate(force=force)
     result.healthy = gate.open if gate.probed else result.healthy
     if not gate.open:
         result.stopped_by = gate.why or "service unavailable"

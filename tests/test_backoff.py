@@ -9,11 +9,17 @@ from hypothesis import strategies as st
 
 from shipper._backoff import (
     CAP_S,
+    LONGEST_PAUSE_S,
     MAX_RETRY_AFTER_S,
+    after_retry_after,
     compute_backoff,
+    decorrelated,
+    jittered_lifetime,
     parse_retry_after,
     retry_delay,
 )
+
+unit = st.floats(min_value=0, max_value=1)
 
 
 @given(st.integers(min_value=-5, max_value=10_000), st.floats(min_value=0, max_value=1,
@@ -52,6 +58,44 @@ def test_retry_after_garbage_is_ignored() -> None:
 
 
 def test_retry_delay_prefers_server_hint() -> None:
-    """The server's Retry-After wins over computed backoff."""
-    assert retry_delay(3, 12.0) == 12.0
+    """The server's Retry-After wins over computed backoff (waited at least as long)."""
+    assert 12.0 <= retry_delay(3, 12.0) <= 18.0
+    assert retry_delay(3, 12.0, rand=lambda: 0.0) == 12.0
     assert retry_delay(1, None, rand=lambda: 1.0) == 0.5
+
+
+@given(st.floats(0, MAX_RETRY_AFTER_S), unit)
+def test_a_retry_after_pause_is_at_least_what_was_asked(asked: float, r: float) -> None:
+    """Honoured, never shortened: between the Retry-After and half as long again, so that
+    machines told the same second come back spread over a window; never past
+    LONGEST_PAUSE_S."""
+    wait = after_retry_after(asked, rand=lambda: r)
+    assert asked <= wait <= asked * 1.5 + 1e-9
+    assert wait <= LONGEST_PAUSE_S
+
+
+@given(st.floats(0, 1000), st.floats(0, 1000), st.floats(1, 1000), unit)
+def test_decorrelated_jitter_stays_within_base_and_cap(previous: float, base: float,
+                                                      cap: float, r: float) -> None:
+    """Each draw is in [min(base, cap), cap] and at most three times the previous one
+    (or the base), whatever the random source returns."""
+    wait = decorrelated(previous, base=base, cap=cap, rand=lambda: r)
+    low = min(base, cap)
+    assert low <= wait <= cap
+    assert wait <= max(3 * max(previous, low), low)
+
+
+def test_decorrelated_jitter_tolerates_a_broken_random_source() -> None:
+    """A source returning values outside [0, 1] (or NaN) cannot push a draw out of
+    bounds."""
+    for bad in (-1.0, 2.0, float("nan"), float("inf")):
+        assert 30.0 <= decorrelated(30.0, base=30.0, cap=300.0, rand=lambda b=bad: b) <= 90.0
+
+
+@given(st.floats(0, 3600), unit)
+def test_a_health_result_is_trusted_between_half_and_all_of_its_ttl(ttl: float,
+                                                                   r: float) -> None:
+    """The lifetime drawn for one health result never exceeds health_ttl, nor falls under
+    half of it."""
+    life = jittered_lifetime(ttl, rand=lambda: r)
+    assert ttl / 2 <= life <= ttl

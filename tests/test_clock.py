@@ -19,12 +19,16 @@ from .mockcollector import MockCollector
 
 @pytest.mark.parametrize("jump", [-86_400 * 30, -3600, 3600, 86_400 * 30])
 def test_breaker_ignores_wall_clock_jumps(tmp_path: Path, clock: FakeClock, jump: int) -> None:
-    """Setting the wall clock back or forward neither closes nor prolongs an open breaker."""
+    """Setting the wall clock back or forward neither closes nor prolongs an open breaker:
+    it is half-open exactly when the cooldown it drew is over."""
     state = SharedState(tmp_path, clock, threshold=1, cooldown=30)
     state.record_failure("HTTP 503")
+    cooldown = state.read().breaker.cooldown
+    assert 30 <= cooldown <= 90
     clock.wall += jump
+    clock.mono += cooldown - 0.01
     assert state.read().breaker.state(clock.monotonic()) == "open"
-    clock.mono += 30
+    clock.mono += 0.01
     assert state.read().breaker.state(clock.monotonic()) == "half_open"
 
 

@@ -77,10 +77,11 @@ async def test_transient_errors_retry_with_backoff_then_succeed(clock: FakeClock
 
 
 async def test_retry_after_is_honoured(clock: FakeClock) -> None:
-    """A Retry-After hint replaces the computed backoff."""
+    """A Retry-After hint replaces the computed backoff: the wait is at least the hint
+    (and, with the jitter at its top, half as long again)."""
     c = Collector([Answer(TRANSIENT, 429, retry_after=7.0)])
     await run(c, events(1), clock)
-    assert clock.slept == [7.0]
+    assert clock.slept == [7.0 * 1.5]
 
 
 async def test_exhausted_retries_return_everything_remaining(clock: FakeClock) -> None:

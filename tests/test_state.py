@@ -10,8 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shipper._breaker import MAX_COOLDOWN_S, Breaker
-from shipper._cache._state import Health, SharedState, Snapshot, read_state, state_document
+from shipper._cache._state import (
+    Health,
+    Pause,
+    SharedState,
+    Snapshot,
+    read_state,
+    state_document,
+)
 from shipper._gate import PROBE, SEND, WAIT, decide
+from shipper._pace import FREE_RATE, MIN_RATE
 
 from .conftest import FakeClock
 
@@ -60,15 +68,100 @@ def test_processes_share_state_through_the_file(tmp_path: Path, clock: FakeClock
     assert a.read().breaker.state(clock.mono) == "closed"
 
 
-def test_failed_trial_probe_reopens_with_doubled_cooldown(tmp_path: Path,
-                                                          clock: FakeClock) -> None:
-    """A failed probe in half-open reopens the breaker for twice as long."""
-    s = SharedState(tmp_path, clock, threshold=1, cooldown=30)
+def test_failed_trial_probe_reopens_with_a_longer_drawn_cooldown(tmp_path: Path,
+                                                                 clock: FakeClock) -> None:
+    """A failed probe in half-open reopens the breaker for a cooldown drawn between the
+    configured one and three times the last, by the injected random source."""
+    s = SharedState(tmp_path, clock, threshold=1, cooldown=30, rand=lambda: 1.0)
     s.record_failure("HTTP 503")
-    clock.advance(31)
+    first = s.read().breaker.cooldown
+    assert first == 90.0
+    clock.advance(first)
     s.record_probe(False, "still down")
     br = s.read().breaker
-    assert br.state(clock.mono) == "open" and br.cooldown == 60
+    assert br.state(clock.mono) == "open" and br.cooldown == 270.0
+
+
+def test_failed_probes_count_towards_the_breaker(tmp_path: Path, clock: FakeClock) -> None:
+    """A machine that only probes (hooks, a sync) backs off like one that sends: failed
+    probes are failures, and the threshold-th opens the breaker."""
+    s = SharedState(tmp_path, clock, threshold=3, cooldown=30)
+    for _ in range(2):
+        s.record_probe(False, "connection refused")
+        assert s.read().breaker.state(clock.mono) == "closed"
+        clock.advance(30)
+    s.record_probe(False, "connection refused")
+    assert s.read().breaker.state(clock.mono) == "open"
+
+
+def test_the_drawn_cooldown_is_what_every_process_sees(tmp_path: Path,
+                                                       clock: FakeClock) -> None:
+    """The cooldown is drawn once, by the process whose failure opened the breaker, and
+    kept in state.json: another process (another SharedState, another random source)
+    reads the same, and the pause hint for hooks ends when it does."""
+    from shipper._cache._files import boot_id
+    from shipper._cache._pause import paused
+
+    a = SharedState(tmp_path, clock, threshold=1, cooldown=30, ttl=30.0, rand=lambda: 0.25)
+    b = SharedState(tmp_path, clock, threshold=1, cooldown=30, ttl=30.0, rand=lambda: 0.9)
+    a.record_failure("HTTP 503")
+    br = b.read().breaker
+    assert br.cooldown == 30 + 60 * 0.25
+    clock.advance(br.cooldown - 0.5)
+    assert paused(str(tmp_path), boot_id(), clock.mono)
+    clock.advance(0.5)
+    assert not paused(str(tmp_path), boot_id(), clock.mono)
+
+
+def test_a_health_result_lives_a_drawn_time_within_health_ttl(tmp_path: Path,
+                                                             clock: FakeClock) -> None:
+    """Each probe result is trusted for a lifetime drawn in [ttl/2, ttl], kept in the file
+    so every process expires it at the same moment; a ttl lowered since is obeyed."""
+    s = SharedState(tmp_path, clock, threshold=3, cooldown=30, ttl=30.0, rand=lambda: 0.0)
+    s.record_probe(False, "down")
+    health = s.read().health
+    assert health is not None and health.ttl == 15.0
+    assert json.loads((tmp_path / "state.json").read_text())["health"]["ttl"] == 15.0
+    clock.advance(14.9)
+    assert decide(s.read(), clock.mono, ttl=30) == WAIT
+    clock.advance(0.1)
+    assert decide(s.read(), clock.mono, ttl=30) == PROBE
+    assert decide(snap(Health(True, 0.0, 0.0, "", ttl=25.0)), 12.0, ttl=10) == PROBE
+
+
+def test_retry_after_pauses_every_process_of_the_machine(tmp_path: Path,
+                                                        clock: FakeClock) -> None:
+    """A Retry-After one process received makes every process wait, the explicit sync
+    too, and keeps hooks from starting a sync; it is never shortened by a later, shorter
+    one, and it is not a breaker failure."""
+    from shipper._cache._files import boot_id
+    from shipper._cache._pause import paused
+
+    a = SharedState(tmp_path, clock, threshold=1, cooldown=30, ttl=30.0, rand=lambda: 0.0)
+    b = SharedState(tmp_path, clock, threshold=1, cooldown=30, ttl=30.0)
+    a.record_probe(True, "HTTP 200")
+    a.record_strain(2.0, 20.0, "HTTP 429")
+    a.record_strain(2.0, 5.0, "HTTP 429")
+    seen = b.read()
+    assert seen.pause is not None and seen.pause.until_mono == clock.mono + 20.0
+    assert seen.breaker.state(clock.mono) == "closed"
+    for force in (False, True):
+        assert decide(seen, clock.mono + 19.9, ttl=30, force=force) == WAIT
+    assert paused(str(tmp_path), boot_id(), clock.mono + 19.9)
+    assert decide(seen, clock.mono + 20.0, ttl=30) != WAIT
+    b.record_success()  # a success meanwhile does not lift the collector's pause
+    assert b.read().pause == seen.pause
+
+
+def test_a_pause_too_far_ahead_is_not_believed(tmp_path: Path, clock: FakeClock) -> None:
+    """A pause beyond the longest Retry-After honoured (a hostile file, a clock that
+    jumped) is ignored, so it can never wedge delivery."""
+    far = clock.mono + 10_000
+    (tmp_path / "state.json").write_text(json.dumps(
+        {"pause": {"until_mono": far, "reason": "x"}}))
+    s = SharedState(tmp_path, clock, threshold=3, cooldown=30)
+    assert s.read().pause is not None
+    assert decide(s.read(), clock.mono, ttl=30) == PROBE
 
 
 def test_auth_failure_trips_at_once(tmp_path: Path, clock: FakeClock) -> None:
@@ -123,7 +216,8 @@ json_values = st.recursive(
     max_leaves=12)
 state_keys = st.sampled_from(["health", "breaker", "boot", "version", "failures",
                               "opened_mono", "cooldown", "reason", "healthy", "checked_mono",
-                              "checked_wall", "detail"])
+                              "checked_wall", "detail", "ttl", "pause", "until_mono",
+                              "slowdown", "rate", "since_mono"])
 state_docs = st.dictionaries(state_keys, json_values | st.dictionaries(state_keys, json_values),
                              max_size=4)
 
@@ -139,6 +233,11 @@ def test_any_state_document_reads_as_a_valid_snapshot(doc: dict[str, object]) ->
     if snap.health is not None:
         assert 0.0 <= snap.health.checked_mono < 1e12
         assert 0.0 <= snap.health.checked_wall <= 253_402_300_799.0  # showable as a date
+        assert snap.health.ttl is None or 0.0 <= snap.health.ttl < 1e12
+    if snap.pause is not None:
+        assert 0.0 <= snap.pause.until_mono < 1e12
+    if snap.slowdown is not None:
+        assert MIN_RATE <= snap.slowdown.rate < FREE_RATE
     assert read_state(state_document(snap, "boot"), "boot") == snap  # the writer round-trips
 
 
@@ -165,23 +264,23 @@ def test_state_file_names_its_clocks(tmp_path: Path, clock: FakeClock) -> None:
     assert doc["health"]["checked_wall"] == clock.wall
 
 
-healths = st.none() | st.builds(Health, st.booleans(), st.floats(0, 2000), st.just(0.0))
+healths = st.none() | st.builds(Health, st.booleans(), st.floats(0, 2000), st.just(0.0),
+                                st.just(""), st.none() | st.floats(0, 600))
 breakers = st.builds(Breaker, st.integers(0, 10), st.none() | st.floats(0, 2000),
                      st.floats(0, MAX_COOLDOWN_S))
+pauses = st.none() | st.builds(Pause, st.floats(0, 3000))
 
 
 @settings(max_examples=400)
-@given(healths, breakers, st.floats(0, 3000), st.tuples(st.floats(0.01, 600), st.booleans()),
-       st.floats(0, 1))
+@given(st.builds(Snapshot, healths, breakers, pauses), st.floats(0, 3000),
+       st.tuples(st.floats(0.01, 600), st.booleans()), st.floats(0, 1))
 def test_the_pause_hint_ends_exactly_where_decide_stops_waiting(
-        health: Health | None, breaker: Breaker, now: float, policy: tuple[float, bool],
-        fraction: float) -> None:
+        state: Snapshot, now: float, policy: tuple[float, bool], fraction: float) -> None:
     """waits_until is None unless decide waits now; otherwise decide waits at every moment
-    before it and does not at it."""
+    before it and does not at it (a Retry-After pause, a jittered lifetime included)."""
     from shipper._gate import waits_until
 
     ttl, probes = policy
-    state = snap(health, breaker)
     until = waits_until(state, now, ttl=ttl, probes=probes)
     waiting = decide(state, now, ttl=ttl, probes=probes) == WAIT
     if not waiting:
@@ -201,7 +300,8 @@ def test_state_writers_keep_the_pause_hint_for_hooks(tmp_path: Path, clock: Fake
     from shipper._cache._files import boot_id
     from shipper._cache._pause import MAX_PAUSE_S, paused, write_pause
 
-    state = SharedState(tmp_path, clock, threshold=1, cooldown=30.0, ttl=30.0)
+    state = SharedState(tmp_path, clock, threshold=1, cooldown=30.0, ttl=30.0,
+                        rand=lambda: 0.0)
     boot = boot_id()
     state.record_failure("connection refused")
     assert paused(str(tmp_path), boot, clock.monotonic())

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 
 # The longest a pause may honestly last: the breaker's longest cooldown (300 s,
-# `shipper._breaker.MAX_COOLDOWN_S`) plus a health result's longest trust. A file that says
+# `shipper._breaker.MAX_COOLDOWN_S`) plus a health result's longest trust; a Retry-After
+# pause (at most 450 s, `shipper._backoff.LONGEST_PAUSE_S`) is shorter. A file that says
 # longer was written by a clock that has since jumped, and is not believed.
 MAX_PAUSE_S = 300.0 + 3600.0
 

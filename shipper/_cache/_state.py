@@ -13,20 +13,34 @@ file written before a reboot, whose monotonic times mean nothing now.
 
     {"version": 1, "boot": "<boot id>",
      "health": {"healthy": true, "checked_mono": 1234.5, "checked_wall": 1790000000.0,
-                "detail": "HTTP 200"},
-     "breaker": {"failures": 3, "opened_mono": 1234.5, "cooldown": 30.0, "reason": "..."}}
+                "detail": "HTTP 200", "ttl": 21.7},
+     "breaker": {"failures": 3, "opened_mono": 1234.5, "cooldown": 47.3, "reason": "..."},
+     "pause": {"until_mono": 1240.2, "reason": "HTTP 429"},
+     "slowdown": {"rate": 2.5, "since_mono": 1238.0}}
+
+Every random choice is made once, by the process that records the change, and kept here, so
+that every process of the machine acts on the same one: the breaker's cooldown (drawn by
+decorrelated jitter, see `shipper._breaker`), the health result's lifetime (``ttl``, within
+``health_ttl``), the end of a pause a collector asked for with Retry-After (``pause``: no
+process of the machine sends before it), and the pace set after the collector showed strain
+(``slowdown``, see `shipper._pace`). The transitions (`after_probe`, `after_failure`,
+`after_success`, `after_strain`) are pure functions of a `Snapshot`; `SharedState` applies
+them to the file, and bench/fleet.py to a hundred thousand simulated machines.
 
 Whatever is read back is validated: a part that is missing, of the wrong type, or holds a
-number that is not finite or out of range reads as unknown (no health, a closed breaker), so
-a damaged or hostile file can neither wedge the breaker open nor crash a reader.
+number that is not finite or out of range reads as unknown (no health, a closed breaker, no
+pause), so a damaged or hostile file can neither wedge the breaker open nor crash a reader.
 """
 
 from __future__ import annotations
 
 import os
+import random
 
 from .. import _log
+from .._backoff import LONGEST_PAUSE_S, after_retry_after, jittered_lifetime
 from .._breaker import MAX_COOLDOWN_S, Breaker
+from .._pace import FREE_RATE, MIN_RATE, Pace
 from ._files import Locked, boot_id, make_private_dir, read_json, write_json
 from ._layout import PROBE_LOCK, STATE_FILE, STATE_LOCK, join
 from ._pause import write_pause
@@ -65,26 +79,66 @@ class _Record:
 
 
 class Health(_Record):
-    """The last health result: from a probe, or from a batch the collector accepted."""
+    """The last health result: from a probe, or from a batch the collector accepted.
 
-    __slots__ = ("checked_mono", "checked_wall", "detail", "healthy")
+    ``ttl``: how long this result is trusted, drawn when it was recorded (None: the
+    configured ``health_ttl``); see `lifetime`."""
+
+    __slots__ = ("checked_mono", "checked_wall", "detail", "healthy", "ttl")
 
     def __init__(self, healthy: bool, checked_mono: float, checked_wall: float,
-                 detail: str = "") -> None:
+                 detail: str = "", ttl: float | None = None) -> None:
         self.healthy = healthy
         self.checked_mono = checked_mono
         self.checked_wall = checked_wall
         self.detail = detail
+        self.ttl = ttl
+
+    def lifetime(self, ttl: float) -> float:
+        """How long this result is trusted: the lifetime drawn for it, never longer than
+        the configured ``ttl`` (a setting lowered since is obeyed at once)."""
+        return ttl if self.ttl is None else min(self.ttl, ttl)
+
+
+class Pause(_Record):
+    """A pause the collector asked for (Retry-After): no process sends before
+    ``until_mono``."""
+
+    __slots__ = ("reason", "until_mono")
+
+    def __init__(self, until_mono: float, reason: str = "") -> None:
+        self.until_mono = until_mono
+        self.reason = reason
+
+
+class Slowdown(_Record):
+    """The pace (requests/s) a process set at ``since_mono`` after the collector showed
+    strain; the others of the machine start from it (see `shipper._pace.Pace.resumed`)."""
+
+    __slots__ = ("rate", "since_mono")
+
+    def __init__(self, rate: float, since_mono: float) -> None:
+        self.rate = rate
+        self.since_mono = since_mono
 
 
 class Snapshot(_Record):
     """What the processes sharing a cache know about its collector."""
 
-    __slots__ = ("breaker", "health")
+    __slots__ = ("breaker", "health", "pause", "slowdown")
 
-    def __init__(self, health: Health | None = None, breaker: Breaker | None = None) -> None:
+    def __init__(self, health: Health | None = None, breaker: Breaker | None = None,
+                 pause: Pause | None = None, slowdown: Slowdown | None = None) -> None:
         self.health = health
         self.breaker = breaker if breaker is not None else Breaker()
+        self.pause = pause
+        self.slowdown = slowdown
+
+    def replace(self, **changes: Any) -> Snapshot:
+        """This snapshot with some parts changed."""
+        parts = {name: getattr(self, name) for name in self.__slots__}
+        parts.update(changes)
+        return Snapshot(**parts)
 
 
 # -- the format ---------------------------------------------------------------------------
@@ -113,8 +167,12 @@ def _health_of(raw: object) -> Health | None:
     if mono is None or wall is None:
         return None
     detail = raw.get("detail")
+    ttl = raw.get("ttl")
+    lifetime = None if ttl is None else _finite(ttl)
+    if ttl is not None and lifetime is None:
+        return None
     return Health(raw["healthy"], mono, wall,
-                  detail[:_MAX_DETAIL] if isinstance(detail, str) else "")
+                  detail[:_MAX_DETAIL] if isinstance(detail, str) else "", lifetime)
 
 
 def _breaker_of(raw: object) -> Breaker:
@@ -135,11 +193,32 @@ def _breaker_of(raw: object) -> Breaker:
                    reason[:_MAX_REASON] if isinstance(reason, str) else "")
 
 
+def _pause_of(raw: object) -> Pause | None:
+    if not isinstance(raw, dict):
+        return None
+    until = _finite(raw.get("until_mono"))
+    if until is None:
+        return None
+    reason = raw.get("reason")
+    return Pause(until, reason[:_MAX_DETAIL] if isinstance(reason, str) else "")
+
+
+def _slowdown_of(raw: object) -> Slowdown | None:
+    if not isinstance(raw, dict):
+        return None
+    rate = _finite(raw.get("rate"), FREE_RATE)
+    since = _finite(raw.get("since_mono"))
+    if rate is None or since is None or rate < MIN_RATE:
+        return None
+    return Slowdown(rate, since)
+
+
 def read_state(data: dict[str, Any], boot: str) -> Snapshot:
     """The one reader: a validated `Snapshot` from a parsed state.json (see the module doc)."""
     if data.get("boot", boot) != boot:
         return Snapshot()  # written before a reboot: its monotonic times mean nothing now
-    return Snapshot(_health_of(data.get("health")), _breaker_of(data.get("breaker")))
+    return Snapshot(_health_of(data.get("health")), _breaker_of(data.get("breaker")),
+                    _pause_of(data.get("pause")), _slowdown_of(data.get("slowdown")))
 
 
 def state_document(snap: Snapshot, boot: str) -> dict[str, Any]:
@@ -150,11 +229,92 @@ def state_document(snap: Snapshot, boot: str) -> dict[str, Any]:
         doc["health"] = {"healthy": health.healthy, "checked_mono": health.checked_mono,
                          "checked_wall": health.checked_wall,
                          "detail": health.detail[:_MAX_DETAIL]}
+        if health.ttl is not None:
+            doc["health"]["ttl"] = health.ttl
     breaker = snap.breaker
     if breaker != Breaker():
         doc["breaker"] = {"failures": breaker.failures, "opened_mono": breaker.opened_mono,
                           "cooldown": breaker.cooldown, "reason": breaker.reason[:_MAX_REASON]}
+    if snap.pause is not None:
+        doc["pause"] = {"until_mono": snap.pause.until_mono,
+                        "reason": snap.pause.reason[:_MAX_DETAIL]}
+    if snap.slowdown is not None:
+        doc["slowdown"] = {"rate": snap.slowdown.rate, "since_mono": snap.slowdown.since_mono}
     return doc
+
+
+# -- the transitions (pure) ---------------------------------------------------------------
+
+
+def _lifetime(ttl: float | None, rand: Callable[[], float]) -> float | None:
+    return None if ttl is None else jittered_lifetime(ttl, rand=rand)
+
+
+def after_probe(snap: Snapshot, healthy: bool, detail: str, now: float, wall: float, *,
+                threshold: int, cooldown: float, ttl: float | None,
+                rand: Callable[[], float] = random.random) -> Snapshot:
+    """A health probe answered at monotonic ``now``. A failed probe is a failure like a
+    failed send: it counts towards ``threshold`` and, in half-open, reopens the breaker
+    (so a machine that only probes backs off too)."""
+    breaker = snap.breaker
+    if not healthy and breaker.state(now) != "open":
+        breaker = breaker.failed(now, threshold=threshold, cooldown=cooldown,
+                                 reason=detail or "health probe failed", rand=rand)
+    health = Health(healthy, now, wall, detail[:_MAX_DETAIL], _lifetime(ttl, rand))
+    return snap.replace(health=health, breaker=breaker)
+
+
+def after_failure(snap: Snapshot, reason: str, now: float, wall: float, *, threshold: int,
+                  cooldown: float, trip: bool = False, ttl: float | None = None,
+                  rand: Callable[[], float] = random.random) -> Snapshot:
+    """A send failed (transiently, or ``trip``: the collector refused our credentials).
+    When that opens the breaker, the health result says unhealthy too, however good the
+    last probe was: nobody is told "healthy" while delivery is paused."""
+    before = snap.breaker
+    breaker = before.failed(now, threshold=1 if trip else threshold, cooldown=cooldown,
+                            reason=reason, rand=rand)
+    health = snap.health
+    if breaker.state(now) == "open" and before.state(now) != "open":
+        health = Health(False, now, wall, reason[:_MAX_DETAIL], _lifetime(ttl, rand))
+    return snap.replace(breaker=breaker, health=health)
+
+
+def success_changes(snap: Snapshot, now: float) -> bool:
+    """Whether `after_success` is worth a write: not when the breaker is closed, no pause
+    is kept and a healthy result is younger than `_SUCCESS_REFRESH_S`."""
+    health = snap.health
+    return not (snap.breaker == Breaker() and snap.pause is None and health is not None
+                and health.healthy and 0 <= now - health.checked_mono < _SUCCESS_REFRESH_S)
+
+
+def after_success(snap: Snapshot, now: float, wall: float, *, ttl: float | None,
+                  rand: Callable[[], float] = random.random) -> Snapshot:
+    """A send was accepted: close the breaker, refresh the health result, forget a pause
+    that is over (one still running was asked for by the collector: it stays) and a
+    slowdown the machine has grown out of."""
+    pause = snap.pause if snap.pause is not None and snap.pause.until_mono > now else None
+    slowdown = snap.slowdown
+    if slowdown is not None and Pace().resumed(slowdown.rate, slowdown.since_mono,
+                                               now).rate is None:
+        slowdown = None
+    return snap.replace(health=Health(True, now, wall, "delivery accepted",
+                                      _lifetime(ttl, rand)),
+                        breaker=Breaker(), pause=pause, slowdown=slowdown)
+
+
+def after_strain(snap: Snapshot, rate: float | None, retry_after: float | None, reason: str,
+                 now: float, *, rand: Callable[[], float] = random.random) -> Snapshot:
+    """The collector showed strain (429, 503, a timeout, a slow answer): keep the pace the
+    process fell back to (None: not limited) for the others, and when it asked for a pause
+    (Retry-After) pause the whole machine, for at least that long (see
+    `shipper._backoff.after_retry_after`), never shortening a longer pause already kept."""
+    slowdown = None if rate is None else Slowdown(min(max(rate, MIN_RATE), FREE_RATE), now)
+    pause = snap.pause
+    if retry_after is not None:
+        until = now + after_retry_after(retry_after, rand=rand)
+        if pause is None or pause.until_mono < until or pause.until_mono > now + LONGEST_PAUSE_S:
+            pause = Pause(until, reason[:_MAX_DETAIL])
+    return snap.replace(slowdown=slowdown, pause=pause)
 
 
 # -- shared use ---------------------------------------------------------------------------
@@ -169,9 +329,11 @@ class SharedState:
 
     def __init__(self, root: str | os.PathLike[str], clock: Clock, *, threshold: int,
                  cooldown: float, ensure: Callable[[], object] | None = None,
-                 ttl: float | None = None, probes: bool = True) -> None:
+                 ttl: float | None = None, probes: bool = True,
+                 rand: Callable[[], float] = random.random) -> None:
         """``ttl`` and ``probes`` (the writer's health settings) make each write also keep
-        ``paused-until`` beside state.json (see `shipper._cache._pause`)."""
+        ``paused-until`` beside state.json (see `shipper._cache._pause`); ``ttl`` is also
+        the bound of each health result's lifetime. ``rand`` draws the jitter."""
         self.root = os.fspath(root)
         # makes the folder before a write, or refuses one someone else controls (a spool's
         # ensure: it checks the whole cache, not just this folder)
@@ -182,6 +344,7 @@ class SharedState:
         self.cooldown = cooldown
         self.ttl = ttl
         self.probes = probes
+        self.rand = rand
         self._boot = boot_id()
 
     def read(self) -> Snapshot:
@@ -202,19 +365,16 @@ class SharedState:
             _log.debug("cannot update shared state (%s): %s", what, exc.strerror)
             return None
 
-    def _health(self, healthy: bool, now: float, detail: str) -> Health:
-        return Health(healthy, now, self.clock.time(), detail[:_MAX_DETAIL])
-
     def record_probe(self, healthy: bool, detail: str = "") -> None:
-        """A health probe answered; a failed probe in half-open reopens the breaker."""
+        """A health probe answered (see `after_probe`)."""
         now = self.clock.monotonic()
 
         def change(snap: Snapshot) -> Snapshot:
-            breaker = snap.breaker
-            if not healthy and breaker.state(now) == "half_open":
-                breaker = breaker.failed(now, threshold=self.threshold, cooldown=self.cooldown,
-                                         reason=detail or "health probe failed")
-            return Snapshot(self._health(healthy, now, detail), breaker)
+            after = after_probe(snap, healthy, detail, now, self.clock.time(),
+                                threshold=self.threshold, cooldown=self.cooldown,
+                                ttl=self.ttl, rand=self.rand)
+            _log_opening(snap.breaker, after.breaker, now)
+            return after
 
         self._modify("probe", change)
 
@@ -223,17 +383,12 @@ class SharedState:
         now = self.clock.monotonic()
 
         def change(snap: Snapshot) -> Snapshot:
-            before = snap.breaker
-            after = before.failed(now, threshold=1 if trip else self.threshold,
-                                  cooldown=self.cooldown, reason=reason)
-            health = snap.health
-            if after.state(now) == "open" and before.state(now) != "open":
-                if not trip:
-                    _log.warning("delivery paused for %.0f s: %s", after.cooldown, reason)
-                # deliveries failing is news of the service's health, however good the
-                # last probe was: nobody is told "healthy" while delivery is paused
-                health = self._health(False, now, reason)
-            return Snapshot(health, after)
+            after = after_failure(snap, reason, now, self.clock.time(), threshold=self.threshold,
+                                  cooldown=self.cooldown, trip=trip, ttl=self.ttl,
+                                  rand=self.rand)
+            if not trip:
+                _log_opening(snap.breaker, after.breaker, now)
+            return after
 
         snap = self._modify("failure", change)
         return snap.breaker if snap else None
@@ -241,21 +396,34 @@ class SharedState:
     def record_success(self) -> None:
         """A send was accepted: close the breaker and refresh the health result."""
         now = self.clock.monotonic()
-        snap = self.read()
-        health = snap.health
-        if (snap.breaker == Breaker() and health is not None and health.healthy
-                and 0 <= now - health.checked_mono < _SUCCESS_REFRESH_S):
+        if not success_changes(self.read(), now):
             return  # nothing worth a write
 
         def change(snap: Snapshot) -> Snapshot:
-            return Snapshot(self._health(True, now, "delivery accepted"), Breaker())
+            return after_success(snap, now, self.clock.time(), ttl=self.ttl, rand=self.rand)
 
         self._modify("success", change)
+
+    def record_strain(self, rate: float | None, retry_after: float | None,
+                      reason: str) -> Snapshot | None:
+        """The collector showed strain: share the pace fallen back to, and pause the machine
+        when it asked for a pause (see `after_strain`)."""
+        now = self.clock.monotonic()
+
+        def change(snap: Snapshot) -> Snapshot:
+            return after_strain(snap, rate, retry_after, reason, now, rand=self.rand)
+
+        return self._modify("strain", change)
 
     def probe_turn(self, *, blocking: bool) -> ProbeTurn:
         """Exclusive right to probe: ``with state.probe_turn(blocking=False) as mine``;
         ``mine`` is False when another process is probing now."""
         return ProbeTurn(self.root, blocking, self.ensure)
+
+
+def _log_opening(before: Breaker, after: Breaker, now: float) -> None:
+    if after.state(now) == "open" and before.state(now) != "open":
+        _log.warning("delivery paused for %.0f s: %s", after.cooldown, after.reason)
 
 
 class ProbeTurn:
