@@ -17,7 +17,7 @@ BASE_S = 0.5
 CAP_S = 30.0
 MAX_RETRY_AFTER_S = 300.0
 DECORRELATION = 3.0  # the next cooldown is drawn up to this many times the last one
-RETRY_AFTER_SPREAD = 0.5  # a Retry-After pause is drawn up to this much longer than asked
+RETRY_AFTER_SPREAD = 1.0  # a Retry-After pause is drawn up to this much longer than asked
 LONGEST_PAUSE_S = MAX_RETRY_AFTER_S * (1.0 + RETRY_AFTER_SPREAD)
 
 

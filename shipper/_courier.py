@@ -191,26 +191,31 @@ class Courier:
         return max(0.0, max(self._next_slot, self._pause_until) - self.clock.monotonic())
 
     async def _take_turn(self, deadline: Deadline) -> str | None:
-        """Wait for this request's turn: the end of a pause the collector asked for and the
-        slot of the pace (taken now, so that batches sent side by side keep the pace). The
-        reason, without waiting, when that turn comes after the deadline."""
-        for _ in range(3):  # a pause another process records meanwhile is waited for too
-            snap = await offload(self.state.read)
-            now = self.clock.monotonic()
-            slowdown = snap.slowdown
-            if slowdown is not None:
-                self.pace = self.pace.resumed(slowdown.rate, slowdown.since_mono, now)
+        """Wait for this request's turn: the slot the pace gives it (taken now, so that
+        batches sent side by side keep the pace) and the end of a pause the collector asked
+        for (looked at again after each wait: another process may have been told to wait
+        meanwhile). The reason, without waiting, when that turn comes after the deadline."""
+        snap = await offload(self.state.read)
+        now = self.clock.monotonic()
+        slowdown = snap.slowdown
+        if slowdown is not None:
+            self.pace = self.pace.resumed(slowdown.rate, slowdown.since_mono, now)
+        mine = max(self._next_slot, now)
+        self._next_slot = mine + self.pace.interval
+        for _ in range(3):
             pause = paused_until(snap, now)
             self._pause_until = pause if pause is not None else float("-inf")
-            start = max(now, self._next_slot, self._pause_until)
+            start = max(mine, self._pause_until)
             if start - now > deadline.left():
-                if pause is not None and pause >= self._next_slot:
+                self._next_slot = min(self._next_slot, mine)  # the slot is given back
+                if pause is not None and pause >= mine:
                     return f"the collector asked to wait {pause - now:.0f} s"
                 return f"paced: the next request may go in {start - now:.1f} s"
-            self._next_slot = start + self.pace.interval
             if start <= now:
                 return None
             await self.sleep(start - now)
+            snap = await offload(self.state.read)
+            now = self.clock.monotonic()
         return None
 
     async def _observe(self, answer: Answer, latency: float) -> None:

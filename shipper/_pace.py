@@ -19,8 +19,8 @@ strain is shared with the other processes of the machine through the shared stat
 
 from __future__ import annotations
 
-START_RATE = 1.0  # requests/s after a recovery's trial, and the end of slow start
-INCREASE = 1.0  # requests/s gained per second of answers taken without strain
+START_RATE = 0.5  # requests/s after a recovery's trial, and the end of slow start
+INCREASE = 0.1  # requests/s gained per second of answers taken without strain
 DECREASE = 0.5  # the rate is multiplied by this on strain
 MIN_RATE = 1.0 / 60.0  # never slower than one request a minute
 FREE_RATE = 50.0  # at this rate the pace stops limiting

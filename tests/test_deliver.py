@@ -78,10 +78,12 @@ async def test_transient_errors_retry_with_backoff_then_succeed(clock: FakeClock
 
 async def test_retry_after_is_honoured(clock: FakeClock) -> None:
     """A Retry-After hint replaces the computed backoff: the wait is at least the hint
-    (and, with the jitter at its top, half as long again)."""
+    (and, with the jitter at its top, RETRY_AFTER_SPREAD longer)."""
+    from shipper._backoff import RETRY_AFTER_SPREAD
+
     c = Collector([Answer(TRANSIENT, 429, retry_after=7.0)])
     await run(c, events(1), clock)
-    assert clock.slept == [7.0 * 1.5]
+    assert clock.slept == [7.0 * (1 + RETRY_AFTER_SPREAD)]
 
 
 async def test_exhausted_retries_return_everything_remaining(clock: FakeClock) -> None:

@@ -58,17 +58,19 @@ def test_strain_halves_the_rate_down_to_a_floor() -> None:
 
 def test_below_the_start_rate_the_pace_doubles_back() -> None:
     """Slow start: a pace slowed to a crawl doubles on each success up to START_RATE, then
-    grows additively, and stops limiting at FREE_RATE."""
+    grows additively (by INCREASE a second of sending at its pace), and stops limiting at
+    FREE_RATE."""
     pace = Pace(MIN_RATE)
     steps = 0
     while pace.rate is not None and pace.rate < START_RATE:
         pace = pace.accepted(0.05)
         steps += 1
     assert steps <= 6
+    seconds = 0.0
     while pace.rate is not None:
+        seconds += pace.interval
         pace = pace.accepted(0.05)
-        steps += 1
-    assert steps < 2000
+    assert abs(seconds - (FREE_RATE - START_RATE) / INCREASE) < 0.05 * FREE_RATE / INCREASE
 
 
 def test_rising_latency_is_strain_but_a_busy_host_is_not() -> None:
@@ -91,7 +93,7 @@ def test_a_rate_shared_by_another_process_is_adopted_and_heals_with_time() -> No
     to, grown additively since; it never slows down a process already slower."""
     assert Pace().resumed(2.0, since=100.0, now=100.0).rate == 2.0
     assert Pace().resumed(2.0, since=100.0, now=103.0).rate == 2.0 + 3 * INCREASE
-    assert Pace().resumed(2.0, since=100.0, now=100.0 + FREE_RATE).rate is None
+    assert Pace().resumed(2.0, since=100.0, now=100.0 + FREE_RATE / INCREASE).rate is None
     assert Pace(1.0).resumed(2.0, since=100.0, now=100.0).rate == 1.0
 
 

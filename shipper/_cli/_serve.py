@@ -71,6 +71,7 @@ class Faults:
     max_events: int | None = None    # 413 for batches with more events than this
     refuse_marked: bool = False      # 400 for batches holding an event with properties.refuse
     health_status: int = 200         # what /health answers
+    rate_limit: float | None = None  # batches a second; beyond: 429 with Retry-After
     seed: int | None = None
 
     def update(self, values: dict[str, Any]) -> None:
@@ -90,6 +91,8 @@ class Tally:
     refused_requests: int = 0
     first_probe_at: float | None = None
     probe_times: list[float] = field(default_factory=list)
+    batch_times: list[float] = field(default_factory=list)  # every batch request's arrival
+    limited_times: list[float] = field(default_factory=list)  # those the rate limit refused
 
 
 class Collector:
@@ -108,6 +111,7 @@ class Collector:
         self.lock = threading.Lock()
         self.rng = random.Random(self.faults.seed)
         self.store_failure: str | None = None
+        self.taken: list[float] = []  # batches let through in the last second (rate_limit)
         if out is not None and out.exists():
             os.chmod(out, 0o600)  # users' events: private, whoever made the file
 
@@ -305,6 +309,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with collector.lock:
             collector.tally.batch_requests += 1
+            _keep(collector.tally.batch_times, time.time())
         if collector.api_key is not None and not self._key_given():
             self._read_body()
             self._reply(401, {"error": "bad or missing API key"})
@@ -329,7 +334,7 @@ class _Handler(BaseHTTPRequestHandler):
         except _intake.Refused as exc:
             self._reply(exc.status, {"error": str(exc)})
             return
-        if self._inject(events):
+        if self._inject(events) or self._over_the_rate():
             return
         fresh = self._store(path, events, raws)
         if fresh is None:
@@ -409,6 +414,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.close_connection = True
         self.connection.close()
+
+    def _over_the_rate(self) -> bool:
+        """The ``rate_limit`` fault: more than that many batches in the last second are
+        answered 429 with Retry-After (the fault's ``retry_after``, or 1 s)."""
+        collector = self.server.collector
+        limit = collector.faults.rate_limit
+        if limit is None:
+            return False
+        now = time.monotonic()
+        with collector.lock:
+            taken = collector.taken
+            while taken and taken[0] <= now - 1.0:
+                taken.pop(0)
+            if len(taken) < limit:
+                taken.append(now)
+                return False
+            collector.tally.refused_requests += 1
+            _keep(collector.tally.limited_times, time.time())
+        self._reply(429, {"error": "rate limited"},
+                    {"Retry-After": collector.faults.retry_after or "1"})
+        return True
 
     def _inject(self, events: list[dict[str, Any]]) -> bool:
         """Apply the configured faults; True if the request was answered (or dropped) here."""
@@ -503,6 +529,12 @@ class _Server(ThreadingHTTPServer):
             super().process_request_thread(request, client_address)
         finally:
             self._slots.release()
+
+
+def _keep(times: list[float], moment: float, most: int = 20_000) -> None:
+    """Append to a list of times, keeping the last ``most``."""
+    times.append(moment)
+    del times[:-most]
 
 
 def _busy(request: socket.socket) -> None:

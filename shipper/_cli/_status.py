@@ -17,6 +17,7 @@ from .._cache._spool import Entry, Spool, all_spools
 from .._cache._state import SharedState
 from .._clock import SystemClock
 from .._config import Settings
+from .._gate import paused_until
 from .._kinds import public_url
 
 TYPE_CHECKING = False
@@ -58,7 +59,10 @@ def _state(spool: Spool, settings: Settings, clock: Clock) -> dict[str, Any]:
     if state == "open" and breaker.opened_mono is not None:
         open_until = now + (breaker.opened_mono + breaker.cooldown - mono)
     health = snap.health
+    pause_end = paused_until(snap, mono)
     return {
+        "pause": None if pause_end is None or snap.pause is None else {
+            "until": _iso(now + (pause_end - mono)), "reason": snap.pause.reason or None},
         "breaker": {
             "state": state,
             "failures": breaker.failures,
@@ -178,6 +182,10 @@ def _why(st: dict[str, Any]) -> list[str]:
     if not st["endpoint"]:
         why.append("no endpoint is set: events are kept on disk until you set SHIPPER_ENDPOINT "
                    "or endpoint in config.toml")
+    pause = st.get("pause")
+    if pause:
+        why.append(f"the collector asked to wait until {pause['until']} "
+                   f"({pause['reason'] or 'Retry-After'}): every process of this machine waits")
     br = st["breaker"]
     if br["state"] == "open":
         why.append(f"delivery is paused until {br['open_until']} after {br['failures']} "
