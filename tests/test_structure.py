@@ -24,7 +24,8 @@ def modules_loaded_by(code: str) -> set[str]:
 
 
 @pytest.mark.parametrize("module", ["shipper._deliver", "shipper._gate", "shipper._backoff",
-                                    "shipper._breaker", "shipper._destinations._base",
+                                    "shipper._breaker", "shipper._pace",
+                                    "shipper._destinations._base",
                                     "shipper._destinations._select"])
 def test_delivery_policy_loads_no_io(module: str) -> None:
     """The pure policy and the destination seam import neither httpx nor asyncio."""
