@@ -449,8 +449,8 @@ class Fleet:
         go_on = True
         if not (status == 429 and retry_after is not None):
             before = m.snap.breaker
-            m.snap = after_failure(m.snap, detail, now, threshold=self.threshold,
-                                   cooldown=self.cooldown, rand=self.rand)
+            m.snap = after_failure(m.snap, detail, now, now, threshold=self.threshold,
+                                   cooldown=self.cooldown, ttl=self.ttl, rand=self.rand)
             self._breaker_changed(m, before, now)
             go_on = m.snap.breaker.allows(now)
         m.retries += 1
