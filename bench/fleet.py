@@ -19,7 +19,8 @@ oldest first).
 
 The collector takes ``--capacity`` requests a second (health probes count, and are always
 answered while it is up); beyond that it answers 429 (or 503) with Retry-After, or lets
-the request time out (``--overload``). Its latency grows with its load (base / (1 - load)).
+the request time out (``--overload``). Its latency grows with its load (base / (1 - load),
+the load smoothed over a few seconds, at most ten times the base).
 It is down (connections refused) from ``--outage-start`` for ``--outage`` seconds, and it
 falls over again, for ``--relapse`` seconds, if it is offered more than ``--crash-ratio``
 times its capacity for ``--crash-after`` seconds in a row.
@@ -142,6 +143,7 @@ class Collector:
         self.used = 0.0  # requests admitted in this second so far (probes included)
         self.bulk_now = 0
         self.latency_now = sc.latency
+        self.load = 0.0  # the share of capacity in use, smoothed
         self.over = 0  # consecutive seconds over crash_ratio * capacity
         self.relapses: list[float] = []
         self.recovered = sc.outage_start + sc.outage
@@ -156,8 +158,9 @@ class Collector:
         self.bulk[s] += bulk
         self.offered[s] += bulk
         last = self.accepted[s - 1] + self.probes[s - 1] if s > 0 else 0.0
-        load = min(0.95, last / self.sc.capacity)
-        self.latency_now = self.sc.latency / (1.0 - load)
+        # a queue builds and drains over seconds, not at each second's edge
+        self.load = 0.7 * self.load + 0.3 * min(1.0, last / self.sc.capacity)
+        self.latency_now = self.sc.latency / (1.0 - min(0.9, self.load))
         self.used = 0.0
 
     def end_second(self, s: int) -> int:

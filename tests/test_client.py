@@ -90,7 +90,7 @@ async def test_transient_errors_retry_then_spill_and_open_breaker(clock: FakeClo
         assert result.spilled == 1
         assert s.stats()["breaker"] == "open"
     assert len(mock.batch_requests) == 3  # breaker_threshold reached on the third failure
-    assert len(clock.slept) == 2
+    assert len(clock.slept) >= 2  # two backoff waits (and the pace's, slowed by the 503s)
     assert pending_events(cache_dir) == 1
 
 

@@ -175,18 +175,19 @@ def _load(path: Path) -> Any:
 
 
 def test_the_fleet_simulator_keeps_the_collector_up_and_loses_nothing() -> None:
-    """bench/fleet.py on 3,000 machines and a collector of 60 requests/s through a
-    10-minute outage (the headline scenario, scaled down): trials spread over the outage,
-    the load after it within 1.2x capacity, no relapse, every machine's backlog delivered,
-    nothing lost."""
+    """bench/fleet.py on 10,000 machines and a collector of 200 requests/s through a
+    10-minute outage (the headline scenario, scaled down by ten; seeded, so the same run
+    each time): trials spread over the outage, the load after it within 1.2x capacity, no
+    relapse, every machine's backlog delivered within the longest cooldown and its own
+    drain, nothing lost."""
     fleet = _load(ROOT / "bench" / "fleet.py")
-    scenario = fleet.Scenario(machines=3000, capacity=60.0, duration=1500.0, seed=5)
+    scenario = fleet.Scenario(machines=10_000, capacity=200.0, duration=1500.0, seed=5)
     figures = fleet.Fleet(scenario).run()
-    assert figures["outage"]["trials_busiest_over_mean"] <= 2.5
-    assert figures["recovery"]["offered_busiest_over_capacity"] <= 1.5
+    assert figures["outage"]["trials_busiest_over_mean"] <= 2.2  # Poisson noise at 1/10
+    assert figures["recovery"]["offered_busiest_over_capacity"] <= 1.2
     assert figures["recovery"]["relapses"] == 0
     assert figures["machines_not_drained"] == 0 and figures["events_lost"] == 0
-    assert figures["drained_in_s"] <= 330  # the longest cooldown, and its own drain
+    assert figures["drained_in_s"] <= 330
 
 
 # One machine of the fleet: a running client with its own cache. It records an event every
