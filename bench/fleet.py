@@ -368,7 +368,8 @@ class Fleet:
         self._breaker_changed(m, before, now)
         if healthy and trouble:  # Courier._recovering
             m.pace = m.pace.recovering()
-            m.snap = after_strain(m.snap, START_RATE, None, "recovering", now, rand=self.rand)
+            m.snap = after_strain(m.snap, START_RATE, None, "recovering", now=now,
+                                  rand=self.rand)
         if healthy:
             self.send(i, m, now, m.recorded(now) - m.delivered)
         else:
@@ -429,7 +430,8 @@ class Fleet:
             m.batch = 0
             m.pace = pace.accepted(latency)
             if pace.strained(latency):
-                m.snap = after_strain(m.snap, m.pace.rate, None, "slow", now, rand=self.rand)
+                m.snap = after_strain(m.snap, m.pace.rate, None, "slow", now=now,
+                                      rand=self.rand)
             before = m.snap.breaker
             if success_changes(m.snap, now):
                 m.snap = after_success(m.snap, now, now, ttl=self.ttl, rand=self.rand)
@@ -448,7 +450,8 @@ class Fleet:
             m.pace = pace.congested()
             m.snap = after_strain(m.snap, m.pace.rate,
                                   retry_after if asks_to_wait(status, retry_after) else None,
-                                  detail, now, rand=self.rand)
+                                  detail, now=now, wall=now, alive=status == 429,
+                                  ttl=self.ttl, rand=self.rand)
         go_on = True
         if not (status == 429 and retry_after is not None):
             before = m.snap.breaker

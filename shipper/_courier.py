@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import httpx
 
@@ -239,7 +240,8 @@ class Courier:
             self._next_slot += self.pace.interval - pace.interval
         if strained:
             why = answer.detail if answer.kind != ACCEPTED else f"slow answer ({latency:.1f} s)"
-            snap = await offload(self.state.record_strain, self.pace.rate, retry_after, why)
+            snap = await offload(partial(self.state.record_strain, alive=answer.status == 429),
+                                 self.pace.rate, retry_after, why)
             until = paused_until(snap, self.clock.monotonic()) if snap else None
             if until is not None:
                 self._pause_until = until

@@ -22,7 +22,7 @@ from __future__ import annotations
 START_RATE = 0.5  # requests/s after a recovery's trial, and the end of slow start
 INCREASE = 0.1  # requests/s gained per second of answers taken without strain
 DECREASE = 0.5  # the rate is multiplied by this on strain
-MIN_RATE = 1.0 / 60.0  # never slower than one request a minute
+MIN_RATE = 1.0 / 300.0  # never slower than one request in 5 minutes (the longest cooldown)
 FREE_RATE = 50.0  # at this rate the pace stops limiting
 TRIAL_EVENTS = 10  # the first batch of a recovery
 LATENCY_FACTOR = 3.0  # an answer this many times slower than the fastest seen is strain ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -65,7 +67,7 @@ def test_below_the_start_rate_the_pace_doubles_back() -> None:
     while pace.rate is not None and pace.rate < START_RATE:
         pace = pace.accepted(0.05)
         steps += 1
-    assert steps <= 6
+    assert steps <= math.ceil(math.log2(START_RATE / MIN_RATE))
     seconds = 0.0
     while pace.rate is not None:
         seconds += pace.interval

@@ -303,18 +303,26 @@ def after_success(snap: Snapshot, now: float, wall: float, *, ttl: float | None,
 
 
 def after_strain(snap: Snapshot, rate: float | None, retry_after: float | None, reason: str,
-                 now: float, *, rand: Callable[[], float] = random.random) -> Snapshot:
+                 *, now: float, wall: float = 0.0, alive: bool = False,
+                 ttl: float | None = None,
+                 rand: Callable[[], float] = random.random) -> Snapshot:
     """The collector showed strain (429, 503, a timeout, a slow answer): keep the pace the
     process fell back to (None: not limited) for the others, and when it asked for a pause
     (Retry-After) pause the whole machine, for at least that long (see
-    `shipper._backoff.after_retry_after`), never shortening a longer pause already kept."""
+    `shipper._backoff.after_retry_after`), never shortening a longer pause already kept.
+
+    ``alive``: the answer shows the collector up (a 429: it is managing its load), which
+    is as good as a health probe: no process need probe before its next send."""
     slowdown = None if rate is None else Slowdown(min(max(rate, MIN_RATE), FREE_RATE), now)
     pause = snap.pause
     if retry_after is not None:
         until = now + after_retry_after(retry_after, rand=rand)
         if pause is None or pause.until_mono < until or pause.until_mono > now + LONGEST_PAUSE_S:
             pause = Pause(until, reason[:_MAX_DETAIL])
-    return snap.replace(slowdown=slowdown, pause=pause)
+    health = snap.health
+    if alive:
+        health = Health(True, now, wall, reason[:_MAX_DETAIL], _lifetime(ttl, rand))
+    return snap.replace(slowdown=slowdown, pause=pause, health=health)
 
 
 # -- shared use ---------------------------------------------------------------------------
@@ -404,14 +412,16 @@ class SharedState:
 
         self._modify("success", change)
 
-    def record_strain(self, rate: float | None, retry_after: float | None,
-                      reason: str) -> Snapshot | None:
+    def record_strain(self, rate: float | None, retry_after: float | None, reason: str, *,
+                      alive: bool = False) -> Snapshot | None:
         """The collector showed strain: share the pace fallen back to, and pause the machine
         when it asked for a pause (see `after_strain`)."""
         now = self.clock.monotonic()
 
         def change(snap: Snapshot) -> Snapshot:
-            return after_strain(snap, rate, retry_after, reason, now, rand=self.rand)
+            return after_strain(snap, rate, retry_after, reason, now=now,
+                                wall=self.clock.time(), alive=alive, ttl=self.ttl,
+                                rand=self.rand)
 
         return self._modify("strain", change)
 
