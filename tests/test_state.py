@@ -153,6 +153,21 @@ def test_retry_after_pauses_every_process_of_the_machine(tmp_path: Path,
     assert b.read().pause == seen.pause
 
 
+def test_a_429_is_as_good_as_a_probe(tmp_path: Path, clock: FakeClock) -> None:
+    """A collector answering 429 is up: the health result says so, and once its pause is
+    over the next send goes without a probe first (a probe per send would double the load
+    of a fleet waiting on a busy collector); a timeout says nothing of the kind."""
+    s = SharedState(tmp_path, clock, threshold=3, cooldown=30, ttl=30.0)
+    s.record_probe(False, "down")
+    s.record_strain(1.0, None, "timeout (ReadTimeout)")
+    assert decide(s.read(), clock.mono, ttl=30) == WAIT
+    s.record_strain(1.0, 2.0, "HTTP 429", alive=True)
+    health = s.read().health
+    assert health is not None and health.healthy and health.checked_mono == clock.mono
+    clock.advance(5.0)
+    assert decide(s.read(), clock.mono, ttl=30) == SEND
+
+
 def test_a_pause_too_far_ahead_is_not_believed(tmp_path: Path, clock: FakeClock) -> None:
     """A pause beyond the longest Retry-After honoured (a hostile file, a clock that
     jumped) is ignored, so it can never wedge delivery."""
