@@ -695,6 +695,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a shipper setting, e.g. --set breaker_cooldown=10")
+    parser.add_argument("--first-spread", type=float, default=None,
+                        help="an experiment: draw the breaker's first cooldown as if the one "
+                             "before had been this many times breaker_cooldown (the product "
+                             "uses 1: between breaker_cooldown and three times it)")
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--plot", type=Path, default=HERE.parent / "docs" / "fleet.png")
     parser.add_argument("--no-plot", action="store_true")
@@ -705,6 +709,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if key not in sc.settings:
             parser.error(f"not a setting the simulation uses: {key}")
         sc.settings[key] = type(sc.settings[key])(float(value))
+    if args.first_spread is not None:
+        import shipper._breaker
+
+        shipper._breaker.FIRST_SPREAD = args.first_spread
     started = time.perf_counter()
     fleet = Fleet(sc)
     figures = fleet.run()
