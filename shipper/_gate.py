@@ -10,9 +10,17 @@ from ._backoff import LONGEST_PAUSE_S
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Final, Literal
+
     from ._cache._state import Snapshot
 
-SEND, PROBE, WAIT = "send", "probe", "wait"
+    Action = Literal["send", "probe", "wait"]
+
+SEND: Final = "send"  # the gate is open
+PROBE: Final = "probe"  # ask the health endpoint first
+WAIT: Final = "wait"  # the breaker, a failed probe or a Retry-After says not now
+
+_ROUNDING_S = 1e-6
 
 
 def paused_until(snap: Snapshot, now: float) -> float | None:
@@ -26,7 +34,7 @@ def paused_until(snap: Snapshot, now: float) -> float | None:
 
 
 def decide(snap: Snapshot, now: float, *, ttl: float, force: bool = False,
-           probes: bool = True) -> str:
+           probes: bool = True) -> Action:
     """What to do at monotonic time ``now``: `SEND`, `PROBE` or `WAIT`.
 
     - A pause the collector asked for (Retry-After) waits, whoever asks; ``force`` too (the
@@ -73,6 +81,9 @@ def waits_until(snap: Snapshot, now: float, *, ttl: float, probes: bool = True) 
     if health is not None:
         times.append(health.checked_mono + health.lifetime(ttl))
     for moment in sorted(t for t in times if t > now):
-        if decide(snap, moment, ttl=ttl, probes=probes) != WAIT:
-            return moment
+        # a microsecond later too: `start + lifetime - start` may come out a hair below the
+        # lifetime in floating point, and `decide` would still say wait at the moment itself
+        for at in (moment, moment + _ROUNDING_S):
+            if decide(snap, at, ttl=ttl, probes=probes) != WAIT:
+                return at
     return None

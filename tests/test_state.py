@@ -336,3 +336,17 @@ def test_the_pause_bound_covers_the_longest_cooldown() -> None:
     from shipper._cache._pause import MAX_PAUSE_S
 
     assert MAX_PAUSE_S >= MAX_COOLDOWN_S
+
+
+def test_the_pause_hint_is_written_whatever_the_rounding_of_a_lifetime() -> None:
+    """A failed probe whose drawn lifetime does not add up exactly in floating point (the
+    moment it ends still reads as within it): waits_until still finds when the wait ends,
+    so hooks keep reading the pause hint instead of starting syncs."""
+    from shipper._cache._state import Health, Snapshot
+    from shipper._gate import WAIT, decide, waits_until
+
+    checked, lifetime = 8076.305836677, 18.91831124559419
+    snap = Snapshot(Health(False, checked, 0.0, "down", lifetime))
+    assert decide(snap, checked + lifetime, ttl=30.0) == WAIT  # the rounding in question
+    until = waits_until(snap, checked + 1.0, ttl=30.0)
+    assert until is not None and until - (checked + lifetime) < 1e-3
