@@ -37,6 +37,7 @@ from ._exit import (
 )
 from ._guard import never_raises, never_raises_async
 from ._kinds import CONSOLE
+from ._reasons import INTERNAL_ERROR
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -154,7 +155,7 @@ class _Base:
         return True
 
     def _lost_to_a_bug(self) -> None:
-        self._engine.counters.drop("internal_error", persist=True)
+        self._engine.counters.drop(INTERNAL_ERROR, persist=True)
 
     @never_raises("stats()", None, recover=lambda self: {})
     def stats(self) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from ._destinations._base import Unsendable
 from ._gate import PROBE, SEND, decide, paused_until
 from ._kinds import path_advice
 from ._pace import START_RATE, Pace, asks_to_wait, shows_strain
+from ._reasons import REFUSED_UNWRITABLE, REJECTED_BY_RECEIVER
 from ._transport import ABSENT, probe, send
 
 TYPE_CHECKING = False
@@ -348,7 +349,7 @@ class Courier:
         if outcome.dead:
             await offload(self._dead_letter, outcome.dead)
         if outcome.rejected:
-            await offload(add_drops, self.spool.root, {"rejected_by_receiver": outcome.rejected})
+            await offload(add_drops, self.spool.root, {REJECTED_BY_RECEIVER: outcome.rejected})
             _log.warning("the receiver accepted a batch but rejected %d event(s) in it",
                          outcome.rejected)
         return outcome
@@ -363,7 +364,7 @@ class Courier:
                 _log.warning("%d event(s) refused by the collector (%s) kept in %s",
                              len(events), reason, path)
             except OSError as exc:
-                add_drops(self.spool.root, {"refused_unwritable": len(events)})
+                add_drops(self.spool.root, {REFUSED_UNWRITABLE: len(events)})
                 _log.warning("%d refused event(s) lost: cannot write dead letter: %s",
                              len(events), exc.strerror)
 

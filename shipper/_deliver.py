@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Final, Literal, NamedTuple
 
 from ._backoff import retry_delay
 
@@ -21,11 +21,12 @@ if TYPE_CHECKING:
 
 Event = tuple[str, bytes]
 
-ACCEPTED = "accepted"    # delivered
-TRANSIENT = "transient"  # try again later: 408, 429, 5xx, network errors, timeouts
-TOO_LARGE = "too_large"  # split the batch and resend the halves: 413
-REFUSED = "refused"      # these events are refused: bisect to find them (400, 422)
-CONFIG = "config"        # our configuration is wrong (401, 403, 404): stop, keep everything
+Kind = Literal["accepted", "transient", "too_large", "refused", "config"]
+ACCEPTED: Final = "accepted"    # delivered
+TRANSIENT: Final = "transient"  # try again later: 408, 429, 5xx, network errors, timeouts
+TOO_LARGE: Final = "too_large"  # split the batch and resend the halves: 413
+REFUSED: Final = "refused"      # these events are refused: bisect to find them (400, 422)
+CONFIG: Final = "config"        # our configuration is wrong (401, 403, 404): stop, keep all
 
 
 class Answer(NamedTuple):
@@ -38,7 +39,7 @@ class Answer(NamedTuple):
     encoded for this destination (nothing was sent).
     """
 
-    kind: str
+    kind: Kind
     status: int | None = None
     retry_after: float | None = None
     detail: str = ""

@@ -21,7 +21,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, Literal
 
 import httpx
 
@@ -38,11 +38,13 @@ from ._deliver import Event
 from ._destinations._select import destination_for
 from ._event import fast_encoder
 from ._guard import never_raises_async
+from ._reasons import DISK_UNWRITABLE
 from ._transport import make_client
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._clock import Clock
+    from ._reasons import DropReason
 
 _REBUILD_S = 30.0  # after the HTTP client failed to build, the next try waits this long
 MAX_IN_FLIGHT = 2  # batches on their way at once from the memory queue
@@ -52,9 +54,10 @@ _PRUNE_EVERY_S = 60.0  # the cache limits are applied this often by a running cl
 _BACKLOG_CHECK_S = 5.0
 
 # what sending the memory queue came to
-SENT = "sent"                # the service took what it was offered
-GATE_CLOSED = "gate_closed"  # nothing was tried: the breaker or the health result said wait
-FAILED = "failed"            # the service failed or refused along the way
+Sent = Literal["sent", "gate_closed", "failed"]
+SENT: Final = "sent"                # the service took what it was offered
+GATE_CLOSED: Final = "gate_closed"  # nothing was tried: the breaker or the health said wait
+FAILED: Final = "failed"            # the service failed or refused along the way
 
 
 class Undeliverable(Exception):
@@ -105,7 +108,7 @@ class Counters:
         with self._lock:
             self._values[name] += n
 
-    def drop(self, reason: str, n: int = 1, *, persist: bool = False) -> None:
+    def drop(self, reason: DropReason, n: int = 1, *, persist: bool = False) -> None:
         """Count ``n`` events lost for ``reason``; ``persist``: also for drops.json."""
         with self._lock:
             self._dropped[reason] = self._dropped.get(reason, 0) + n
@@ -204,7 +207,7 @@ class Engine:
                 self.spool.write(part)
                 written += len(part)
             except OSError as exc:
-                self.counters.drop("disk_unwritable", len(part), persist=True)
+                self.counters.drop(DISK_UNWRITABLE, len(part), persist=True)
                 _log.warning("%d event(s) lost: cannot write the disk cache %s: %s",
                              len(part), self.spool.root, exc.strerror or exc)
         self.save_drops()
@@ -376,7 +379,7 @@ class Engine:
                 # the collector takes it and time is left
                 await self._drain(courier, deadline)
 
-    async def _send_queue(self, courier: Courier, deadline: Deadline) -> str:
+    async def _send_queue(self, courier: Courier, deadline: Deadline) -> Sent:
         """Send the memory queue until it is empty, the deadline passes or the service fails
         (`SENT`, `GATE_CLOSED` or `FAILED`). What a failed batch leaves is spilled; the rest
         of the queue stays for the caller to keep or spill.

@@ -19,7 +19,9 @@ from ._version import __version__
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any
+    from typing import Any, Final, Literal
+
+    from ._reasons import DropReason
 
 LIBRARY = {"name": "shipper", "version": __version__}
 _MAX_DEPTH = 32
@@ -414,9 +416,7 @@ def build_event(
 
 
 # Why make_event kept no event (the drop reasons of `Counters` and drops.json)
-TOO_LARGE = "too_large"
-BEFORE_SEND_FAILED = "before_send_error"
-FILTERED = "filtered"  # before_send returned None: the caller's choice, never counted as lost
+FILTERED: Final = "filtered"  # before_send returned None: the caller's choice, not a loss
 
 def make_event(
     event: object,
@@ -429,7 +429,7 @@ def make_event(
     encode: Callable[[object], bytes] = encode_stdlib,
     defaults: dict[str, object] | None = None,
     before_send: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
-) -> tuple[str, bytes] | str:
+) -> tuple[str, bytes] | DropReason | Literal["filtered"]:
     """The event every recording path makes: built, given to ``before_send``, encoded and
     size-checked. Returns its id and encoding, or why it was not kept (`TOO_LARGE`,
     `BEFORE_SEND_FAILED`, `FILTERED`), with a warning for the first two.
@@ -452,12 +452,14 @@ def make_event(
     if len(raw) > max_bytes:
         _log.warning("event %s dropped: %d bytes is over max_event_bytes (%d)",
                      _safe_repr(event), len(raw), max_bytes)
+        from ._reasons import TOO_LARGE  # only when it happens: the hook path spares it
+
         return TOO_LARGE
     return doc["id"], raw
 
 
 def _before_send(hook: Callable[[dict[str, Any]], dict[str, Any] | None],
-                 doc: dict[str, Any]) -> dict[str, Any] | str:
+                 doc: dict[str, Any]) -> dict[str, Any] | DropReason | Literal["filtered"]:
     """The event as ``hook`` changed it, or why it is dropped. The hook gets its own copy
     of the event and of its properties and context (nested values are shared): changing
     them never changes the caller's dicts. An exception, or something that is not an event
@@ -467,11 +469,15 @@ def _before_send(hook: Callable[[dict[str, Any]], dict[str, Any] | None],
         changed = hook(offered)
     except Exception as exc:  # noqa: BLE001 - the user's function: any failure drops the event
         _log.warning("before_send raised %s; event %s dropped", type(exc).__name__, doc["id"])
+        from ._reasons import BEFORE_SEND_FAILED
+
         return BEFORE_SEND_FAILED
     if changed is None:
         return FILTERED
     if not isinstance(changed, dict) or type(changed.get("id")) is not str:
         _log.warning("before_send returned %s, not an event with an id; event %s dropped",
                      type(changed).__name__, doc["id"])
+        from ._reasons import BEFORE_SEND_FAILED
+
         return BEFORE_SEND_FAILED
     return changed

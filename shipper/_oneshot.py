@@ -23,7 +23,7 @@ from ._cache._layout import (
     join,
 )
 from ._config import Settings, load_settings
-from ._event import BEFORE_SEND_FAILED, FILTERED, TOO_LARGE, default_context, make_event
+from ._event import FILTERED, default_context, make_event
 from ._guard import never_raises
 from ._kinds import CONSOLE, public_url
 
@@ -31,6 +31,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
+
+    from ._reasons import DropReason
 
 # Background syncs this process started, reaped as they end so that a long-running caller
 # of shipper.track() leaves no zombies. Only pids of children are kept; a forked child
@@ -85,6 +87,8 @@ def record(
     if isinstance(made, str):
         if made == FILTERED:
             return None, ""
+        from ._reasons import BEFORE_SEND_FAILED, TOO_LARGE  # a drop: the hook path spares it
+
         _count_drop(root, made)
         if made == TOO_LARGE:
             return None, f"the event is over max_event_bytes ({settings.event_limit} bytes)"
@@ -104,7 +108,9 @@ def record(
         atomic_write(root, folder_of(key, PENDING), file_name(int(time.time() * 1000), 1),
                      encode_file([raw]))
     except OSError as exc:
-        _count_drop(root, "disk_unwritable")
+        from ._reasons import DISK_UNWRITABLE
+
+        _count_drop(root, DISK_UNWRITABLE)
         why = f"cannot write the disk cache {root}: {exc.strerror or exc}"
         _log.warning("event %s lost: %s", event_id, why)
         return None, why
@@ -124,7 +130,7 @@ def sync_in_background(settings: Settings, overrides: dict[str, Any] | None = No
                                  overrides or {})
 
 
-def _count_drop(root: str, reason: str) -> None:
+def _count_drop(root: str, reason: DropReason) -> None:
     from ._cache._drops import add_drops  # only when something went wrong
 
     add_drops(root, {reason: 1})

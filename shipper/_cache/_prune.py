@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from .. import _log
+from .._reasons import MAX_AGE, MAX_CACHE
 from ._drops import add_drops
 from ._spool import Entry, Spool
 
@@ -53,14 +54,14 @@ def prune(
     removed = _Removed(dry_run)
     for entry, size in sized:  # oldest first
         if entry.written_ms < cutoff_ms:
-            reason = "max_age"
+            reason = MAX_AGE
         elif total > cap:
-            reason = "max_cache"
+            reason = MAX_CACHE
         else:
             break
         owner = next(each for each in spools if entry.path.parent in (each.pending,
                                                                       each.unbound))
-        if reason == "max_cache" and total - size < cap:
+        if reason == MAX_CACHE and total - size < cap:
             # the cap falls inside this file: drop its oldest events, not all of them
             total -= removed.part(owner, entry, size, total - cap)
         else:
@@ -124,4 +125,4 @@ class _Removed:
             _log.warning("cannot prune %s: %s", entry.name, exc.strerror)
             claim.release()
             return 0
-        return self._count(entry, freed, "max_cache", dropped) if dropped else 0
+        return self._count(entry, freed, MAX_CACHE, dropped) if dropped else 0
