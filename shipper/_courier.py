@@ -46,10 +46,10 @@ from ._transport import ABSENT, probe, send
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ._cache._state import Snapshot
     from ._clock import Clock, Deadline
     from ._config import Settings
     from ._destinations._base import Destination
+    from ._health import Snapshot
 
 Sleep = Callable[[float], Awaitable[None]]
 

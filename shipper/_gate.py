@@ -12,7 +12,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Final, Literal
 
-    from ._cache._state import Snapshot
+    from ._health import Snapshot
 
     Action = Literal["send", "probe", "wait"]
 

@@ -77,3 +77,51 @@ def test_cache_layout_is_named_in_one_module() -> None:
         if found:
             spelled[str(path.relative_to(PACKAGE))] = sorted(found)
     assert spelled == {}
+
+
+def _imports_of(path: Path, name: str, modules: set[str]) -> set[str]:
+    """The package's modules that module ``name`` imports anywhere in it: at the top, in a
+    function, or for types only."""
+    parts = name.split(".")
+    package = parts if path.name == "__init__.py" else parts[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[:len(package) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            for alias in node.names:
+                full = f"{target}.{alias.name}"
+                found.add(full if full in modules else target)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {m for m in found if m in modules and m not in (name, "shipper")}
+
+
+def test_no_two_modules_import_each_other_even_round_a_circle() -> None:
+    """The import graph of the package (imports in functions and for types included) has no
+    circle: every module can be read, tested and moved on its own."""
+    files = {}
+    for path in PACKAGE.rglob("*.py"):
+        dotted = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        files[dotted.removesuffix(".__init__")] = path
+    modules = set(files)
+    graph = {name: _imports_of(path, name, modules) for name, path in files.items()}
+    state: dict[str, str] = {}
+    circles: list[list[str]] = []
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = "open"
+        for target in sorted(graph[name]):
+            if state.get(target) == "open":
+                circles.append([*trail[trail.index(target):], target])
+            elif target not in state:
+                visit(target, [*trail, target])
+        state[name] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert circles == []

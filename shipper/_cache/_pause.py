@@ -17,7 +17,7 @@ from ._layout import PAUSE_FILE, join
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ._state import Snapshot
+    from .._health import Snapshot
 
 
 # The longest a pause may honestly last: the breaker's longest cooldown (300 s,

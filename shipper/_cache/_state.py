@@ -30,6 +30,9 @@ them to the file, and bench/fleet.py to a hundred thousand simulated machines.
 Whatever is read back is validated: a part that is missing, of the wrong type, or holds a
 number that is not finite or out of range reads as unknown (no health, a closed breaker, no
 pause), so a damaged or hostile file can neither wedge the breaker open nor crash a reader.
+
+The records themselves (`Snapshot` and its parts) are in `shipper._health`, which the gate
+and the pause hint read without this module.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import random
 from .. import _log
 from .._backoff import LONGEST_PAUSE_S, after_retry_after, jittered_lifetime
 from .._breaker import MAX_COOLDOWN_S, Breaker
+from .._health import Health, Pause, Slowdown, Snapshot
 from .._pace import FREE_RATE, MIN_RATE, Pace
 from ._files import Locked, boot_id, make_private_dir, read_json, write_json
 from ._layout import PROBE_LOCK, STATE_FILE, STATE_LOCK, join
@@ -57,88 +61,6 @@ _MAX_DETAIL = 200
 _MAX_REASON = 500
 _MAX_FAILURES = 1_000_000
 _SUCCESS_REFRESH_S = 5.0  # a success rewrites a healthy result older than this, no sooner
-
-
-class _Record:
-    """A small immutable record compared by value (NamedTuple without importing typing)."""
-
-    __slots__: tuple[str, ...] = ()
-
-    def _key(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
-        return f"{type(self).__name__}({fields})"
-
-
-class Health(_Record):
-    """The last health result: from a probe, or from a batch the collector accepted.
-
-    ``ttl``: how long this result is trusted, drawn when it was recorded (None: the
-    configured ``health_ttl``); see `lifetime`."""
-
-    __slots__ = ("checked_mono", "checked_wall", "detail", "healthy", "ttl")
-
-    def __init__(self, healthy: bool, checked_mono: float, checked_wall: float,
-                 detail: str = "", ttl: float | None = None) -> None:
-        self.healthy = healthy
-        self.checked_mono = checked_mono
-        self.checked_wall = checked_wall
-        self.detail = detail
-        self.ttl = ttl
-
-    def lifetime(self, ttl: float) -> float:
-        """How long this result is trusted: the lifetime drawn for it, never longer than
-        the configured ``ttl`` (a setting lowered since is obeyed at once)."""
-        return ttl if self.ttl is None else min(self.ttl, ttl)
-
-
-class Pause(_Record):
-    """A pause the collector asked for (Retry-After): no process sends before
-    ``until_mono``."""
-
-    __slots__ = ("reason", "until_mono")
-
-    def __init__(self, until_mono: float, reason: str = "") -> None:
-        self.until_mono = until_mono
-        self.reason = reason
-
-
-class Slowdown(_Record):
-    """The pace (requests/s) a process set at ``since_mono`` after the collector showed
-    strain; the others of the machine start from it (see `shipper._pace.Pace.resumed`)."""
-
-    __slots__ = ("rate", "since_mono")
-
-    def __init__(self, rate: float, since_mono: float) -> None:
-        self.rate = rate
-        self.since_mono = since_mono
-
-
-class Snapshot(_Record):
-    """What the processes sharing a cache know about its collector."""
-
-    __slots__ = ("breaker", "health", "pause", "slowdown")
-
-    def __init__(self, health: Health | None = None, breaker: Breaker | None = None,
-                 pause: Pause | None = None, slowdown: Slowdown | None = None) -> None:
-        self.health = health
-        self.breaker = breaker if breaker is not None else Breaker()
-        self.pause = pause
-        self.slowdown = slowdown
-
-    def replace(self, **changes: Any) -> Snapshot:
-        """This snapshot with some parts changed."""
-        parts = {name: getattr(self, name) for name in self.__slots__}
-        parts.update(changes)
-        return Snapshot(**parts)
 
 
 # -- the format ---------------------------------------------------------------------------
