@@ -110,6 +110,22 @@ def child_env(cache: Path | None = None, **extra: str) -> dict[str, str]:
     return env
 
 
+def run_py(code: str, env: dict[str, str], timeout: float = 120,
+           **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """``python -c CODE`` (dedented) as a process of its own; its output as text."""
+    import textwrap
+
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
+
+
+def shipper_cmd(env: dict[str, str], *args: str,
+                **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """``shipper ARGS`` as a process of its own, in ``env``; its output as text."""
+    return subprocess.run([sys.executable, "-m", "shipper", *args], env=env,
+                          capture_output=True, text=True, timeout=120, check=False, **kwargs)
+
+
 class ServerProcess:
     """A real server process on 127.0.0.1 that tests can start, stop and start again (on
     the same port); `command` says which."""

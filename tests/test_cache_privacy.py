@@ -5,10 +5,7 @@ link is not followed."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,15 +14,11 @@ from shipper import Shipper
 from .conftest import (
     child_env,
     pending_events,
+    shipper_cmd,
 )
 
 pytestmark = pytest.mark.chaos
 
-
-def shipper_cmd(env: dict[str, str], *args: str,
-                **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shipper", *args], env=env,
-                          capture_output=True, text=True, timeout=120, check=False, **kwargs)
 
 
 def test_a_cache_below_a_folder_others_can_write_is_refused(tmp_path: Path) -> None:

@@ -4,8 +4,6 @@ installed by these tests where it is missing, started on a free loopback port)."
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from .conftest import (
     pending_events,
     require_tool,
     required_or_skip,
+    shipper_cmd,
 )
 
 pytestmark = pytest.mark.clickhouse
@@ -52,11 +51,6 @@ def settings_env(cache: Path, ch: ClickHouseServer, table: str, **extra: str) ->
               "SHIPPER_CLICKHOUSE_TABLE": table, "SHIPPER_CLICKHOUSE_USER": "shipper",
               "SHIPPER_API_KEY": PASSWORD, **extra}
     return child_env(cache, **values)
-
-
-def shipper_cmd(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shipper", *args], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def rows(ch: ClickHouseServer, table: str, final: bool = True) -> list[dict[str, object]]:

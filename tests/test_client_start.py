@@ -5,12 +5,8 @@ start, a thread that cannot start."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,20 +18,12 @@ from .conftest import (
     child_env,
     events_on_disk,
     pending_events,
+    run_py,
+    shipper_cmd,
 )
 
 pytestmark = pytest.mark.chaos
 
-
-def run_py(code: str, env: dict[str, str], timeout: float = 60,
-           **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
-
-def shipper_cmd(env: dict[str, str], *args: str,
-                **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shipper", *args], env=env,
-                          capture_output=True, text=True, timeout=120, check=False, **kwargs)
 
 
 @pytest.mark.parametrize("variable", [{"SSL_CERT_FILE": "/nonexistent/ca.pem"},

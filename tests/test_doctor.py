@@ -4,20 +4,13 @@ setting that would break every request."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from shipper import ConfigError, Shipper
 
-from .conftest import Collector, child_env
-
-
-def shipper_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shipper", *args], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+from .conftest import Collector, child_env, shipper_cmd
 
 
 def test_doctor_says_which_endpoint_won_over_the_opentelemetry_variable(
@@ -29,7 +22,7 @@ def test_doctor_says_which_endpoint_won_over_the_opentelemetry_variable(
     config.write_text(f'destination = "otlp"\nendpoint = "{collector.url}"\n')
     env = child_env(tmp_path / "c", SHIPPER_CONFIG=str(config),
                     OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:4318")
-    done = shipper_cli(env, "doctor")
+    done = shipper_cmd(env, "doctor")
     assert done.returncode == 1
     assert f"endpoint {collector.url} (from config file {config})" in done.stdout
     assert "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 is not used" in done.stdout
@@ -42,9 +35,9 @@ def test_a_grpc_protocol_gets_the_fix_named(tmp_path: Path) -> None:
     env = child_env(tmp_path / "c", SHIPPER_DESTINATION="otlp",
                     OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9",
                     OTEL_EXPORTER_OTLP_PROTOCOL="grpc")
-    emitted = shipper_cli(env, "emit", "x")
+    emitted = shipper_cmd(env, "emit", "x")
     assert emitted.returncode == 0 and "4318" in emitted.stderr and "http/json" in emitted.stderr
-    done = shipper_cli(env, "doctor")
+    done = shipper_cmd(env, "doctor")
     assert done.returncode == 1 and "OTEL_EXPORTER_OTLP_PROTOCOL=grpc" in done.stdout
     assert "4318" in done.stdout
 
@@ -54,10 +47,10 @@ def test_an_endpoint_with_the_batch_path_is_told_to_drop_it(tmp_path: Path,
     """`…:8053/v1/batch` as the endpoint: doctor and the sync's own messages say to drop
     /v1/batch (shipper adds it), not to set health_path."""
     env = child_env(tmp_path / "c", SHIPPER_ENDPOINT=collector.url + "/v1/batch")
-    done = shipper_cli(env, "doctor")
+    done = shipper_cmd(env, "doctor")
     assert done.returncode == 1 and "drop /v1/batch from the endpoint" in done.stdout
-    assert shipper_cli(env, "emit", "x").returncode == 0
-    synced = shipper_cli(env, "sync", "--timeout", "10")
+    assert shipper_cmd(env, "emit", "x").returncode == 0
+    synced = shipper_cmd(env, "sync", "--timeout", "10")
     assert "drop /v1/batch from the endpoint" in synced.stderr
     assert "health_path" not in synced.stderr
 
@@ -69,7 +62,7 @@ def test_a_clickhouse_user_with_a_line_break_is_refused_as_a_setting(
     where it is set (it used to make every send fail as a "network error")."""
     with pytest.raises(ConfigError, match="clickhouse_user"):
         Shipper(destination="clickhouse", endpoint="http://127.0.0.1:9", clickhouse_user=user)
-    done = shipper_cli(child_env(tmp_path / "c", SHIPPER_CLICKHOUSE_USER=user.replace(
+    done = shipper_cmd(child_env(tmp_path / "c", SHIPPER_CLICKHOUSE_USER=user.replace(
         "\x00", "\x01")), "status")
     assert done.returncode == 2 and "clickhouse_user" in done.stderr
 
@@ -80,12 +73,12 @@ def test_a_cache_path_under_a_file_is_named_by_every_command(tmp_path: Path) -> 
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     env = child_env(blocker / "cache")
-    status = shipper_cli(env, "status")
+    status = shipper_cmd(env, "status")
     assert status.returncode == 0 and "problem:" in status.stdout
     assert "a part of the cache path is a file" in status.stdout
-    emitted = shipper_cli(env, "emit", "x")
+    emitted = shipper_cmd(env, "emit", "x")
     assert emitted.returncode == 1 and "a part of the cache path is a file" in emitted.stderr
-    doctor = shipper_cli(env, "doctor")
+    doctor = shipper_cmd(env, "doctor")
     assert doctor.returncode == 1 and "a part of the cache path is a file" in doctor.stdout
     for text in (emitted.stderr, doctor.stdout):
         assert "File exists" not in text
@@ -93,5 +86,5 @@ def test_a_cache_path_under_a_file_is_named_by_every_command(tmp_path: Path) -> 
 
 def test_a_fresh_cache_does_not_claim_events_were_delivered(tmp_path: Path) -> None:
     """Nothing ever recorded: status says so, not "every recorded event was delivered"."""
-    status = shipper_cli(child_env(tmp_path / "c"), "status")
+    status = shipper_cmd(child_env(tmp_path / "c"), "status")
     assert "no event has been recorded in this cache yet" in status.stdout

@@ -9,7 +9,6 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,15 +19,11 @@ from shipper._cli._main import main
 from .conftest import (
     child_env,
     require_tool,
+    shipper_cmd,
 )
 
 pytestmark = pytest.mark.chaos
 
-
-def shipper_cmd(env: dict[str, str], *args: str,
-                **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shipper", *args], env=env,
-                          capture_output=True, text=True, timeout=120, check=False, **kwargs)
 
 
 def test_the_cli_shows_warnings_and_emit_says_why_it_dropped(cache_dir: Path) -> None:

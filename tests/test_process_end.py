@@ -9,9 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,17 +20,13 @@ from .conftest import (
     child_env,
     events_on_disk,
     pending_events,
+    run_py,
     wait_for,
 )
 from .mockcollector import MockCollector
 
 pytestmark = pytest.mark.chaos
 
-
-def run_py(code: str, env: dict[str, str], timeout: float = 60,
-           **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
 
 
 SIGTERM_POOL = """

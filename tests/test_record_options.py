@@ -16,7 +16,8 @@ import pytest
 import shipper
 from shipper import AsyncShipper, Shipper
 from shipper._cache._drops import read_drops
-from shipper._event import BEFORE_SEND_FAILED, FILTERED, default_context, make_event
+from shipper._event import FILTERED, default_context, make_event
+from shipper._reasons import BEFORE_SEND_FAILED
 
 from .conftest import FakeClock, child_env, events_on_disk
 from .mockcollector import MockCollector

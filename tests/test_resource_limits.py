@@ -4,11 +4,7 @@ nothing is quarantined."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,16 +13,12 @@ from shipper._cache._spool import ResourceShortage, Spool
 from .conftest import (
     Collector,
     child_env,
+    run_py,
     write_backlog,
 )
 
 pytestmark = pytest.mark.chaos
 
-
-def run_py(code: str, env: dict[str, str], timeout: float = 60,
-           **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
 
 
 def test_running_out_of_descriptors_never_quarantines(collector: Collector,

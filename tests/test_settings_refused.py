@@ -8,9 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,20 +18,12 @@ from .conftest import (
     ROOT,
     child_env,
     required_or_skip,
+    run_py,
+    shipper_cmd,
 )
 
 pytestmark = pytest.mark.chaos
 
-
-def run_py(code: str, env: dict[str, str], timeout: float = 60,
-           **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
-
-def shipper_cmd(env: dict[str, str], *args: str,
-                **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shipper", *args], env=env,
-                          capture_output=True, text=True, timeout=120, check=False, **kwargs)
 
 
 def _python_for(uid: int) -> str | None:

@@ -20,7 +20,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     import logging
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
 
 
@@ -686,26 +686,22 @@ def _browse_params(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def _cmd_events(args: argparse.Namespace) -> int:
-    from ._browse import Unreachable, events
+    from ._browse import events
 
-    params = _browse_params(args)
-    if params is None:
-        return 2
-    source = _browse_source(args)
-    if source is None:
-        return 1
-    ask, close = source
-    try:
-        return events(ask, params, sys.stdout, as_json=args.json, follow=args.follow)
-    except Unreachable as exc:
-        print(f"shipper events: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        close()
+    return _browse(args, lambda ask, params: events(ask, params, sys.stdout, as_json=args.json,
+                                                    follow=args.follow))
 
 
 def _cmd_sessions(args: argparse.Namespace) -> int:
-    from ._browse import Unreachable, sessions
+    from ._browse import sessions
+
+    return _browse(args, lambda ask, params: sessions(ask, params, sys.stdout,
+                                                      as_json=args.json))
+
+
+def _browse(args: argparse.Namespace, show: Callable[[Any, Any], int]) -> int:
+    """``events`` or ``sessions``: ``show`` what the serve (or the store) answers."""
+    from ._browse import Unreachable
 
     params = _browse_params(args)
     if params is None:
@@ -715,9 +711,9 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
         return 1
     ask, close = source
     try:
-        return sessions(ask, params, sys.stdout, as_json=args.json)
+        return show(ask, params)
     except Unreachable as exc:
-        print(f"shipper sessions: {exc}", file=sys.stderr)
+        print(f"shipper {args.command}: {exc}", file=sys.stderr)
         return 1
     finally:
         close()
