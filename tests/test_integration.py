@@ -71,9 +71,10 @@ def test_outage_spill_recovery_drain(down_collector: Collector, cache_dir: Path)
 
 def test_running_client_drains_backlog_after_recovery(down_collector: Collector,
                                                       cache_dir: Path) -> None:
-    """A long-running client delivers what it spilled during the outage by itself."""
+    """A long-running client delivers what it spilled during the outage by itself (its
+    failed probes open the breaker: a short cooldown keeps the test short)."""
     with Shipper(endpoint=down_collector.url, flush_interval=0.05, health_ttl=0.2,
-                 shutdown_timeout=0.5) as s:
+                 breaker_cooldown=0.5, shutdown_timeout=0.5) as s:
         ids = [s.track("e") for _ in range(200)]
         s.flush(timeout=1)
         assert pending_events(cache_dir) == 200
