@@ -97,14 +97,123 @@ def spill_on_sigterm(engine: Engine) -> None:
     except (ValueError, OSError):  # not the main interpreter, say
         return
     _handler_installed = True
+    _watch_for_a_missed_sigterm()
     if not _fork_hook_registered:
         os.register_at_fork(after_in_child=_forget_in_child)
         _fork_hook_registered = True
 
 
+# The pipe that Python's C-level signal handler writes each signal's number to (set_wakeup_fd),
+# where that was free for us to take: [read end, write end].
+_wakeup: list[int] = []
+_POKE_S = 0.05  # how long after a SIGTERM the main thread is nudged, if it has not ended
+
+
+def _watch_for_a_missed_sigterm() -> None:
+    """Make sure our SIGTERM handler runs even when the main thread was about to block.
+
+    CPython runs a Python signal handler in the main thread, between bytecodes. A SIGTERM
+    that lands after a blocking call checked for signals and before it blocked (the gap in
+    `multiprocessing`'s semaphores, where an idle ``Pool`` worker waits) leaves the handler
+    unrun, and ``Pool.terminate`` waits for that worker for ever. So the C handler also
+    writes the signal's number to a pipe (``signal.set_wakeup_fd``, where the program uses
+    none), and a thread watching it interrupts the main thread again a moment later: the
+    blocked call returns, the handler runs, the events are spilled and the process ends as
+    SIGTERM ends it. Where the main thread handles it first, the process is gone by then.
+
+    Only in a process that ``multiprocessing`` started, where this race hangs its parent:
+    the wakeup descriptor is the process's, and a program's event loop (trio's, asyncio's)
+    may want it for itself."""
+    import signal
+    import sys
+
+    if _wakeup or not _in_a_worker_process(sys.modules.get("multiprocessing")):
+        return
+    read, write = os.pipe()
+    try:
+        os.set_blocking(write, False)
+        previous = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    except (ValueError, OSError):  # unavailable here
+        previous = write
+    if previous != -1:  # the program watches signals itself (asyncio's handlers, say)
+        if previous != write:
+            signal.set_wakeup_fd(previous)  # theirs stays; our handler alone, as before
+        os.close(read)
+        os.close(write)
+        return
+    _wakeup[:] = [read, write]
+    watcher = threading.Thread(target=_nudge_on_sigterm, args=(read,), daemon=True,
+                               name="shipper-sigterm")
+    try:
+        start_without_sigterm(watcher)
+    except RuntimeError:  # no thread can start (exiting): the handler alone, as before
+        _stop_watching()
+
+
+def _in_a_worker_process(multiprocessing: Any) -> bool:
+    """Whether this process was started by ``multiprocessing`` (a Pool worker, say)."""
+    try:
+        return multiprocessing is not None and multiprocessing.parent_process() is not None
+    except Exception:  # noqa: BLE001 - an odd multiprocessing: no watcher, as before
+        return False
+
+
+def _nudge_on_sigterm(read: int) -> None:
+    import signal
+    import time
+
+    main = threading.main_thread().ident
+    while True:
+        try:
+            received = os.read(read, 64)
+        except OSError:
+            return
+        if not received:  # the write end was closed: no longer watching
+            os.close(read)
+            return
+        while signal.SIGTERM in received and main is not None:
+            time.sleep(_POKE_S)
+            if signal.getsignal(signal.SIGTERM) is not _on_sigterm:
+                break  # handled (or the program took SIGTERM over)
+            signal.pthread_kill(main, signal.SIGTERM)
+
+
+def _stop_watching() -> None:
+    """Give the wakeup descriptor back (main thread only), and close our pipe."""
+    if not _wakeup:
+        return
+    import signal
+
+    write = _wakeup[1]
+    try:
+        current = signal.set_wakeup_fd(-1)
+        if current != write:  # not ours any more: put theirs back
+            signal.set_wakeup_fd(current)
+    except ValueError:  # not the main thread: leave it; the watcher ignores what comes
+        return
+    _wakeup.clear()
+    os.close(write)  # the watcher reads the end of its pipe, closes it and stops
+
+
+def _forget_watcher_in_child() -> None:
+    """In a forked child: the pipe came along, its watcher thread did not."""
+    if _wakeup:
+        import signal
+
+        try:
+            signal.set_wakeup_fd(-1)
+        except ValueError:
+            pass
+        for fd in _wakeup:
+            os.close(fd)
+        _wakeup.clear()
+
+
 def _forget_in_child() -> None:
-    """After a fork, in the child: the parent's clients are not ours (see the module doc)."""
+    """After a fork, in the child: the parent's clients are not ours (see the module doc);
+    nor is its watcher thread, which did not come along."""
     _engines.clear()
+    _forget_watcher_in_child()
     forget_sigterm()
 
 
@@ -158,3 +267,4 @@ def forget_sigterm() -> None:
         _log.debug("cannot restore SIGTERM's default handler from this thread")
         return
     _handler_installed = False
+    _stop_watching()

@@ -159,3 +159,58 @@ def test_signal_module_is_untouched_by_a_disabled_client() -> None:
     before = signal.getsignal(signal.SIGTERM)
     Shipper(disabled=True)
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+MISSED_SIGTERM = """
+import multiprocessing, os, signal, sys, time
+import shipper
+from shipper import _exit
+
+
+def worker():
+    client = shipper.Shipper(endpoint="http://127.0.0.1:9", flush_interval=3600)
+    client.track("queued")
+    assert _exit._wakeup, "no watcher: the wakeup descriptor was not free"
+    # what the C handler writes when a SIGTERM lands just before the main thread blocks:
+    # the Python handler itself never runs, as in an idle Pool worker that lost the race
+    os.write(_exit._wakeup[1], bytes([signal.SIGTERM]))
+    time.sleep(60)  # without the watcher's nudge, nothing would end this
+    print("never reached", flush=True)
+
+
+if __name__ == "__main__":
+    process = multiprocessing.get_context(sys.argv[1]).Process(target=worker)
+    process.start()
+    process.join(120)
+    print(process.exitcode, flush=True)
+"""
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_sigterm_a_worker_missed_still_spills_and_ends_it(
+        method: str, cache_dir: Path, tmp_path: Path) -> None:
+    """A SIGTERM whose Python handler a multiprocessing worker's main thread never ran (it
+    landed just before a blocking call): the watcher interrupts the main thread, the
+    handler spills what is queued, and the worker ends by SIGTERM (an idle Pool worker
+    used to hang its parent's terminate() for ever)."""
+    script = tmp_path / "missed.py"
+    script.write_text(MISSED_SIGTERM)
+    done = subprocess.run([sys.executable, str(script), method], env=child_env(cache_dir),
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert done.stdout.split() == [str(-signal.SIGTERM)], done.stderr
+    assert [e["event"] for e in events_on_disk(cache_dir)] == ["queued"]
+
+
+def test_a_program_not_started_by_multiprocessing_keeps_its_wakeup_descriptor(
+        cache_dir: Path) -> None:
+    """Outside multiprocessing's workers, a client leaves signal.set_wakeup_fd to the
+    program (trio and asyncio take it for their own)."""
+    done = run_py("""
+        import signal
+        import shipper
+        client = shipper.Shipper(endpoint="http://127.0.0.1:9")
+        client.track("x")
+        print(signal.set_wakeup_fd(-1))
+        client.close()
+        """, child_env(cache_dir))
+    assert done.stdout.strip() == "-1", done.stderr
