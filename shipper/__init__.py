@@ -51,6 +51,10 @@ _WHERE = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "testing":  # the submodule: `shipper.testing.capture()` after `import shipper`
+        testing = __import__("testing", globals(), None, ["capture"], 1)
+        globals()[name] = testing
+        return testing
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'shipper' has no attribute {name!r}")

@@ -27,7 +27,21 @@ from ._config import Settings, load_settings
 from ._courier import Sleep
 from ._deliver import Event
 from ._engine import Engine, FlushResult
-from ._event import FILTERED, default_context, make_event
+from ._event import (
+    ALIAS,
+    FILTERED,
+    GROUP,
+    GROUP_ID,
+    GROUP_TYPE,
+    IDENTIFY,
+    PREVIOUS_ID,
+    TRAITS,
+    capture_sinks,
+    captured,
+    default_context,
+    id_text,
+    make_event,
+)
 from ._exit import (
     close_at_exit,
     release_sigterm,
@@ -37,7 +51,7 @@ from ._exit import (
 )
 from ._guard import never_raises, never_raises_async
 from ._kinds import CONSOLE
-from ._reasons import INTERNAL_ERROR
+from ._reasons import INTERNAL_ERROR, INVALID
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -57,6 +71,12 @@ if TYPE_CHECKING:
 
     #: what starts a detached sync for events written to disk directly (see `_Base`)
     StartSync = Callable[[Settings, str, dict[str, Any]], object]
+
+
+def _kind_of(value: object) -> str:
+    """How a warning names a value given where an id was expected: its type, or empty."""
+    kind = type(value)
+    return "an empty string" if kind is str else kind.__name__
 
 
 def _detached_sync(settings: Settings, home: str, overrides: dict[str, Any]) -> None:
@@ -115,29 +135,139 @@ class _Base:
     def _init_worker(self) -> None:
         """No worker yet: what runs delivery (a task, or a thread) starts later."""
 
-    @never_raises("track()", None, recover=lambda self, *a, **k: self._lost_to_a_bug())
+    @never_raises("track()", None, recover=lambda self, *a, **k: self._lost_to_a_bug(),
+                  surface=True)
     def track(
         self,
         event: str,
         properties: dict[str, Any] | None = None,
         *,
+        user_id: Any = None,
         context: dict[str, Any] | None = None,
         timestamp: Any = None,
     ) -> str | None:
-        """Queue one event; return its id, or None if it was dropped. Never raises."""
+        """Queue one event; return its id, or None if it was dropped. Never raises.
+
+        ``user_id`` is who did it: it overrides the ``user_id`` setting (and a ``user_id``
+        in ``context``) for this event."""
+        user = None
+        if user_id is not None:
+            user = id_text(user_id)
+            if user is None:
+                return self._invalid("track()", "user_id", user_id)
+        return self._record(event, properties, user, context, timestamp)
+
+    @never_raises("identify()", None, recover=lambda self, *a, **k: self._lost_to_a_bug(),
+                  surface=True)
+    def identify(
+        self,
+        user_id: Any,
+        traits: dict[str, Any] | None = None,
+        *,
+        context: dict[str, Any] | None = None,
+        timestamp: Any = None,
+    ) -> str | None:
+        """Say who a user is: their ``traits`` (name, email, plan...). Recorded like
+        `track`, as the event ``$identify``, and sent as the destination's own identify
+        call. Returns its id, or None if it was dropped. Never raises."""
+        user = id_text(user_id)
+        if user is None:
+            return self._invalid("identify()", "user_id", user_id)
+        if not self._traits_ok("identify()", traits):
+            return None
+        return self._record(IDENTIFY, {TRAITS: traits or {}}, user, context, timestamp)
+
+    @never_raises("group()", None, recover=lambda self, *a, **k: self._lost_to_a_bug(),
+                  surface=True)
+    def group(
+        self,
+        group_id: Any,
+        traits: dict[str, Any] | None = None,
+        *,
+        user_id: Any = None,
+        group_type: str | None = None,
+        context: dict[str, Any] | None = None,
+        timestamp: Any = None,
+    ) -> str | None:
+        """Put a user (``user_id``, else the ``user_id`` setting, else the anonymous id) in
+        the group ``group_id`` (a company, a team) and say what it is (``traits``).
+        ``group_type`` is PostHog's (default ``company``). Recorded as the event
+        ``$group``. Returns its id, or None if it was dropped. Never raises."""
+        group = id_text(group_id)
+        if group is None:
+            return self._invalid("group()", "group_id", group_id)
+        user = None
+        if user_id is not None:
+            user = id_text(user_id)
+            if user is None:
+                return self._invalid("group()", "user_id", user_id)
+        kind = None
+        if group_type is not None:
+            kind = id_text(group_type)
+            if kind is None:
+                return self._invalid("group()", "group_type", group_type)
+        if not self._traits_ok("group()", traits):
+            return None
+        props: dict[str, Any] = {GROUP_ID: group, TRAITS: traits or {}}
+        if kind is not None:
+            props[GROUP_TYPE] = kind
+        return self._record(GROUP, props, user, context, timestamp)
+
+    @never_raises("alias()", None, recover=lambda self, *a, **k: self._lost_to_a_bug(),
+                  surface=True)
+    def alias(
+        self,
+        user_id: Any,
+        previous_id: Any,
+        *,
+        context: dict[str, Any] | None = None,
+        timestamp: Any = None,
+    ) -> str | None:
+        """Say that ``previous_id`` (an anonymous id, an old user id) and ``user_id`` are
+        the same user. Recorded as the event ``$alias``. Returns its id, or None if it
+        was dropped. Never raises."""
+        user = id_text(user_id)
+        if user is None:
+            return self._invalid("alias()", "user_id", user_id)
+        previous = id_text(previous_id)
+        if previous is None:
+            return self._invalid("alias()", "previous_id", previous_id)
+        return self._record(ALIAS, {PREVIOUS_ID: previous}, user, context, timestamp)
+
+    def _invalid(self, call: str, name: str, value: object) -> str | None:
+        """A call dropped for an id that is no id: counted, the first one said; None."""
+        self._engine.counters.drop(INVALID, persist=not capture_sinks)
+        _log.warning("%s dropped: %s must be a non-empty string or a number, not %s", call,
+                     name, _kind_of(value), first_of=INVALID)
+        return None
+
+    def _traits_ok(self, call: str, traits: object) -> bool:
+        if traits is None or isinstance(traits, dict):
+            return True
+        self._engine.counters.drop(INVALID, persist=not capture_sinks)
+        _log.warning("%s dropped: traits must be a dict, not %s", call, _kind_of(traits),
+                     first_of=INVALID)
+        return False
+
+    def _record(self, event: str, properties: Any, user: str | None, context: Any,
+                timestamp: Any) -> str | None:
+        """What every call records: the event made, then queued (or captured)."""
         if self.settings.disabled:
             return None
         made = make_event(event, properties, context, timestamp,
                           max_bytes=self._event_limit, user_id=self.settings.user_id,
+                          user=user, base_properties=self.settings.properties,
                           encode=self._engine.encode, defaults=self._defaults,
-                          before_send=self._before_send)
+                          before_send=self._before_send, first_seen=True)
         if isinstance(made, str):
             if made != FILTERED:  # dropped by before_send is the caller's choice, not a loss
-                self._engine.counters.drop(made, persist=True)
+                self._engine.counters.drop(made, persist=not capture_sinks)
             return None
         if self._debug:
             _log.debug("recorded %s", made[1].decode("utf-8", "replace"))
-        if self._phase == CLOSED or not self._worker_ready():
+        if capture_sinks:  # a test's shipper.testing.capture(): the event goes there only
+            captured(self.settings, made[1])
+        elif self._phase == CLOSED or not self._worker_ready():
             self._record_directly(made)
         else:
             self._engine.put(made)
@@ -196,7 +326,8 @@ class AsyncShipper(_Base):
         return True
 
     def _start_task(self) -> None:
-        if self._phase == NEW and not self.settings.disabled:
+        # inside a test's capture() nothing is delivered: no task, no disk, no network
+        if self._phase == NEW and not self.settings.disabled and not capture_sinks:
             self._task = asyncio.get_running_loop().create_task(self._engine.run(),
                                                                 name="shipper")
             self._phase = RUNNING
@@ -324,7 +455,8 @@ class Shipper(_Base):
         loop.run_until_complete(loop.shutdown_asyncgens())
 
     def __enter__(self) -> Shipper:
-        if not self.settings.disabled:
+        # inside a test's capture() nothing is delivered: no thread, no disk, no network
+        if not self.settings.disabled and not capture_sinks:
             self._start()
         return self
 

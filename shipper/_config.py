@@ -26,6 +26,7 @@ DEFAULTS: dict[str, object] = {
     "destination": _kinds.NATIVE,
     "headers": {},
     "user_id": None,
+    "properties": {},
     "service_name": "shipper",
     "resource_attributes": {},
     "otlp_logs_endpoint": None,
@@ -77,6 +78,7 @@ class Settings:
     destination: str
     headers: dict[str, str]
     user_id: str | None
+    properties: dict[str, Any]
     service_name: str
     resource_attributes: dict[str, str]
     otlp_logs_endpoint: str | None
@@ -112,7 +114,7 @@ class Settings:
     def __init__(self, **values: Any) -> None:
         unknown = set(values) - set(DEFAULTS)
         if unknown:
-            raise ConfigError(f"unknown setting {sorted(unknown)[0]!r}")
+            raise ConfigError(unknown_setting(sorted(unknown)[0]))
         for key, default in DEFAULTS.items():
             value = values.get(key, default)
             object.__setattr__(self, key, dict(value) if isinstance(value, dict) else value)
@@ -130,7 +132,8 @@ class Settings:
         return isinstance(other, Settings) and self._asdict() == other._asdict()
 
     def __hash__(self) -> int:
-        return hash(tuple((k, tuple(sorted(v.items())) if isinstance(v, dict) else v)
+        # a table's values may be lists or tables themselves (properties): hashed as text
+        return hash(tuple((k, repr(sorted(v.items())) if isinstance(v, dict) else v)
                           for k, v in self._asdict().items()))
 
     def __repr__(self) -> str:
@@ -295,8 +298,49 @@ def _header_table(key: str, value: object) -> dict[str, str]:
     return table
 
 
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _json_value(key: str, value: object, depth: int = 0) -> object:
+    """A value of the ``properties`` table as JSON holds it: TOML's dates and times as
+    their ISO text, a float that is no number as null."""
+    if isinstance(value, float) and value - value != 0:  # NaN, inf: no JSON for them
+        return None
+    if isinstance(value, _JSON_SCALARS):
+        return value
+    if depth < 16 and isinstance(value, (list, tuple)):
+        return [_json_value(key, item, depth + 1) for item in value]
+    if depth < 16 and isinstance(value, dict):
+        return {str(k): _json_value(key, v, depth + 1) for k, v in value.items()}
+    iso = getattr(value, "isoformat", None)
+    if callable(iso):  # TOML's datetime, date and time
+        return str(iso())
+    raise ConfigError(f"{key} must hold JSON values (text, numbers, booleans, arrays and "
+                      f"tables), not {type(value).__name__}")
+
+
+def _property_table(key: str, value: object) -> dict[str, object]:
+    """The ``properties`` setting: a table of any JSON values (TOML), or ``k=v,k2=v2`` text
+    (the environment: values are text, percent-decoded)."""
+    if isinstance(value, str):
+        try:
+            value = parse_pairs(value)
+        except ValueError as exc:
+            raise ConfigError(f"{key}: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key} must be a table of names to values")
+    table: dict[str, object] = {}
+    for name, item in value.items():
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"{key} must map names to values")
+        table[name] = _json_value(key, item)
+    return table
+
+
 def _coerce(key: str, value: object) -> object:
     kind = KEYS[key]
+    if key == "properties":
+        return _property_table(key, value)
     if kind is dict:
         return _header_table(key, value)
     if kind is str:
@@ -528,7 +572,7 @@ def load_settings(
             take(f"SHIPPER_{key.upper()}", key, raw)
     for key, value in (overrides or {}).items():
         if key not in KEYS:
-            raise ConfigError(f"unknown setting {key!r}")
+            raise ConfigError(unknown_setting(key))
         values[key] = _coerce(key, value)
     if values.get("destination") == _kinds.OTLP:
         _otel(env, values)
@@ -556,6 +600,13 @@ def origin(key: str, overrides: Mapping[str, object] | None = None, *,
             if env.get(name, "").strip():
                 return name
     return "default"
+
+
+def unknown_setting(name: str) -> str:
+    """What to say of a keyword argument that is no setting: its name, and the setting it
+    most likely meant."""
+    meant = closest_key(name)
+    return f"unknown setting {name!r}" + (f" (did you mean {meant!r}?)" if meant else "")
 
 
 def closest_key(name: str) -> str | None:

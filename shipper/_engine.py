@@ -355,6 +355,8 @@ class Engine:
         """Deliver what is queued now; spill what cannot go before ``timeout`` (default
         ``shutdown_timeout``). Nothing stays in memory. Never raises."""
         limit = self.settings.shutdown_timeout if timeout is None else timeout
+        if not (self.queue or self.overflow or self._overflowed):
+            return FlushResult()  # nothing to deliver: no client to set up, no disk to read
         before = self.counters.snapshot()
         await self._flush(Deadline.after(self.clock, limit))
         return FlushResult.between(before, self.counters.snapshot())

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any, Final, Literal
 
+    from ._config import Settings
     from ._reasons import DropReason
 
 LIBRARY = {"name": "shipper", "version": __version__}
@@ -380,14 +381,22 @@ def event_document(
     timestamp: object = None,
     *,
     defaults: dict[str, object] | None = None,
+    base_properties: dict[str, object] | None = None,
 ) -> dict[str, Any]:
     """One contract event as a dict, with a new id. Whatever is passed, the event is kept:
     a time that cannot be written becomes now, properties that are not a dict become
-    ``{"value": ...}``. ``defaults`` go into the context beneath the caller's own keys."""
+    ``{"value": ...}``. ``defaults`` go into the context beneath the caller's own keys, and
+    ``base_properties`` (the ``properties`` setting) into the properties beneath the
+    event's own."""
     name = event if type(event) is str else _safe_repr(event)
     props: object = properties if properties is not None else {}
     if type(props) is not dict and not isinstance(props, dict):
         props = {"value": props}
+    if base_properties:
+        try:
+            props = {**base_properties, **props}
+        except Exception:  # noqa: BLE001 - a hostile mapping: its repr stands in
+            props = {**base_properties, "value": _safe_repr(props)}
     # the usual case (no timestamp, no context) without a call
     stamp = rfc3339_ms(time.time()) if timestamp is None else _stamp_of(timestamp)
     if context is None:
@@ -418,6 +427,43 @@ def build_event(
 # Why make_event kept no event (the drop reasons of `Counters` and drops.json)
 FILTERED: Final = "filtered"  # before_send returned None: the caller's choice, not a loss
 
+# The calls of Segment's and PostHog's SDKs beside `track`, kept as native events of these
+# names; what each carries besides the user (``context.user_id``) is in its properties under
+# these keys (docs/protocol.md), so that a receiver that knows nothing of them keeps it all.
+IDENTIFY = "$identify"
+GROUP = "$group"
+ALIAS = "$alias"
+TRAITS = "$traits"
+GROUP_ID = "$group_id"
+GROUP_TYPE = "$group_type"
+PREVIOUS_ID = "$previous_id"
+
+# The sinks of the `shipper.testing.capture()` blocks open now. While there is one, every
+# recording path gives its events to them (``sink(settings, encoded_event)``) instead of
+# queueing, writing or sending them. Only `shipper.testing` changes this list; empty, as it
+# is in any program outside a test, it costs each event one truth test.
+capture_sinks: list[Callable[[Settings, bytes], None]] = []
+
+
+def captured(settings: Settings, raw: bytes) -> None:
+    """Give an event to every open capture (see `capture_sinks`)."""
+    for sink in tuple(capture_sinks):  # a copy: a block may close on another thread
+        sink(settings, raw)
+
+
+def id_text(value: object) -> str | None:
+    """A user, group or previous id as the SDKs take it: a non-empty string as it is, a
+    number or a UUID as its text; None for anything else (no id: the call is invalid)."""
+    if type(value) is str:
+        return value or None
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float, str)) or _is_instance(value, "uuid", "UUID"):
+        text = str(value)
+        return text or None
+    return None
+
+
 def make_event(
     event: object,
     properties: object,
@@ -426,58 +472,72 @@ def make_event(
     *,
     max_bytes: int,
     user_id: str | None = None,
+    user: str | None = None,
+    base_properties: dict[str, object] | None = None,
     encode: Callable[[object], bytes] = encode_stdlib,
     defaults: dict[str, object] | None = None,
     before_send: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
+    first_seen: bool = False,
 ) -> tuple[str, bytes] | DropReason | Literal["filtered"]:
     """The event every recording path makes: built, given to ``before_send``, encoded and
     size-checked. Returns its id and encoding, or why it was not kept (`TOO_LARGE`,
-    `BEFORE_SEND_FAILED`, `FILTERED`), with a warning for the first two.
+    `BEFORE_SEND_FAILED`, `FILTERED`), with a warning for the first two (``first_seen``:
+    the first of each kind in this process shown on stderr even where logging is not set
+    up, see `_log.warning`).
 
-    ``user_id`` (the setting) is kept in the event as ``context.user_id`` unless the caller's
-    context has one: the user an event was recorded for stays its user whenever it is sent.
+    The user an event was recorded for stays its user whenever it is sent: ``user`` (this
+    call's ``user_id``) is kept as ``context.user_id``, over the context's own; without it
+    ``user_id`` (the setting) is, unless the caller's context has one. ``base_properties``
+    (the ``properties`` setting) go beneath the event's own properties.
     """
-    if user_id is not None:
+    who = user if user is not None else user_id
+    if who is not None:
         if isinstance(context, dict):
-            context = context if "user_id" in context else {**context, "user_id": user_id}
+            if user is not None or "user_id" not in context:
+                context = {**context, "user_id": who}
         elif context is None:
-            context = {"user_id": user_id}
-    doc = event_document(event, properties, context, timestamp, defaults=defaults)
+            context = {"user_id": who}
+    doc = event_document(event, properties, context, timestamp, defaults=defaults,
+                         base_properties=base_properties)
     if before_send is not None:
-        changed = _before_send(before_send, doc)
+        changed = _before_send(before_send, doc, first_seen)
         if isinstance(changed, str):
             return changed
         doc = changed
     raw = encode(doc)
     if len(raw) > max_bytes:
-        _log.warning("event %s dropped: %d bytes is over max_event_bytes (%d)",
-                     _safe_repr(event), len(raw), max_bytes)
         from ._reasons import TOO_LARGE  # only when it happens: the hook path spares it
 
+        _log.warning("event %s dropped: %d bytes is over max_event_bytes (%d)",
+                     _safe_repr(event), len(raw), max_bytes,
+                     first_of=TOO_LARGE if first_seen else None)
         return TOO_LARGE
     return doc["id"], raw
 
 
 def _before_send(hook: Callable[[dict[str, Any]], dict[str, Any] | None],
-                 doc: dict[str, Any]) -> dict[str, Any] | DropReason | Literal["filtered"]:
+                 doc: dict[str, Any], first_seen: bool = False,
+                 ) -> dict[str, Any] | DropReason | Literal["filtered"]:
     """The event as ``hook`` changed it, or why it is dropped. The hook gets its own copy
     of the event and of its properties and context (nested values are shared): changing
     them never changes the caller's dicts. An exception, or something that is not an event
     with a string id, drops the event: privacy first, never sent unredacted."""
     offered = {**doc, "properties": dict(doc["properties"]), "context": dict(doc["context"])}
+    first_of = "before_send" if first_seen else None  # the kind said once (see _log)
     try:
         changed = hook(offered)
     except Exception as exc:  # noqa: BLE001 - the user's function: any failure drops the event
-        _log.warning("before_send raised %s; event %s dropped", type(exc).__name__, doc["id"])
         from ._reasons import BEFORE_SEND_FAILED
 
+        _log.warning("before_send raised %s; event %s dropped", type(exc).__name__, doc["id"],
+                     first_of=first_of)
         return BEFORE_SEND_FAILED
     if changed is None:
         return FILTERED
     if not isinstance(changed, dict) or type(changed.get("id")) is not str:
-        _log.warning("before_send returned %s, not an event with an id; event %s dropped",
-                     type(changed).__name__, doc["id"])
         from ._reasons import BEFORE_SEND_FAILED
 
+        _log.warning("before_send returned %s, not an event with an id; event %s dropped",
+                     type(changed).__name__, doc["id"], first_of=first_of)
         return BEFORE_SEND_FAILED
     return changed

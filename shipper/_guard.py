@@ -12,6 +12,8 @@ functools nor typing at run time.
 
 from __future__ import annotations
 
+import sys
+
 from . import _log
 
 TYPE_CHECKING = False
@@ -23,8 +25,13 @@ if TYPE_CHECKING:
 
 
 def _recovered(what: str, fallback: object, recover: Callable[..., object] | None,
-               catch: type[BaseException], *args: object, **kwargs: object) -> Any:
+               catch: type[BaseException], surface: bool, *args: object,
+               **kwargs: object) -> Any:
     try:
+        if surface:  # a wrong keyword, say: the first one is said even without logging
+            _log.warning("%s failed, nothing recorded: %s: %s", what,
+                         type(sys.exc_info()[1]).__name__, sys.exc_info()[1],
+                         first_of=f"failed:{what}")
         _log.exception("%s failed", what)
         if recover is not None:
             return recover(*args, **kwargs)
@@ -47,19 +54,22 @@ def _named_like(wrapper: Callable[..., object], func: Callable[..., object]) -> 
 
 def never_raises(what: str, fallback: object = None, *,
                  recover: Callable[..., object] | None = None,
-                 catch: type[BaseException] = Exception) -> Callable[[F], F]:
+                 catch: type[BaseException] = Exception,
+                 surface: bool = False) -> Callable[[F], F]:
     """Decorate a function: any ``Exception`` it raises is logged and ``recover(*args,
     **kwargs)`` (given the same arguments) or ``fallback`` is returned instead. Both must be
     of the function's return type. ``catch=BaseException`` also stops ``SystemExit``,
     ``KeyboardInterrupt`` and the like, for the one caller that must survive them all (a
-    hook, which must never fail its agent)."""
+    hook, which must never fail its agent). ``surface``: the first failure of ``what`` in
+    this process is also said in one line on stderr where logging is not set up (see
+    `_log.warning`): a recording call given a keyword it does not take, say."""
 
     def decorate(func: F) -> F:
         def guarded(*args: object, **kwargs: object) -> Any:
             try:
                 return func(*args, **kwargs)
             except catch:  # the point of the boundary
-                return _recovered(what, fallback, recover, catch, *args, **kwargs)
+                return _recovered(what, fallback, recover, catch, surface, *args, **kwargs)
 
         _named_like(guarded, func)
         return guarded  # type: ignore[return-value]  # same signature as func, by construction
@@ -76,7 +86,7 @@ def never_raises_async(what: str, fallback: object = None, *,
             try:
                 return await func(*args, **kwargs)
             except Exception:  # noqa: BLE001 - the point of the boundary
-                return _recovered(what, fallback, recover, Exception, *args, **kwargs)
+                return _recovered(what, fallback, recover, Exception, False, *args, **kwargs)
 
         _named_like(guarded, func)
         return guarded  # type: ignore[return-value]  # same signature as func, by construction

@@ -81,8 +81,51 @@ def show_debug_on_stderr() -> None:
         log.setLevel(logging.DEBUG)
 
 
-def warning(msg: str, *args: object) -> None:
-    logger().warning(msg, *args)
+# The kinds of warning already shown through `logging.lastResort` in this process (see
+# `warning`): each is shown there once, never on every drop.
+_surfaced: set[str] = set()
+
+
+def warning(msg: str, *args: object, first_of: str | None = None) -> None:
+    """Log a warning on the ``shipper`` logger. ``first_of`` names a kind of warning a user
+    must see even where logging is not set up (the first dropped event of a misconfigured
+    client, say): the first of that kind in this process that no handler takes (shipper's
+    own NullHandler aside) goes to `logging.lastResort`, as it would for a library without
+    a NullHandler: one line on stderr. The user's configuration still rules it: a handler
+    of theirs takes it instead, a level or ``propagate = False`` on the ``shipper`` logger
+    or ``logging.lastResort = None`` silences it."""
+    log = logger()
+    if first_of is None or first_of in _surfaced:
+        log.warning(msg, *args)
+        return
+    import logging
+
+    _surfaced.add(first_of)
+    if not log.isEnabledFor(logging.WARNING):
+        return
+    fn, lno, func, _ = log.findCaller(False, 2)
+    record = log.makeRecord(log.name, logging.WARNING, fn, lno, msg, args, None, func)
+    log.handle(record)
+    last = logging.lastResort
+    if last is not None and record.levelno >= last.level and not _handled(log, record):
+        # lastResort prints the bare message: say whose it is
+        last.handle(logging.makeLogRecord({**record.__dict__, "msg": f"shipper: {msg}"}))
+
+
+def _handled(log: logging.Logger, record: logging.LogRecord) -> bool:
+    """Whether a handler other than shipper's NullHandler takes ``record`` on its way up
+    from ``log`` (as `logging.Logger.callHandlers` walks it)."""
+    import logging
+
+    current: logging.Logger | None = log
+    while current is not None:
+        for handler in current.handlers:
+            if not isinstance(handler, logging.NullHandler) and record.levelno >= handler.level:
+                return True
+        if not current.propagate:
+            return False
+        current = current.parent
+    return False
 
 
 def debug(msg: str, *args: object) -> None:

@@ -23,7 +23,14 @@ from ._cache._layout import (
     join,
 )
 from ._config import Settings, load_settings
-from ._event import FILTERED, default_context, make_event
+from ._event import (
+    FILTERED,
+    capture_sinks,
+    captured,
+    default_context,
+    id_text,
+    make_event,
+)
 from ._guard import never_raises
 from ._kinds import CONSOLE, public_url
 
@@ -40,11 +47,12 @@ if TYPE_CHECKING:
 _children: set[int] = set()
 
 
-@never_raises("shipper.track()", None)
+@never_raises("shipper.track()", None, surface=True)
 def track(
     event: str,
     properties: dict[str, Any] | None = None,
     *,
+    user_id: Any = None,
     context: dict[str, Any] | None = None,
     timestamp: Any = None,
     before_send: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
@@ -52,14 +60,27 @@ def track(
 ) -> str | None:
     """Write one event durably to the disk cache; start a background sync. Never raises.
 
-    ``before_send`` may change the event or drop it (see `make_event`)."""
+    ``user_id`` is who did it (over the ``user_id`` setting, for this event);
+    ``before_send`` may change the event or drop it (see `make_event`). Any other keyword
+    is a setting: one that is not (a misspelt name) or a bad value drops the event, with a
+    warning that the first time is shown on stderr even where logging is not set up."""
+    user = None
+    if user_id is not None:
+        user = id_text(user_id)
+        if user is None:
+            _log.warning("shipper.track() dropped event %r: user_id must be a non-empty "
+                         "string or a number", event, first_of="invalid")
+            return None
     try:
-        resolved = load_settings(settings, short_lived=True)
+        # inside a test's capture() nothing is written: not even the config's snapshot
+        resolved = load_settings(settings, short_lived=not capture_sinks)
     except Exception as exc:  # noqa: BLE001 - a bad keyword must not break a hook
-        _log.warning("shipper.track: %s; event not recorded", exc)
+        _log.warning("shipper.track(): %s; event %r not recorded", exc, event,
+                     first_of="track_settings")
         return None
     return record(resolved, event, properties, context=context, timestamp=timestamp,
-                  overrides=settings, before_send=before_send)[0]
+                  overrides=settings, before_send=before_send, user=user,
+                  first_seen=True)[0]
 
 
 def record(
@@ -72,24 +93,31 @@ def record(
     overrides: dict[str, Any] | None = None,
     start_sync: bool = True,
     before_send: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
+    user: str | None = None,
+    first_seen: bool = False,
 ) -> tuple[str | None, str]:
     """Write one event as its own pending file (data and rename fsync'd) and start a
     background sync. Returns its id (None if it was not recorded) and why it was not ("" when
-    it was, or when shipper is disabled or before_send dropped it: a choice, not a loss)."""
+    it was, or when shipper is disabled or before_send dropped it: a choice, not a loss).
+    Inside a test's ``shipper.testing.capture()`` the event goes to the capture alone.
+    ``first_seen``: the first drop of each kind is said even where logging is not set up."""
     if settings.disabled:
         return None, ""
     root = settings.cache_root
     made = make_event(event, properties, context, timestamp, max_bytes=settings.event_limit,
-                      user_id=settings.user_id, before_send=before_send,
+                      user_id=settings.user_id, user=user,
+                      base_properties=settings.properties, before_send=before_send,
                       defaults=default_context(app_name=settings.app_name,
                                                app_version=settings.app_version,
-                                               include_host=settings.include_host))
+                                               include_host=settings.include_host),
+                      first_seen=first_seen)
     if isinstance(made, str):
         if made == FILTERED:
             return None, ""
         from ._reasons import BEFORE_SEND_FAILED, TOO_LARGE  # a drop: the hook path spares it
 
-        _count_drop(root, made)
+        if not capture_sinks:
+            _count_drop(root, made)
         if made == TOO_LARGE:
             return None, f"the event is over max_event_bytes ({settings.event_limit} bytes)"
         return None, "before_send failed" if made == BEFORE_SEND_FAILED else made
@@ -97,6 +125,9 @@ def record(
     if settings.debug:
         _log.show_debug_on_stderr()
         _log.debug("recorded %s", raw.decode("utf-8", "replace"))
+    if capture_sinks:
+        captured(settings, raw)
+        return event_id, ""
     identity = settings.destination_identity
     key = destination_of(settings.destination, identity)
     try:

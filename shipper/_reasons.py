@@ -8,7 +8,8 @@ if TYPE_CHECKING:
     from typing import Final, Literal
 
     DropReason = Literal["too_large", "before_send_error", "disk_unwritable", "internal_error",
-                         "rejected_by_receiver", "refused_unwritable", "max_age", "max_cache"]
+                         "rejected_by_receiver", "refused_unwritable", "max_age", "max_cache",
+                         "invalid"]
 
 TOO_LARGE: Final = "too_large"  # over max_event_bytes (or the destination's own limit)
 BEFORE_SEND_FAILED: Final = "before_send_error"  # the user's before_send raised
@@ -18,3 +19,4 @@ REJECTED_BY_RECEIVER: Final = "rejected_by_receiver"  # accepted, but dropped (O
 REFUSED_UNWRITABLE: Final = "refused_unwritable"  # refused, and the dead letter not written
 MAX_AGE: Final = "max_age"  # pruned: older than max_age_days
 MAX_CACHE: Final = "max_cache"  # pruned: past max_cache_mb
+INVALID: Final = "invalid"  # a call whose user or group id is no id, or whose traits no dict

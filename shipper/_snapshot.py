@@ -53,20 +53,33 @@ def cached(where: str, path: str, stamp: list[int]) -> dict[str, Any] | None:
     return values if isinstance(values, dict) else None
 
 
+def _json_like(value: object, depth: int = 0) -> bool:
+    """Whether JSON keeps ``value`` as it is (TOML's dates and times it does not)."""
+    if isinstance(value, _PLAIN):
+        return True
+    if depth > 16:
+        return False
+    if isinstance(value, list):
+        return all(_json_like(item, depth + 1) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_like(v, depth + 1) for k, v in value.items())
+    return False
+
+
 def _shareable(values: dict[str, Any], keys: Collection[str]) -> dict[str, Any] | None:
-    """What of the parsed file may be copied: settings (``keys``) with plain values, no
-    secrets; None when an endpoint holds credentials or a query (then nothing is copied)."""
+    """What of the parsed file may be copied: settings (``keys``), no secrets; None when an
+    endpoint holds credentials or a query, or when a setting holds what JSON would change
+    (a TOML date among the ``properties``): then nothing is copied, and hooks parse the file
+    itself rather than miss a setting."""
     kept: dict[str, Any] = {}
     for key, value in values.items():
         if key not in keys or key in SECRET_KEYS:
             continue
         if key in _URL_KEYS and isinstance(value, str) and public_url(value) != value:
             return None
-        if isinstance(value, _PLAIN) or (
-            isinstance(value, dict)
-            and all(isinstance(k, str) and isinstance(v, _PLAIN) for k, v in value.items())
-        ):
-            kept[key] = value
+        if not _json_like(value):
+            return None
+        kept[key] = value
     return kept
 
 

@@ -116,3 +116,74 @@ def test_posthog_items_match_the_official_sdk(receivers: tuple[Path, Path]) -> N
     assert mine["distinct_id"] == theirs["distinct_id"] == "user-42"
     for key in ("pages", "ok", "$lib", "$lib_version"):
         assert json_type(mine["properties"][key]) == json_type(theirs["properties"][key])
+
+
+def test_segment_identify_group_and_alias_match_the_official_sdk(
+        receivers: tuple[Path, Path]) -> None:
+    """identify, group and alias reach a Segment-compatible API as the items Segment's own
+    SDK sends for those calls: same types, keys, JSON types and values."""
+    from segment.analytics import Client
+
+    sdk_dir, ours_dir = receivers
+    sdk, ours = start(sdk_dir, "segment"), start(ours_dir, "segment")
+    try:
+        official = Client("wk-123", host=sdk.url, sync_mode=True)
+        official.identify(user_id="user-42", traits={"email": "ada@example.com", "age": 36})
+        official.group(user_id="user-42", group_id="acme", traits={"name": "Acme", "seats": 5})
+        official.alias(previous_id="anon-7", user_id="user-42")
+        with Shipper(destination="segment", endpoint=ours.url, api_key="wk-123") as s:
+            s.identify("user-42", {"email": "ada@example.com", "age": 36})
+            s.group("acme", {"name": "Acme", "seats": 5}, user_id="user-42")
+            s.alias("user-42", "anon-7")
+        _, sdk_doc = only_request(sdk)
+        _, our_doc = only_request(ours)
+    finally:
+        sdk.stop()
+        ours.stop()
+    sdk_items, our_items = sdk_doc["items"], our_doc["items"]
+    assert [i["type"] for i in our_items] == [i["type"] for i in sdk_items] == [
+        "identify", "group", "alias"]
+    for mine, theirs in zip(our_items, sdk_items, strict=True):
+        assert shape(mine) == shape(theirs), mine["type"]
+        assert shape(mine["context"]["library"]) == shape(theirs["context"]["library"])
+        for key in ("traits", "groupId", "previousId", "userId", "anonymousId"):
+            assert mine.get(key) == theirs.get(key), (mine["type"], key)
+
+
+def test_posthog_identify_group_and_alias_match_the_official_sdk(
+        receivers: tuple[Path, Path]) -> None:
+    """identify, group and alias reach PostHog as posthog-python sends its person call
+    (``set``: the traits in a top-level ``$set``, here named ``$identify``),
+    ``group_identify`` (``$groupidentify``) and ``alias`` (``$create_alias``): same keys,
+    JSON types and values."""
+    from posthog import Posthog
+
+    sdk_dir, ours_dir = receivers
+    sdk, ours = start(sdk_dir, "posthog"), start(ours_dir, "posthog")
+    try:
+        official = Posthog("phc_key", host=sdk.url, sync_mode=True)
+        official.set(distinct_id="user-42", properties={"email": "ada@example.com"})
+        official.group_identify("company", "acme", {"name": "Acme"}, distinct_id="user-42")
+        official.alias(previous_id="anon-7", distinct_id="user-42")
+        official.shutdown()
+        with Shipper(destination="posthog", endpoint=ours.url, api_key="phc_key") as s:
+            s.identify("user-42", {"email": "ada@example.com"})
+            s.group("acme", {"name": "Acme"}, user_id="user-42")
+            s.alias("user-42", "anon-7")
+        _, sdk_doc = only_request(sdk)
+        _, our_doc = only_request(ours)
+    finally:
+        sdk.stop()
+        ours.stop()
+    sdk_items, our_items = sdk_doc["items"], our_doc["items"]
+    assert [i["event"] for i in sdk_items] == ["$set", "$groupidentify", "$create_alias"]
+    assert [i["event"] for i in our_items] == ["$identify", "$groupidentify", "$create_alias"]
+    for mine, theirs in zip(our_items, sdk_items, strict=True):
+        assert shape(mine) == shape(theirs), mine["event"]
+        assert mine["distinct_id"] == theirs["distinct_id"], mine["event"]
+        assert mine.get("$set") == theirs.get("$set")
+        for key, value in theirs["properties"].items():
+            if key.startswith("$group") or key in ("distinct_id", "alias"):
+                assert mine["properties"][key] == value, (mine["event"], key)
+            elif key in ("$lib", "$lib_version"):
+                assert json_type(mine["properties"][key]) == json_type(value)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._backoff import parse_retry_after
 from .._deliver import ACCEPTED, CONFIG, REFUSED, TOO_LARGE, TRANSIENT, Answer
+from .._event import ALIAS, GROUP, GROUP_ID, GROUP_TYPE, IDENTIFY, PREVIOUS_ID, TRAITS
 from .._json import loads
 from .._kinds import (
     DEFAULT_HEALTH_PATH,
@@ -174,6 +175,36 @@ def split_context(doc: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
     return (None if user is None or user == "" else str(user)), rest
 
 
+def call_fields(doc: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """What an event is for a destination with calls besides ``track`` (Segment, PostHog):
+    the call (``"identify"``, ``"group"``, ``"alias"``, or ``"track"``), what it carries
+    (``traits``, ``group_id``, ``group_type``, ``previous_id``: the event's properties of
+    those `shipper._event` names) and the rest of its properties."""
+    properties = doc.get("properties")
+    if type(properties) is not dict:
+        properties = {}
+    call = _CALLS.get(doc.get("event"))  # type: ignore[arg-type]
+    if call is None:
+        return "track", {}, properties
+    fields, rest = {}, {}
+    for key, value in properties.items():
+        name = _CALL_FIELDS.get(key)
+        if name is None:
+            rest[key] = value
+        else:
+            fields[name] = value
+    traits = fields.get("traits")
+    fields["traits"] = traits if type(traits) is dict else {}
+    for name in ("group_id", "group_type", "previous_id"):
+        value = fields.get(name)
+        fields[name] = None if value is None or value == "" else str(value)
+    return call, fields, rest
+
+
+_CALLS = {IDENTIFY: "identify", GROUP: "group", ALIAS: "alias"}
+_CALL_FIELDS = {TRAITS: "traits", GROUP_ID: "group_id", GROUP_TYPE: "group_type",
+                PREVIOUS_ID: "previous_id"}
+
 _seconds_memo: dict[str, int] = {}  # "2026-11-23T07:36:49" -> seconds: a batch shares few
 
 
@@ -278,6 +309,12 @@ class Destination:
         """The request that delivers ``events`` (native JSON, one each), sent at ``sent_at``
         (seconds since the epoch). Raises `Unsendable` for an event it cannot represent."""
         raise NotImplementedError
+
+    def translate(self, events: list[bytes], sent_at: float) -> list[Any]:
+        """Each of ``events`` as this destination sends it (its item of a batch, its row,
+        its log record), parsed: what `shipper.testing.capture()` shows. As they are for a
+        destination that sends native events. Raises `Unsendable` as `batch_request`."""
+        return parse_events(events)
 
     def json_request(self, url: str, value: object, headers: dict[str, str] | None = None,
                      ) -> Request:

@@ -111,9 +111,11 @@ class ClickHouse(Destination):
                 "properties": self.dumps(doc.get("properties") or {}).decode(),
                 "context": self.dumps(context if context is not None else {}).decode()}
 
+    def translate(self, events: list[bytes], sent_at: float) -> list[Any]:
+        return [self.row(i, doc) for i, doc in enumerate(parse_events(events))]
+
     def batch_request(self, events: list[bytes], sent_at: float) -> Request:
-        rows = b"".join(self.dumps(self.row(i, doc)) + b"\n"
-                        for i, doc in enumerate(parse_events(events)))
+        rows = b"".join(self.dumps(row) + b"\n" for row in self.translate(events, sent_at))
         headers: dict[str, str] = {}
         body = compressed(rows, headers) if rows else rows
         return Request("POST", self.query_url(self.insert_sql), headers, body, len(rows))

@@ -136,9 +136,12 @@ class Otlp(Destination):
             record["timeUnixNano"] = str(ms * 1_000_000)
         return record
 
-    def batch_request(self, events: list[bytes], sent_at: float) -> Request:
+    def translate(self, events: list[bytes], sent_at: float) -> list[Any]:
         observed = str(int(sent_at * 1e9))
-        records = [self.log_record(doc, observed) for doc in parse_events(events)]
+        return [self.log_record(doc, observed) for doc in parse_events(events)]
+
+    def batch_request(self, events: list[bytes], sent_at: float) -> Request:
+        records = self.translate(events, sent_at)
         document = {"resourceLogs": [{
             "resource": {"attributes": self.resource},
             "scopeLogs": [{"scope": {"name": "shipper", "version": __version__},
