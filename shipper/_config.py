@@ -377,6 +377,12 @@ def _coerce(key: str, value: object) -> object:
     return number
 
 
+def coerce_setting(key: str, value: object) -> object:
+    """``value`` of setting ``key`` checked and made its type, as a config file's value is
+    (``shipper config set``); raises `ConfigError` for a bad one."""
+    return _coerce(key, value)
+
+
 def _checked_url(key: str, text: str) -> str:
     """An http(s) URL with a host and, if any, a port from 1 to 65535."""
     scheme, sep, rest = text.partition("://")

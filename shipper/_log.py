@@ -36,7 +36,9 @@ def logger() -> logging.Logger:
 
     log = logging.getLogger("shipper")
     if not any(isinstance(h, logging.NullHandler) for h in log.handlers):
-        log.addHandler(logging.NullHandler())
+        null = logging.NullHandler()
+        null.shipper_null = True  # type: ignore[attr-defined]  # ours: see _handled
+        log.addHandler(null)
     if _stderr[0] and not any(getattr(h, "shipper_cli", False) for h in log.handlers):
         handler = _stderr_handler()
         handler.setLevel(logging.WARNING)
@@ -92,8 +94,8 @@ def warning(msg: str, *args: object, first_of: str | None = None) -> None:
     client, say): the first of that kind in this process that no handler takes (shipper's
     own NullHandler aside) goes to `logging.lastResort`, as it would for a library without
     a NullHandler: one line on stderr. The user's configuration still rules it: a handler
-    of theirs takes it instead, a level or ``propagate = False`` on the ``shipper`` logger
-    or ``logging.lastResort = None`` silences it."""
+    of theirs (a NullHandler too) takes it instead, a level on the ``shipper`` logger or
+    ``logging.lastResort = None`` silences it."""
     log = logger()
     if first_of is None or first_of in _surfaced:
         log.warning(msg, *args)
@@ -113,14 +115,13 @@ def warning(msg: str, *args: object, first_of: str | None = None) -> None:
 
 
 def _handled(log: logging.Logger, record: logging.LogRecord) -> bool:
-    """Whether a handler other than shipper's NullHandler takes ``record`` on its way up
-    from ``log`` (as `logging.Logger.callHandlers` walks it)."""
-    import logging
+    """Whether a handler other than shipper's own NullHandler takes ``record`` on its way
+    up from ``log`` (as `logging.Logger.callHandlers` walks it)."""
 
     current: logging.Logger | None = log
     while current is not None:
         for handler in current.handlers:
-            if not isinstance(handler, logging.NullHandler) and record.levelno >= handler.level:
+            if not getattr(handler, "shipper_null", False) and record.levelno >= handler.level:
                 return True
         if not current.propagate:
             return False

@@ -11,12 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .._config import origin
+from .._errors import ConfigError
+from .._kinds import public_url
 from .._tools import _install
 from .._tools._registry import installable, load, names
 
 if TYPE_CHECKING:
     import argparse
 
+    from .._config import Settings
     from .._tools._install import Installer, Plan
 
 
@@ -182,8 +186,35 @@ def add_hooks_parser(subparsers: argparse._SubParsersAction[Any],
     actions.add_parser("list", parents=parents, help="the tools, and what each records")
 
 
-def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """The ``hooks`` command from parsed arguments."""
-    return hooks_command(args.hooks_action, getattr(args, "tool", None),
+def where_events_go(tool: str, settings: Settings, where: str) -> str:
+    """The line ``hooks install`` ends with: where the hooks' events will go, or that they
+    wait on disk until an endpoint is set, and how to set one. ``where`` says where the
+    endpoint comes from (`shipper._config.origin`)."""
+    if settings.disabled:
+        return (f"{tool}: shipper is disabled here (DO_NOT_TRACK or `disabled`): the hooks "
+                "record nothing")
+    if not settings.endpoint:
+        return (f"{tool}: no endpoint is set: events wait on disk until one is: "
+                "`shipper config set endpoint URL`")
+    line = (f"{tool}: events go to {public_url(settings.endpoint)} (destination "
+            f"{settings.destination})")
+    if where.startswith("SHIPPER_") or where.startswith("OTEL_"):
+        line += (f"; the endpoint comes from {where} in this shell: the agent needs it too, "
+                 "or `shipper config set endpoint URL` for every program")
+    return line
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO,
+        settings: Settings | None = None) -> int:
+    """The ``hooks`` command from parsed arguments; ``settings``, this command's, say where
+    the events of the hooks ``install`` installed will go."""
+    code = hooks_command(args.hooks_action, getattr(args, "tool", None),
                          scope=getattr(args, "scope", None),
                          dry_run=getattr(args, "dry_run", False), out=out, err=err)
+    if code == 0 and args.hooks_action == "install" and settings is not None:
+        try:
+            where = origin("endpoint")
+        except ConfigError:
+            where = "default"
+        print(where_events_go(args.tool, settings, where), file=out)
+    return code

@@ -68,26 +68,32 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     from .._tools._registry import names
 
     hook = sub.add_parser("hook", help="record an agent hook payload read from stdin")
-    hook.add_argument("--source", default="generic", choices=names())
+    hook.add_argument("--source", default="generic", choices=names(),
+                      help="the tool whose payload this is (default: generic)")
     hook.add_argument("--event", help="event name (default: from the payload)")
     hook.add_argument("--include-content", action="store_true", default=None,
                       help="also ship prompts, file contents, commands and output")
     hook.add_argument("payload", nargs="?", help="the payload as an argument (Codex notify)")
 
     sync = command("sync", "deliver the disk cache now")
-    sync.add_argument("--timeout", type=float, metavar="S")
-    sync.add_argument("--json", action="store_true")
+    sync.add_argument("--timeout", type=float, metavar="S",
+                      help="give up after S seconds (what is left stays on disk, exit 1)")
+    sync.add_argument("--json", action="store_true", help="the result as one JSON object")
     sync.add_argument("--background", action="store_true", help=argparse.SUPPRESS)
     sync.add_argument("--lock-fd", type=int, help=argparse.SUPPRESS)
 
     status = command("status", "what is pending, and why")
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--json", action="store_true",
+                        help="the status as one JSON object (keys in docs/operations.md)")
 
     prune = command("prune", "apply the cache limits now")
-    prune.add_argument("--max-age", type=float, metavar="DAYS")
-    prune.add_argument("--max-size", type=float, metavar="MB")
-    prune.add_argument("--dry-run", action="store_true")
-    prune.add_argument("--json", action="store_true")
+    prune.add_argument("--max-age", type=float, metavar="DAYS",
+                       help="remove events older than this (default: max_age_days)")
+    prune.add_argument("--max-size", type=float, metavar="MB",
+                       help="remove the oldest events past this size (default: max_cache_mb)")
+    prune.add_argument("--dry-run", action="store_true",
+                       help="say what would be removed; remove nothing")
+    prune.add_argument("--json", action="store_true", help="the result as one JSON object")
 
     requeue = command("requeue", "move dead-lettered events back to pending, or an earlier "
                                  "destination's events to the configured one")
@@ -108,6 +114,10 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
 
     add_hooks_parser(sub, [common])
 
+    from ._configure import add_config_parser
+
+    add_config_parser(sub, [common])
+
     _serve_arguments(command("serve", "run a local collector and viewer (a web page)"))
     _browse_arguments(command("events", "what a local shipper serve received"), events=True)
     _browse_arguments(command("sessions", "agent sessions a local shipper serve received"),
@@ -119,7 +129,7 @@ def _emit_arguments(emit: argparse.ArgumentParser) -> None:
     """For --help and usage lines only: `_emit` parses emit's arguments by hand."""
     import argparse
 
-    emit.add_argument("event", metavar="EVENT")
+    emit.add_argument("event", metavar="EVENT", help="the event name")
     emit.add_argument("-p", "--property", action="append", default=[], metavar="KEY=VALUE",
                       help="a property (VALUE parsed as JSON when it is JSON)")
     emit.add_argument("--props-json", dest="json_props", metavar="OBJECT",
@@ -130,8 +140,10 @@ def _emit_arguments(emit: argparse.ArgumentParser) -> None:
 
 
 def _serve_arguments(serve: argparse.ArgumentParser) -> None:
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_port, default=8053)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="the address to listen on (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=_port, default=8053,
+                       help="the port to listen on (default: 8053; 0: any free one)")
     serve.add_argument("--db", metavar="FILE",
                        help="the store (SQLite; default: events.db in the user data folder)")
     serve.add_argument("--out", metavar="FILE", help="also append new events to this "
@@ -597,8 +609,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_hooks(args: argparse.Namespace) -> int:
     from ._hooks import run
 
-    _settings(quiet=args.quiet, strict=False)  # likewise
-    return run(args, sys.stdout, sys.stderr)
+    settings = _settings(quiet=args.quiet, strict=False)  # likewise
+    return run(args, sys.stdout, sys.stderr, settings)
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from ._configure import run
+
+    return run(args, lambda: _settings_for(args), sys.stdout, sys.stderr)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
