@@ -28,6 +28,8 @@ RECORDS = "each commit: sha, branch, repository folder name, files changed, merg
 EVENTS = ("each commit",)
 MARK_BEGIN = "# >>> shipper >>>"
 MARK_END = "# <<< shipper <<<"
+# what a copy of hooks/git/post-commit runs (today's, and the older one's)
+HAND_COPIED = ("shipper hook --source git", "shipper emit git.commit")
 
 
 def map_payload(payload: dict[str, Any], fields: Fields, event: str | None) -> str:
@@ -135,16 +137,17 @@ def _plan(action: str, scope: str, where: Where) -> Plan:
         new = "#!/bin/sh\n" + "".join(block)
     elif span is not None:
         new = "".join(lines[:span[0]] + block + lines[span[1] + 1:])
-    elif "shipper emit git.commit" in text:
+    elif any(line in text for line in HAND_COPIED):
         plan.found = "post-commit"
         plan.state = "copied by hand, not managed by shipper"
-        plan.unchanged = (f"{NAME}: {path} already runs `shipper emit git.commit` (a copy of "
+        plan.unchanged = (f"{NAME}: {path} already records commits with shipper (a copy of "
                           "hooks/git/post-commit?); left it as it is")
         return plan
     elif not _is_shell_script(text):
         raise Refused(f"{path} is not a sh or bash script (first line: "
-                      f"{lines[0].strip()[:60]!r}); shipper will not edit it: call "
-                      "`shipper emit git.commit` from it yourself")
+                      f"{lines[0].strip()[:60]!r}); shipper will not edit it: pipe the "
+                      "commit into `shipper hook --source git` from it yourself, as "
+                      "hooks/git/post-commit does")
     else:  # after the #! line: a script that ends with `exit` never reaches an appended one
         first = lines[0] if lines[0].endswith("\n") else lines[0] + "\n"
         new = "".join([first, *block, *lines[1:]])

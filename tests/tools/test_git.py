@@ -147,15 +147,21 @@ def test_git_refuses_a_hook_that_is_not_a_shell_script(where: Where, repo: Path)
 
 
 @needs_git
-def test_git_leaves_a_hand_copied_shipper_hook_alone(where: Where, repo: Path) -> None:
-    """A copy of hooks/git/post-commit already records commits: no second block is added,
-    and status says it is not shipper's to manage."""
+@pytest.mark.parametrize("copy", ["today's", "older"])
+def test_git_leaves_a_hand_copied_shipper_hook_alone(where: Where, repo: Path,
+                                                     copy: str) -> None:
+    """A copy of hooks/git/post-commit (today's, piping into `shipper hook`, or an older one
+    calling `shipper emit`) already records commits: no second block is added, and status
+    says it is not shipper's to manage."""
     hook = repo / ".git" / "hooks" / "post-commit"
-    shutil.copy(HOOKS / "git" / "post-commit", hook)
+    if copy == "older":
+        hook.write_text("#!/bin/sh\nshipper emit git.commit -p \"sha=\\\"$sha\\\"\" || true\n")
+    else:
+        shutil.copy(HOOKS / "git" / "post-commit", hook)
     hook.chmod(0o755)
     before = hook.read_bytes()
     code, out, _ = where("install", "git")
-    assert code == 0 and "already runs `shipper emit git.commit`" in out
+    assert code == 0 and "already records commits with shipper" in out
     assert hook.read_bytes() == before
     assert "copied by hand, not managed by shipper" in where("status")[1]
 
