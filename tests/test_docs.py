@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from .conftest import ROOT, Collector, child_env, wait_for
@@ -141,8 +142,8 @@ def test_the_docs_have_shipper_commands_to_run() -> None:
 
 
 def serve_started(command: str, env: dict[str, str], tmp_path: Path) -> None:
-    """`shipper serve ...` as a reader runs it, on a free port: it must start listening
-    (then it is stopped, as Ctrl-C would)."""
+    """`shipper serve ...` as a reader runs it, on a free port: it must say where it
+    listens and answer there (then it is stopped, as Ctrl-C would)."""
     words = shlex.split(command)
     for flag in ("--port", "--out"):
         if flag in words:
@@ -154,7 +155,10 @@ def serve_started(command: str, env: dict[str, str], tmp_path: Path) -> None:
         proc = subprocess.Popen(words, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
                                 stderr=err)
     try:
-        assert wait_for(lambda: "listening on" in log.read_text(), timeout=30), log.read_text()
+        assert wait_for(lambda: re.search(r"http://127\.0\.0\.1:\d+", log.read_text()),
+                        timeout=30), log.read_text()
+        url = re.search(r"http://127\.0\.0\.1:\d+", log.read_text())
+        assert url and httpx.get(url.group(0) + "/health", timeout=10).status_code == 200
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
