@@ -179,6 +179,9 @@ def test_hooks_install_ends_with_where_events_go(
     monkeypatch.setenv("SHIPPER_ENDPOINT", "http://127.0.0.1:8053")
     out = shipper(capsys, "hooks", "install", "claude-code")[1]
     assert "comes from SHIPPER_ENDPOINT in this shell" in out.splitlines()[-1]
+    monkeypatch.setenv("SHIPPER_DESTINATION", "console")
+    out = shipper(capsys, "hooks", "install", "claude-code")[1]
+    assert "events are sent nowhere; `shipper sync` prints them" in out.splitlines()[-1]
 
 
 def every_action(parser: argparse.ArgumentParser, path: str = "shipper"

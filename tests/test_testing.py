@@ -46,14 +46,17 @@ async def test_every_recording_path_is_captured_and_nothing_leaves(
 
 def test_events_are_translated_for_the_configured_destination() -> None:
     """Each event is what its client's destination would receive: a Segment item, a PostHog
-    event, an OTLP log record, a ClickHouse row, a native event for a webhook."""
+    event, an OTLP log record, a ClickHouse row, a native event for a webhook, and for the
+    console what it shows (as console_as would send it)."""
     with capture(anonymous_id="anon-1") as events:
         for kind in ("segment", "posthog", "otlp", "clickhouse", "webhook"):
             with Shipper(destination=kind, endpoint=URL) as s:
                 s.track("clicked", {"button": "ok"})
         with Shipper(destination="segment", endpoint=URL) as s:
             s.alias("user-1", "anon-1")
-    segment, posthog, otlp, clickhouse, webhook, alias = events
+        with Shipper(destination="console", console_as="posthog") as s:
+            s.identify("user-1", {"plan": "pro"})
+    segment, posthog, otlp, clickhouse, webhook, alias, console = events
     assert segment["type"] == "track" and segment["anonymousId"] == "anon-1"
     assert segment["properties"] == {"button": "ok"}
     assert posthog["distinct_id"] == "anon-1" and posthog["properties"]["button"] == "ok"
@@ -61,6 +64,7 @@ def test_events_are_translated_for_the_configured_destination() -> None:
     assert clickhouse["event"] == "clicked" and clickhouse["properties"] == '{"button":"ok"}'
     assert webhook["event"] == "clicked" and webhook["properties"] == {"button": "ok"}
     assert alias["type"] == "alias" and alias["previousId"] == "anon-1"
+    assert console["event"] == "$identify" and console["$set"] == {"plan": "pro"}
 
 
 async def test_events_from_threads_and_tasks_started_in_the_block_are_captured() -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from .._config import origin
 from .._errors import ConfigError
-from .._kinds import public_url
+from .._kinds import CONSOLE, public_url
 from .._tools import _install
 from .._tools._registry import installable, load, names
 
@@ -193,6 +193,9 @@ def where_events_go(tool: str, settings: Settings, where: str) -> str:
     if settings.disabled:
         return (f"{tool}: shipper is disabled here (DO_NOT_TRACK or `disabled`): the hooks "
                 "record nothing")
+    if settings.destination == CONSOLE:
+        return (f"{tool}: destination console: events are sent nowhere; `shipper sync` "
+                "prints them on stderr")
     if not settings.endpoint:
         return (f"{tool}: no endpoint is set: events wait on disk until one is: "
                 "`shipper config set endpoint URL`")

@@ -46,6 +46,9 @@ class Console(Destination):
     def client_headers(self) -> dict[str, str]:
         return {}  # nothing is sent over HTTP
 
+    def translate(self, events: list[bytes], sent_at: float) -> list[Any]:
+        return self.shown_as.translate(events, sent_at)  # what the console shows
+
     def batch_request(self, events: list[bytes], sent_at: float) -> Request:
         request = self.shown_as.batch_request(events, sent_at)
         headers = {**self.shown_as.client_headers(), **request.headers}
