@@ -360,9 +360,15 @@ class AsyncShipper(_Base):
 
     async def flush(self, timeout: float | None = None) -> FlushResult:
         """Deliver what is queued, or spill it to disk; never raises."""
-        if self.settings.disabled or self._phase == CLOSED:
+        if self.settings.disabled or self._phase == CLOSED or self._idle():
             return FlushResult()
         return await self._engine.flush(timeout)
+
+    def _idle(self) -> bool:
+        """No worker ever ran and nothing waits in memory (a client used only inside a
+        test's capture(), say): nothing to deliver, so no delivery to set up (no disk, no
+        network)."""
+        return self._task is None and not self._engine.holds_events
 
     async def aclose(self) -> FlushResult:
         """Flush within ``shutdown_timeout``, spill the rest, stop. Idempotent."""
@@ -370,6 +376,9 @@ class AsyncShipper(_Base):
             return FlushResult()
         self._phase = CLOSED
         if self.settings.disabled:
+            return FlushResult()
+        if self._idle():
+            release_sigterm(self._engine)
             return FlushResult()
         result = await self._close_engine()
         release_sigterm(self._engine)

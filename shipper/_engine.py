@@ -222,6 +222,12 @@ class Engine:
         if unsaved and not add_drops(self.spool.root, unsaved):
             self.counters.restore_unsaved(unsaved)
 
+    @property
+    def holds_events(self) -> bool:
+        """Whether a flush has anything to deliver: events in memory, or a burst spilled on
+        overflow (a send in flight is the worker's, and a flush waits for it)."""
+        return bool(self.queue or self.overflow or self._overflowed)
+
     def spill_memory(self) -> int:
         """Spill everything held in memory (used at exit, after fork, and after close)."""
         items = _pop_up_to(self.queue, len(self.queue)) + _pop_up_to(self.overflow,
@@ -355,8 +361,6 @@ class Engine:
         """Deliver what is queued now; spill what cannot go before ``timeout`` (default
         ``shutdown_timeout``). Nothing stays in memory. Never raises."""
         limit = self.settings.shutdown_timeout if timeout is None else timeout
-        if not (self.queue or self.overflow or self._overflowed):
-            return FlushResult()  # nothing to deliver: no client to set up, no disk to read
         before = self.counters.snapshot()
         await self._flush(Deadline.after(self.clock, limit))
         return FlushResult.between(before, self.counters.snapshot())
