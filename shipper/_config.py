@@ -392,7 +392,7 @@ def _checked_url(key: str, text: str) -> str:
     host, colon, port = netloc.rpartition(":") if not netloc.endswith("]") else (netloc, "", "")
     if not colon:
         host = netloc
-    elif not (port.isdigit() and 1 <= int(port) <= 65535):
+    elif not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
         raise ConfigError(f"{key} has a port that is not a number from 1 to 65535")
     if not host.strip("[]"):
         raise ConfigError(f"{key} has no host")

@@ -150,9 +150,17 @@ async def send(client: httpx.AsyncClient, destination: Destination, request: Req
         except Exception:  # noqa: BLE001 - a reader's bug must not turn an answer into one
             _log.exception("reading a %s answer (HTTP %d) failed", destination.kind,
                            reply.status)
-            answer = answer_for_status(reply._replace(redact=redact),
-                                       not_found="the endpoint has no such path")
+            answer = _by_status(reply._replace(redact=redact))
     return answer._replace(detail=redact(answer.detail))
+
+
+def _by_status(reply: Reply) -> Answer:
+    """What an answer means by its status alone (its reader failed on the rest)."""
+    try:
+        return answer_for_status(reply, not_found="the endpoint has no such path")
+    except Exception:  # noqa: BLE001 - a header no reader takes: retried, never believed
+        return Answer(TRANSIENT, reply.status, None, f"HTTP {reply.status}: an answer that "
+                                                     "could not be read")
 
 
 async def probe(client: httpx.AsyncClient, destination: Destination) -> tuple[bool | str, str]:

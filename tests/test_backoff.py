@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from email.utils import formatdate
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -100,3 +101,12 @@ def test_a_health_result_is_trusted_between_half_and_all_of_its_ttl(ttl: float,
     half of it."""
     life = jittered_lifetime(ttl, rand=lambda: r)
     assert ttl / 2 <= life <= ttl
+
+
+@pytest.mark.parametrize("value", ["²", "1²", "٣", "①", "5 ", " 7"])
+def test_a_retry_after_of_other_digits_is_ignored_or_read_never_raised(value: str) -> None:
+    """Retry-After: "²" (which str.isdigit() takes and float() refuses), or digits of other
+    scripts: ignored, or read as the plain number, never an exception (it used to escape the
+    reading of a 429, and the files being sent were counted as failing, then quarantined)."""
+    parsed = parse_retry_after(value)
+    assert parsed is None or parsed == float(value.strip())

@@ -70,12 +70,17 @@ def file_name(written_ms: int, count: int) -> str:
     return f"{written_ms:013d}-{os.getpid()}-{os.urandom(4).hex()}-{count}{_SUFFIX}"
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also takes "²", which ``int`` refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_name(name: str) -> tuple[int, int] | None:
     """``(written_ms, count)`` from a cache file name; None for a name that is not ours."""
     if not name.endswith(_SUFFIX):
         return None
     parts = name[: -len(_SUFFIX)].split("-")
-    if len(parts) != 4 or not (parts[0].isdigit() and parts[3].isdigit()):
+    if len(parts) != 4 or not (_digits(parts[0]) and _digits(parts[3])):
         return None
     return int(parts[0]), int(parts[3])
 
@@ -83,7 +88,7 @@ def parse_name(name: str) -> tuple[int, int] | None:
 def writer_pid(name: str) -> int | None:
     """The process that wrote a cache file, from its name (see `file_name`)."""
     parts = name.split("-")
-    return int(parts[1]) if len(parts) == 4 and parts[1].isdigit() else None
+    return int(parts[1]) if len(parts) == 4 and _digits(parts[1]) else None
 
 
 def tmp_name(folder: str, name: str) -> str:

@@ -54,7 +54,7 @@ def parse_time(text: str, now_ms: int | None = None) -> int:
     seconds = duration_s(text)
     if seconds is not None:
         return now - int(seconds * 1000)
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     try:
         when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z"))
@@ -131,7 +131,8 @@ def _events(store: Store, query: dict[str, list[str]], now: int) -> dict[str, An
     before = None
     if before_text is not None:
         ts, sep, seq = before_text.partition(":")
-        if not (sep and ts.lstrip("-").isdigit() and seq.isdigit()):
+        if not (sep and ts.isascii() and seq.isascii() and ts.lstrip("-").isdigit()
+                and seq.isdigit()):
             raise BadRequest("before must be TS:SEQ, as `next` gives it")
         before = (int(ts), int(seq))
     after = _int(query, "after", 0, 0, 1 << 62) if after_text is not None else None

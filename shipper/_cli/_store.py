@@ -564,7 +564,7 @@ def _ms(stamp: object) -> int | None:
     if type(stamp) is str and len(stamp) == 24 and stamp[23] == "Z" and stamp[19] == ".":
         day = _day_ms(stamp[:10])
         digits = stamp[11:13] + stamp[14:16] + stamp[17:19] + stamp[20:23]
-        if day is not None and digits.isdigit() and stamp[10] == "T":
+        if day is not None and digits.isascii() and digits.isdigit() and stamp[10] == "T":
             return (day + int(stamp[11:13]) * 3_600_000 + int(stamp[14:16]) * 60_000
                     + int(stamp[17:19]) * 1000 + int(stamp[20:23]))
     return epoch_ms(stamp)

@@ -63,7 +63,7 @@ def create_table_sql(database: str, table: str) -> str:
 
 def exception_code(reply: Reply) -> int | None:
     header = reply.headers.get("x-clickhouse-exception-code")
-    if header and header.strip().isdigit():
+    if header and header.strip().isascii() and header.strip().isdigit():
         return int(header)
     match = _CODE.match(reply.body)
     return int(match.group(1)) if match else None
