@@ -275,7 +275,8 @@ def test_cache_symlink_planted_by_another_user_is_refused(tmp_path: Path) -> Non
 def test_collector_refuses_oversized_bodies(tmp_path: Path) -> None:
     """serve answers 413 to a body over its limit without reading it all."""
     with serving(make_server("127.0.0.1", 0, out=tmp_path / "o.jsonl", max_body=1000)) as base:
-        r = httpx.post(base + "/v1/batch", content=b"{" + b" " * 5000 + b"}")
+        r = httpx.post(base + "/v1/batch", content=b"{" + b" " * 5000 + b"}",
+                       headers={"Content-Type": "application/json"})
         assert r.status_code == 413
         assert httpx.get(base + "/health").status_code == 200
 
@@ -286,7 +287,8 @@ def test_collector_survives_a_gzip_bomb(tmp_path: Path) -> None:
         bomb = gzip.compress(b"\0" * (MAX_INFLATED * 4), compresslevel=9)
         assert len(bomb) < 200_000
         url = base + "/v1/batch"
-        r = httpx.post(url, content=bomb, headers={"Content-Encoding": "gzip"}, timeout=30)
+        r = httpx.post(url, content=bomb, timeout=30,
+                       headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
         assert r.status_code == 413
         ok = httpx.post(url, json={"batch": [{"id": "a"}]})
         assert ok.status_code == 200

@@ -43,7 +43,8 @@ def test_the_collector_survives_idle_connections_and_slow_clients(tmp_path: Path
                 sock.close()
         assert wait_for(lambda: httpx.get(url + "/health", timeout=5).status_code == 200)
         slow = socket.create_connection(("127.0.0.1", port))
-        slow.sendall(b"POST /v1/batch HTTP/1.1\r\nContent-Length: 100\r\n\r\n")
+        slow.sendall(b"POST /v1/batch HTTP/1.1\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100\r\n\r\n")
         slow.settimeout(0.2)
         cut_off = False
         for _ in range(100):  # a byte every 0.2 s for up to 20 s: each one under any timeout
@@ -59,7 +60,8 @@ def test_the_collector_survives_idle_connections_and_slow_clients(tmp_path: Path
         slow.close()
         assert cut_off, "a trickling client was never cut off"
         deep = "[" * 100_000 + "]" * 100_000
-        r = httpx.post(url + "/v1/batch", content=deep.encode(), timeout=30)
+        r = httpx.post(url + "/v1/batch", content=deep.encode(), timeout=30,
+                       headers={"Content-Type": "application/json"})
         assert r.status_code == 400
 
 

@@ -158,7 +158,8 @@ def test_the_otlp_intake_is_bounded_like_the_native_one(tmp_path: Path) -> None:
                              request_deadline=5.0)) as url:
         logs = url + "/v1/logs"
         big = json.dumps(otlp_logs([{"body": {"stringValue": "x" * 200_000}}])).encode()
-        assert httpx.post(logs, content=big, timeout=30).status_code == 413
+        assert httpx.post(logs, content=big, timeout=30,
+                          headers={"Content-Type": "application/json"}).status_code == 413
         bomb = gzip.compress(b" " * (MAX_INFLATED + 1024), compresslevel=9)
         assert len(bomb) < 100_000
         answer = httpx.post(logs, content=bomb, timeout=30,
@@ -173,7 +174,8 @@ def test_the_otlp_intake_is_bounded_like_the_native_one(tmp_path: Path) -> None:
                             headers={"Content-Type": "application/x-protobuf"})
         assert answer.status_code == 400
         answer = httpx.post(logs, content=b"{}", timeout=30,
-                            headers={"Content-Encoding": "br"})
+                            headers={"Content-Encoding": "br",
+                                     "Content-Type": "application/json"})
         assert answer.status_code == 415
         assert httpx.post(logs, json=otlp_logs([{"eventName": "ok"}]),
                           timeout=30).status_code == 200

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from functools import lru_cache
 from typing import Any
@@ -36,6 +37,12 @@ from .._tools._registry import source_named
 
 _ID_SPACE = uuid.UUID("5b3f8a52-3c1e-4d4b-9a57-6e0b1c2d3e4f")  # ids made from OTLP records
 _NAME_CHARS = 200
+# The most items one request may hold: JSON objects in a body (an event is a few of them),
+# OTLP records in a protobuf one. A request's memory grows with them far more than with its
+# bytes (an empty protobuf record is 2 bytes), so they are bounded apart from the body cap;
+# shipper sends 500 events a batch, OpenTelemetry's exporters 512 records.
+MAX_OBJECTS = 200_000
+MAX_RECORDS = 50_000
 _OURS = ("event.id", "context", "user.id", "enduser.pseudo.id")
 LOGS, METRICS, TRACES = "logs", "metrics", "traces"
 _ROOT_KEYS = {"resourceLogs": LOGS, "resource_logs": LOGS, "resourceMetrics": METRICS,
@@ -177,10 +184,28 @@ _REJECTED = {LOGS: "rejected_log_records", METRICS: "rejected_data_points",
              TRACES: "rejected_spans"}
 
 
+def too_many_objects(body: bytes) -> bool:
+    """Whether a JSON body holds more objects than a request may (`MAX_OBJECTS`): counted
+    before it is parsed, since parsing them is what costs."""
+    return body.count(b"{") > MAX_OBJECTS
+
+
+def _records(signal: str, message: Any) -> int:
+    """How many items (records, spans, metrics) a protobuf export request holds."""
+    if signal == LOGS:
+        return sum(len(scope.log_records) for resource in message.resource_logs
+                   for scope in resource.scope_logs)
+    if signal == TRACES:
+        return sum(len(scope.spans) for resource in message.resource_spans
+                   for scope in resource.scope_spans)
+    return sum(len(scope.metrics) for resource in message.resource_metrics
+               for scope in resource.scope_metrics)
+
+
 def decode(signal: str, body: bytes, protobuf: bool) -> dict[str, Any]:
     """An OTLP export request as its JSON form (lowerCamelCase, 64-bit integers as text).
-    `Refused`: 415 for protobuf without the ``otlp-proto`` extra, 400 for a body that is
-    not such a request."""
+    `Refused`: 415 for protobuf without the ``otlp-proto`` extra, 413 for more items than
+    a request may hold (`MAX_RECORDS`), 400 for a body that is not such a request."""
     if not protobuf:
         try:
             parsed = loads(body)
@@ -199,8 +224,15 @@ def decode(signal: str, body: bytes, protobuf: bool) -> dict[str, Any]:
 
     try:
         message = getattr(module, _REQUEST[signal]).FromString(body)
-        doc: dict[str, Any] = json_format.MessageToDict(message)
+        items = _records(signal, message)
     except (DecodeError, RecursionError, ValueError):
+        raise Refused(400, "body is not an OTLP protobuf export request") from None
+    if items > MAX_RECORDS:
+        raise Refused(413, f"more than {MAX_RECORDS} items in one request: send smaller "
+                           "batches")
+    try:
+        doc: dict[str, Any] = json_format.MessageToDict(message)
+    except (RecursionError, ValueError):
         raise Refused(400, "body is not an OTLP protobuf export request") from None
     return doc
 
@@ -327,12 +359,53 @@ def log_events(doc: dict[str, Any], received_ms: int, *, protobuf: bool = False,
             scope = scope_logs.get("scope") if isinstance(scope_logs, dict) else None
             scope_name = scope.get("name") if isinstance(scope, dict) else None
             for record in _list(scope_logs, "logRecords", "log_records"):
-                if not isinstance(record, dict):
+                try:
+                    events.append(clean(_event(record, resource, service,
+                                               scope_name=scope_name,
+                                               received_ms=received_ms, protobuf=protobuf)))
+                except Exception:  # noqa: BLE001 - one record that cannot be read: it alone
                     rejected += 1
-                    continue
-                events.append(_event(record, resource, service, scope_name=scope_name,
-                                     received_ms=received_ms, protobuf=protobuf))
     return events, rejected
+
+
+def clean(value: Any) -> Any:
+    """``value`` as the store and JSON can hold it: a lone surrogate in a string (or a key)
+    replaced, a number that is not finite (NaN, Infinity, 1e999) null; the rest as it is."""
+    kind = type(value)
+    if kind is str:
+        return value if value.isascii() else value.encode("utf-8", "replace").decode()
+    if kind is float:
+        return value if value - value == 0 else None  # false for inf and nan
+    if kind is dict:
+        return {clean(k) if type(k) is str else k: clean(v) for k, v in value.items()}
+    if kind is list:
+        return [clean(v) for v in value]
+    return value
+
+
+_SUSPECT = re.compile(r"\\[uU][dD][89a-fA-F]|[eE]\+?[0-9]{3}")  # a surrogate escape, an exponent
+
+
+def cleaned(events: list[dict[str, Any]], raws: list[str]) -> None:
+    """Make the events of a native batch storable in place (see `clean`): where an event's
+    text holds a surrogate escape or an exponent of three digits, it is checked, and one
+    that needed cleaning is kept as the cleaned event, its text written anew."""
+    for i, raw in enumerate(raws):
+        if _SUSPECT.search(raw):
+            fixed = clean(events[i])
+            if fixed != events[i] or _has_nan(events[i]):
+                events[i] = fixed
+                raws[i] = encode(fixed)
+
+
+def _has_nan(value: Any) -> bool:
+    if type(value) is float:
+        return value != value  # noqa: PLR0124 - NaN, which equals nothing, not even itself
+    if type(value) is dict:
+        return any(_has_nan(v) for v in value.values())
+    if type(value) is list:
+        return any(_has_nan(v) for v in value)
+    return False
 
 
 def _event(record: dict[str, Any], resource: dict[str, Any], service: str | None, *,

@@ -51,6 +51,9 @@ REQUEST_DEADLINE_S = 30.0  # for a whole request, idle keep-alive wait included
 BLACKHOLE_MAX_S = 120.0
 PRUNE_EVERY_S = 3600.0
 _NATIVE = "native"
+_LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
+_INTAKE_TYPES = frozenset({"application/json", "application/x-protobuf",
+                           "application/protobuf"})
 # what each intake path takes (None: an OTLP signal, told by the body)
 _INTAKE: dict[str, str | None] = {"/v1/batch": _NATIVE, "/v1/logs": _intake.LOGS,
                                   "/v1/metrics": _intake.METRICS,
@@ -120,16 +123,22 @@ class Collector:
         where known) and append the new ones to the events file; returns how many were new.
         Raises `sqlite3.Error` when the store cannot take them (the client keeps them and
         sends them again)."""
-        fresh = self.store.add(events, raws=raws)
+        fresh = self.store.add(events, raws=raws,
+                               before_commit=self._copy if self.out is not None else None)
         with self.lock:
             self.tally.events_received += len(events)
             self.tally.duplicates += len(events) - len(fresh)
             self.tally.events_accepted += len(fresh)
-            if self.out is not None and fresh:
-                fd = os.open(self.out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-                with os.fdopen(fd, "a", encoding="utf-8") as f:
-                    f.writelines(json.dumps(e, separators=(",", ":")) + "\n" for e in fresh)
         return len(fresh)
+
+    def _copy(self, fresh: list[dict[str, Any]]) -> None:
+        """Append new events to the JSON Lines copy, before the store commits them: a copy
+        that cannot be written (a full disk) stores nothing, and the sender sends again
+        (an event stored but not copied would never be copied, being a duplicate then)."""
+        assert self.out is not None  # noqa: S101 - called only with an --out file
+        fd = os.open(self.out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
+            f.writelines(json.dumps(e, separators=(",", ":")) + "\n" for e in fresh)
 
     def said(self, line: str) -> None:
         """One line on the debug stream (``serve --debug``), if any."""
@@ -256,7 +265,27 @@ class _Handler(BaseHTTPRequestHandler):
                         {"WWW-Authenticate": "Bearer"})
         return False
 
+    def _host_is_ours(self) -> bool:
+        """On loopback, a request must name this machine (``Host: 127.0.0.1:8053``,
+        ``localhost``, ``[::1]``): a web page the user opens cannot reach the serve through a
+        name of its own that resolves here (DNS rebinding). Answered here when it does not."""
+        if self.server.reads_need_key:  # beyond loopback: the API key guards it instead
+            return True
+        host = (self.headers.get("Host") or "").strip().lower()
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name in _LOOPBACK_NAMES:
+            return True
+        self._reply(421, {"error": f"this serve answers requests for this machine only "
+                                   f"(127.0.0.1, localhost), not for {host[:100]!r}"})
+        return False
+
+    def _may_control(self) -> bool:
+        """``--control`` endpoints need the key wherever reads do."""
+        return self.server.control and self._may_read()
+
     def do_GET(self) -> None:
+        if not self._host_is_ours():
+            return
         collector = self.server.collector
         parts = urlsplit(self.path)
         path = parts.path
@@ -268,8 +297,9 @@ class _Handler(BaseHTTPRequestHandler):
             status = collector.faults.health_status
             self._reply(status, {"ok": 200 <= status < 300})
         elif path == "/_control/stats" and self.server.control:
-            with collector.lock:
-                self._reply(200, asdict(collector.tally))
+            if self._may_control():
+                with collector.lock:
+                    self._reply(200, asdict(collector.tally))
         elif path.startswith("/api/"):
             if self._may_read():
                 self._api(path, parse_qs(parts.query))
@@ -285,23 +315,26 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = _api.answer(self.server.collector.store, unquote(path), query)
         except (sqlite3.Error, ValueError) as exc:  # ValueError: a row that is not JSON
             status, payload = 500, {"error": f"the store cannot be read: {exc}"}
-        body = json.dumps(payload, separators=(",", ":")).encode()
+        body = _json_body(payload)
         self._send(status, body, "application/json", {"Cache-Control": "no-store"})
 
     def do_POST(self) -> None:
+        if not self._host_is_ours():
+            return
         collector = self.server.collector
         path = self.path.split("?", 1)[0]
         if path == "/_control/faults" and self.server.control:
             body = self._read_body()
-            if body is not None:
+            if body is not None and self._may_control():
                 collector.faults.update(json.loads(body or b"{}"))
                 self._reply(200, asdict(collector.faults))
             return
         if path == "/_control/reset" and self.server.control:
             self._read_body()
-            with collector.lock:
-                collector.tally = Tally()
-            self._reply(200, {})
+            if self._may_control():
+                with collector.lock:
+                    collector.tally = Tally()
+                self._reply(200, {})
             return
         if path not in _INTAKE:
             self._read_body()
@@ -313,6 +346,8 @@ class _Handler(BaseHTTPRequestHandler):
         if collector.api_key is not None and not self._key_given():
             self._read_body()
             self._reply(401, {"error": "bad or missing API key"})
+            return
+        if not self._content_type_is_ours():
             return
         body = self._inflated_body()
         if body is None:
@@ -328,12 +363,27 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._take_otlp(path, signal, body)
 
+    def _content_type_is_ours(self) -> bool:
+        """What senders of events send (JSON, OTLP protobuf): a web page cannot post that to
+        another site without asking first (CORS), where it can post ``text/plain``."""
+        kind = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+        if kind in _INTAKE_TYPES:
+            return True
+        self._reply(415, {"error": f"Content-Type {kind or 'none'!r} is not taken: send "
+                                   "application/json (or OTLP's application/x-protobuf)"})
+        return False
+
     def _take_batch(self, path: str, body: bytes) -> None:
+        if _intake.too_many_objects(body):
+            self._reply(413, {"error": f"more than {_intake.MAX_OBJECTS} JSON objects in one "
+                                       "request: send smaller batches"})
+            return
         try:
             events, raws = _intake.native_batch(body)
         except _intake.Refused as exc:
             self._reply(exc.status, {"error": str(exc)})
             return
+        _intake.cleaned(events, raws)
         if self._inject(events) or self._over_the_rate():
             return
         fresh = self._store(path, events, raws)
@@ -345,6 +395,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _take_otlp(self, path: str, signal: str, body: bytes) -> None:
         protobuf = _intake.is_protobuf(self.headers.get("Content-Type", ""), body)
+        if not protobuf and _intake.too_many_objects(body):
+            self._reply(413, {"error": f"more than {_intake.MAX_OBJECTS} JSON objects in one "
+                                       "request: send smaller batches"})
+            return
         try:
             doc = _intake.decode(signal, body, protobuf)
             if signal == _intake.LOGS:
@@ -388,6 +442,13 @@ class _Handler(BaseHTTPRequestHandler):
                 collector.store_failure = why
                 print(f"shipper serve: {why}", file=sys.stderr, flush=True)
             self._reply(503, {"error": why}, {"Retry-After": "5"})
+            return None
+        except Exception as exc:  # noqa: BLE001 - the batch's fault: refused, never a hang-up
+            # a 400 makes a sender look for the events at fault (shipper bisects), so the
+            # rest of the batch is still stored; the connection is answered, never dropped
+            why = f"an event of this batch cannot be stored ({type(exc).__name__}: {exc})"
+            print(f"shipper serve: {why[:300]}", file=sys.stderr, flush=True)
+            self._reply(400, {"error": why[:300]})
             return None
         collector.store_failure = None
         with collector.lock:
@@ -547,6 +608,15 @@ def _busy(request: socket.socket) -> None:
                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
     except OSError:
         pass
+
+
+def _json_body(payload: object) -> bytes:
+    """``payload`` as JSON bytes, always valid JSON: a number that is not finite (a stored
+    NaN, Infinity or 1e999) is written as null."""
+    try:
+        return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+    except ValueError:
+        return json.dumps(_intake.clean(payload), separators=(",", ":")).encode()
 
 
 def _is_loopback(address: str) -> bool:

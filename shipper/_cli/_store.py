@@ -21,7 +21,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -242,11 +242,15 @@ class Store:
     # -- writing ------------------------------------------------------------------------
 
     def add(self, events: list[dict[str, Any]], received_ms: int | None = None, *,
-            raws: list[str] | None = None) -> list[dict[str, Any]]:
+            raws: list[str] | None = None,
+            before_commit: Callable[[list[dict[str, Any]]], object] | None = None,
+            ) -> list[dict[str, Any]]:
         """Store ``events`` (parsed native events, each with a string id; ``raws``, their
         JSON texts where the caller has them) in one transaction; returns those that were
-        new (not stored before, nor earlier in the batch), in order. Raises `sqlite3.Error`
-        when the file cannot take them."""
+        new (not stored before, nor earlier in the batch), in order. ``before_commit`` is
+        given them inside the transaction (a copy kept elsewhere): if it raises, nothing is
+        stored and the exception is raised. Raises `sqlite3.Error` when the file cannot take
+        them."""
         received = int(time.time() * 1000) if received_ms is None else received_ms
         texts = raws if raws is not None and len(raws) == len(events) else [None] * len(events)
         batch: dict[str, tuple[dict[str, Any], str | None]] = {}
@@ -257,6 +261,8 @@ class Store:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 fresh = self._insert_new(conn, batch, received)
+                if before_commit is not None and fresh:
+                    before_commit(fresh)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
