@@ -6,6 +6,8 @@ every process that shares a cache makes the same decision from the same file.
 
 from __future__ import annotations
 
+import math
+
 from ._backoff import LONGEST_PAUSE_S
 
 TYPE_CHECKING = False
@@ -20,7 +22,7 @@ SEND: Final = "send"  # the gate is open
 PROBE: Final = "probe"  # ask the health endpoint first
 WAIT: Final = "wait"  # the breaker, a failed probe or a Retry-After says not now
 
-_ROUNDING_S = 1e-6
+_ROUNDING_STEPS = 8  # floats tried at and after a moment where decide may change
 
 
 def paused_until(snap: Snapshot, now: float) -> float | None:
@@ -81,9 +83,11 @@ def waits_until(snap: Snapshot, now: float, *, ttl: float, probes: bool = True) 
     if health is not None:
         times.append(health.checked_mono + health.lifetime(ttl))
     for moment in sorted(t for t in times if t > now):
-        # a microsecond later too: `start + lifetime - start` may come out a hair below the
-        # lifetime in floating point, and `decide` would still say wait at the moment itself
-        for at in (moment, moment + _ROUNDING_S):
+        # and the few floats after it: `start + lifetime - start` may come out a hair below
+        # the lifetime, and `decide` would still say wait at the moment itself
+        at = moment
+        for _ in range(_ROUNDING_STEPS):
             if decide(snap, at, ttl=ttl, probes=probes) != WAIT:
                 return at
+            at = math.nextafter(at, math.inf)
     return None
