@@ -629,7 +629,8 @@ def unknown_names(environ: Mapping[str, str] | None = None) -> list[tuple[str, s
     """What looks like configuration but configures nothing, for `shipper doctor` and the
     command line's warnings: ``(where, name, meant)`` for each key of the config file that is
     no setting (where ``"config file"``) and each ``SHIPPER_*`` environment variable that is
-    neither a setting nor ``SHIPPER_CONFIG`` / ``SHIPPER_SERVE_API_KEY`` (``"environment"``),
+    neither a setting nor ``SHIPPER_CONFIG`` / ``SHIPPER_SERVE_API_KEY`` /
+    ``SHIPPER_HOOK_PAYLOAD`` (``"environment"``),
     ``meant`` being the closest real name, spelt the same way, or None. Raises `ConfigError`
     when the config file cannot be read."""
     env = os.environ if environ is None else environ
@@ -637,8 +638,9 @@ def unknown_names(environ: Mapping[str, str] | None = None) -> list[tuple[str, s
     for key in _read_file(config_file(env)):
         if key not in KEYS:
             found.append(("config file", key, closest_key(key)))
-    known = {"SHIPPER_" + key.upper() for key in KEYS} | {"SHIPPER_CONFIG",
-                                                          "SHIPPER_SERVE_API_KEY"}
+    known = {"SHIPPER_" + key.upper() for key in KEYS} | {
+        "SHIPPER_CONFIG", "SHIPPER_SERVE_API_KEY",
+        "SHIPPER_HOOK_PAYLOAD"}  # the opencode plugin's hooks (shipper/_hook.py)
     for name in sorted(env):
         if name.startswith("SHIPPER_") and name not in known:
             meant = closest_key(name)

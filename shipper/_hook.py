@@ -43,13 +43,16 @@ HOOK_BUDGET_S = 3.0
 HOOK_SYNC_BUDGET_S = 0.5  # and starting a background sync after this long
 HOOK_MAX_STDIN = 16 * 1024 * 1024  # a larger payload is counted, not kept: its event says so
 DEFERRED = (_signal.SIGINT, _signal.SIGHUP, _signal.SIGTERM)  # SIGTERM last: see the tests
+# Where a caller with no stdin to give passes the payload (the opencode plugin): a process's
+# environment is readable by its user alone (/proc/PID/environ is 0400), its argv by anyone.
+PAYLOAD_VARIABLE = "SHIPPER_HOOK_PAYLOAD"
 
 USAGE = """\
 usage: shipper hook [--source SOURCE] [--event NAME] [--include-content] [PAYLOAD]
 
-Record one agent hook payload, read from stdin (or PAYLOAD, for Codex's notify and the
-opencode plugin), as an event. Prints nothing and exits 0 whatever happens: a hook must
-never fail its agent.
+Record one agent hook payload, read from stdin (or PAYLOAD, for Codex's notify; or, where
+stdin is empty, the SHIPPER_HOOK_PAYLOAD environment variable, for the opencode plugin), as
+an event. Prints nothing and exits 0 whatever happens: a hook must never fail its agent.
 
   --source SOURCE     {sources} (default: generic)
   --event NAME        the event name (default: from the payload)
@@ -220,11 +223,14 @@ def _hook(argv: list[str]) -> None:
     """Read the payload (within the budget), write its event (whatever the time: an event is
     never abandoned half-written), then start a background sync (within a budget again)."""
     source, event, include, payload = parse(argv)
+    given = os.environ.pop(PAYLOAD_VARIABLE, None)  # taken once: the sync never inherits it
+    if payload is None:
+        raw, size, cut = read_stdin()
+        if size == 0 and given is not None:  # nothing on stdin: the caller's private payload
+            payload = given
     if payload is not None:
         raw, cut = payload.encode("utf-8", "surrogateescape"), ""
         size = len(raw)
-    else:
-        raw, size, cut = read_stdin()
     from ._config import load_settings
 
     settings = load_settings(short_lived=True)  # not strict: a bad value is logged, skipped

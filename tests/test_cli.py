@@ -485,10 +485,12 @@ def test_doctor_reports_unknown_config_keys_and_variables(
         misspelt_config: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     """doctor names a misspelt config key and an unknown SHIPPER_* variable as things to
-    fix, each with the name meant; it does not also warn about them on stderr."""
+    fix, each with the name meant (not the known names that are no setting); it does not
+    also warn about them on stderr."""
     monkeypatch.setenv("SHIPPER_ENDPONT", "http://127.0.0.1:9")
     monkeypatch.setenv("SHIPPER_NONSENSE", "1")
     monkeypatch.setenv("SHIPPER_SERVE_API_KEY", "not-a-setting-but-known")
+    monkeypatch.setenv("SHIPPER_HOOK_PAYLOAD", "{}")  # the opencode plugin's, also known
     assert main(["doctor"]) == 1
     captured = capsys.readouterr()
     out = captured.out
@@ -497,7 +499,7 @@ def test_doctor_reports_unknown_config_keys_and_variables(
     assert "FIX   environment variable SHIPPER_ENDPONT is not a setting" in out
     assert "did you mean SHIPPER_ENDPOINT?" in out
     assert "SHIPPER_NONSENSE is not a setting, so it is ignored\n" in out
-    assert "SHIPPER_SERVE_API_KEY" not in out
+    assert "SHIPPER_SERVE_API_KEY" not in out and "SHIPPER_HOOK_PAYLOAD" not in out
     assert "endpont" not in captured.err
 
 

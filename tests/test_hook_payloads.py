@@ -143,3 +143,21 @@ def test_the_json_reader_says_value_error_for_bad_json_without_json_loaded() -> 
                           check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "True"  # json came in only to say what was wrong
+
+
+def test_a_payload_in_the_environment_is_recorded_when_stdin_is_empty(tmp_path: Path) -> None:
+    """``SHIPPER_HOOK_PAYLOAD`` (the opencode plugin's way: private to the user, where argv
+    is not) is the payload when stdin is empty; stdin, when it has one, wins; either way
+    the variable is taken out of the hook's environment, so nothing it starts inherits it."""
+    code = (f"import os, sys; sys.path.insert(0, {str(ROOT)!r}); from shipper._hook import main; "
+            f"main(); sys.stderr.write(repr('SHIPPER_HOOK_PAYLOAD' in os.environ))")
+    payload = json.dumps({"hook_event_name": "PreToolUse", "tool_name": "Read"})
+    for stdin, cache, tool in ((b"", tmp_path / "env", "Read"),
+                               (payload.replace("Read", "Edit").encode(), tmp_path / "stdin", "Edit")):
+        env = {**child_env(cache), "SHIPPER_HOOK_PAYLOAD": payload}
+        done = subprocess.run([sys.executable, "-S", "-c", code, "--source", "claude-code"],
+                              input=stdin, env=env, capture_output=True, timeout=60,
+                              check=False)
+        assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"False")
+        props = the_event(cache)["properties"]
+        assert isinstance(props, dict) and props["tool_name"] == tool

@@ -7,9 +7,10 @@ sent (``chat.message``) and a tool executed (``tool.execute.after``), and starts
 command for each in a process of its own, detached, with its standard streams on
 ``/dev/null``: it never waits for it, never prints, and never throws into opencode. It
 passes metadata and sizes, not the prompt, the tool's input or its output, unless
-``--include-content`` is added to its ``HOOK`` line; the payload is the hook's last
-argument (whole at once, even when opencode exits the moment after). Once the interpreter
-or the script it names is gone, it does nothing.
+``--include-content`` is added to its ``HOOK`` line. The payload is in the hook's
+environment (``SHIPPER_HOOK_PAYLOAD``: whole at once, even when opencode exits the moment
+after, and readable by the user alone, where an argument would be in everyone's ``ps``).
+Once the interpreter or the script it names is gone, it does nothing.
 """
 
 from __future__ import annotations
@@ -99,8 +100,10 @@ function send(payload) {
   try {
     if (typeof payload.session_id !== "string") return  // not an event of a session
     if (!NEEDS.every((file) => existsSync(file))) return
-    const child = spawn(HOOK[0], [...HOOK.slice(1), JSON.stringify(payload)],
-                        { detached: true, stdio: "ignore" })
+    // The payload goes in the hook's environment, which only this user can read (its
+    // argv is in `ps` for everyone), whole at once, even if opencode exits the moment after.
+    const env = { ...process.env, SHIPPER_HOOK_PAYLOAD: JSON.stringify(payload) }
+    const child = spawn(HOOK[0], HOOK.slice(1), { detached: true, stdio: "ignore", env })
     child.on("error", () => {})
     child.unref()
   } catch {}

@@ -84,11 +84,13 @@ class Session:
 @dataclass
 class Replay:
     """A hook run a client gave no account of, to make again by hand: the installed
-    command, how the client starts it, and the payload it gives it."""
+    command, how the client starts it, and the payload it gives it (on stdin, or in the
+    environment)."""
 
     event: str
     argv: list[str]
     stdin: bytes
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def hook_commands(path: Path, event: str) -> list[str]:

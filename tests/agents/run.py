@@ -154,7 +154,7 @@ def run_one(client: Client, executable: Path, session: Session) -> None:
 
 
 def replay(result_cache: Path, session: Session, item: Replay) -> ReplayResult:
-    env = {**session.env, "SHIPPER_CACHE_DIR": str(result_cache)}
+    env = {**session.env, "SHIPPER_CACHE_DIR": str(result_cache), **item.env}
     done = subprocess.run(item.argv, cwd=session.work, env=env, input=item.stdin,
                           capture_output=True, timeout=SESSION_TIMEOUT_S, check=False,
                           start_new_session=True)

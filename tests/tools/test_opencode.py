@@ -152,6 +152,39 @@ def test_the_plugin_passes_content_once_opted_in_and_keeps_that_on_reinstall(
     assert len(tool["tool_response"]) == 8192 and tool["output_bytes"] == 10000 + len(SECRET)
 
 
+def test_the_plugin_passes_the_payload_where_only_the_user_can_read_it(
+        where: Where, tmp_path: Path) -> None:
+    """Opted in to content, the plugin still puts neither the prompt nor a path on the
+    hook's command line (``ps`` shows it to every user): the whole payload is in the hook's
+    environment, ``SHIPPER_HOOK_PAYLOAD``, which only the user can read."""
+    assert where("install", "opencode")[0] == 0
+    plugin = where.home / PLUGIN
+    text = plugin.read_text()
+    hook_line = next(line for line in text.splitlines() if line.startswith("const HOOK = "))
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    recorder = tmp_path / "recorder.sh"  # what the hook process was given, as it ran
+    recorder.write_text('printf "%s\\n" "$0" "$@" >"$SEEN/argv.$$"\n'
+                        'printf "%s" "$SHIPPER_HOOK_PAYLOAD" >"$SEEN/.env.$$"\n'
+                        'mv "$SEEN/.env.$$" "$SEEN/env.$$"\n')
+    argv = ["/bin/sh", str(recorder), "--source", "opencode", "--include-content"]
+    plugin.write_text(text.replace(hook_line, f"const HOOK = {json.dumps(argv)}"))
+    require_tool("node")
+    script = tmp_path / "drive.mjs"
+    script.write_text(DRIVE)
+    done = subprocess.run(["node", str(script), str(plugin), "ses_9", SECRET, HOME],
+                          env=child_env(tmp_path / "cache", HOME=HOME, PATH="/usr/bin:/bin",
+                                        SEEN=str(seen)),
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert wait_for(lambda: len(list(seen.glob("env.*"))) >= 5, timeout=60)
+    argvs = "".join(p.read_text() for p in seen.glob("argv.*"))
+    assert SECRET not in argvs and HOME not in argvs and "ses_9" not in argvs
+    payloads = [json.loads(p.read_text()) for p in seen.glob("env.*")]
+    assert {p["hook_event_name"] for p in payloads} >= {"chat.message", "tool.execute.after"}
+    assert any(SECRET in p.get("prompt", "") for p in payloads)
+
+
 def test_a_plugin_left_behind_by_a_removed_shipper_does_nothing(
         where: Where, tmp_path: Path) -> None:
     """With the interpreter or the script it names gone (`pip uninstall` without `shipper
@@ -215,7 +248,7 @@ class Opencode(Client):
     session (the JSON events it prints): the session created, one prompt, each tool call
     completed, the session idle at the end. The plugin starts each hook with its streams on
     /dev/null (nothing can reach opencode); each is also replayed as the plugin starts it
-    (its argv, the payload as the last argument). The first run in a home installs
+    (its argv, the payload in ``SHIPPER_HOOK_PAYLOAD``). The first run in a home installs
     ``@opencode-ai/plugin`` from npm into the config folder (opencode's own doing, for any
     plugin); an npm cache shared by the sessions keeps that quick."""
 
@@ -299,8 +332,8 @@ class Opencode(Client):
                                    "exit_code": 0, "input_bytes": 90, "output_bytes": 24},
             "session.idle": {},
         }
-        return [Replay(event, [*hook, json.dumps(
-            {"hook_event_name": event, **common, **payload})], b"")
+        return [Replay(event, hook, b"", {"SHIPPER_HOOK_PAYLOAD": json.dumps(
+            {"hook_event_name": event, **common, **payload})})
             for event, payload in payloads.items()]
 
 
