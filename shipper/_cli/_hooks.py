@@ -34,13 +34,13 @@ def _leftover_backups(plan: Plan) -> list[Path]:
     copy of the file as it was: restoring one would bring them back)."""
     found = []
     for change in plan.changes:
-        backup = _install.backup_of(change.path)
-        try:
-            text = backup.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if _install.mentions_shipper_hook(text):
-            found.append(backup)
+        for backup in _install.backups_of(change.path):
+            try:
+                text = backup.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            if _install.mentions_shipper_hook(text):
+                found.append(backup)
     return found
 
 
@@ -50,14 +50,14 @@ def _carry_out(tool: str, action: str, plan: Plan, *, dry_run: bool, out: TextIO
     changes = plan.pending()
     if not changes:
         print(plan.unchanged, file=out)
-        for note in plan.notes:
+        for note in plan.remarks():
             print(note, file=out)
         return 0
     if dry_run:
         for change in changes:
             out.write(_install.diff(change))
         print(f"{tool}: dry run; nothing written", file=out)
-        for note in plan.notes:
+        for note in plan.remarks():
             print(note, file=out)
         return 0
     backups = []
@@ -70,7 +70,7 @@ def _carry_out(tool: str, action: str, plan: Plan, *, dry_run: bool, out: TextIO
         if backup is not None:
             backups.append(backup)
     lines = [*plan.done, *[f"{tool}: the previous file is kept as {b}" for b in backups],
-             *plan.notes]
+             *plan.remarks()]
     if action == "uninstall":
         lines += [f"{tool}: {b} still holds shipper's hooks (a copy from before); restoring "
                   "it brings them back: delete it once you no longer need it"
@@ -94,12 +94,14 @@ def _status(tools: tuple[str, ...], where: _install.Where, out: TextIO) -> int:
                 continue
             if plan.found is None:
                 print(f"{label}: not installed ({plan.where})", file=out)
+                for note in plan.kept:  # a command of the user's that runs the hook
+                    print(note, file=out)
                 continue
             scope_flag = f" --scope {scope}" if scope != installer.scopes[0] else ""
             fresh = plan.state or ("up to date" if not plan.pending() else
                                    f"out of date: run `shipper hooks install {tool}{scope_flag}`")
             print(f"{label}: installed, {plan.found}, {fresh} ({plan.where})", file=out)
-            for note in plan.notes:
+            for note in plan.remarks():
                 print(note, file=out)
     return 0
 

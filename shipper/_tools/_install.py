@@ -4,14 +4,16 @@ knows none of them.
 
 Every action is planned before anything is written: the tool's files are read and parsed
 (a file that cannot be merged safely is refused, exit 1, and left untouched), the new text
-is computed, and only then is each changed file backed up (``<file>.shipper-backup``) and
-replaced atomically, or, with ``--dry-run``, shown as a diff. A file keeps its line endings
+is computed, and only then is each changed file backed up (``<file>.shipper-backup``; a
+backup is never overwritten: a later one is ``.shipper-backup.1``, ``.2``...) and replaced
+atomically, or, with ``--dry-run``, shown as a diff. A file keeps its line endings
 (CRLF stays CRLF), a JSON number its spelling (``1e400`` is not rewritten as
 ``Infinity``), a TOML file its comments.
 
-Our entries are told from the user's by their command alone: one that runs a ``shipper``
-executable (or ``-m shipper``) with the ``hook`` subcommand, or the ``shipper-hook``
-script, is ours; anything else is the user's and is kept as it is, in order. Installing
+Our entries are told from the user's by their command alone: one of the forms shipper
+writes (`is_shipper_hook`: the guarded command, the bare ``shipper hook`` invocation with
+its flags, Codex's notify program) is ours; anything else is the user's and is kept as it
+is, in order, even a command of theirs that also runs ``shipper hook``. Installing
 replaces our entries where they are (so installing twice changes nothing, and a new
 shipper path replaces the old one); uninstalling takes out only ours, and the containers it
 leaves empty.
@@ -94,6 +96,11 @@ class Plan:
     found: str | None = None
     notes: list[str] = field(default_factory=list)
     state: str | None = None  # what status says instead of "up to date" / "out of date"
+    kept: list[str] = field(default_factory=list)  # the user's commands that run the hook
+
+    def remarks(self) -> list[str]:
+        """What to say after the action, whatever it did."""
+        return [*self.notes, *self.kept]
 
     def pending(self) -> list[Change]:
         return [c for c in self.changes if c.old != c.new]
@@ -211,9 +218,85 @@ def words_of(command: str) -> list[str]:
 
 
 def is_shipper_hook(command: object) -> bool:
-    """Whether a hook command (a shell command, or an argv list) is ours: it runs
-    ``shipper-hook`` or a ``shipper`` executable (any path) or ``-m shipper``, with the
-    ``hook`` subcommand."""
+    """Whether a hook command is ours: one of the forms shipper writes, and nothing else.
+    A shell command is the guarded command (`guarded`) or the bare invocation, an argv
+    list (Codex's notify) the guarded ``/bin/sh -c`` program (`hook_program`) or the bare
+    invocation; the invocation is ``shipper-hook`` (``PYTHON -S`` before it or not),
+    ``shipper hook`` or ``PYTHON -m shipper hook`` (any paths), followed by the hook's own
+    flags alone (``--source``, ``--event``, ``--include-content``). A command of the user's
+    that also runs ``shipper hook`` (``audit.sh && shipper hook``, a pipe, ``bash -c``) is
+    theirs (`runs_shipper_hook`): never replaced, never removed."""
+    if isinstance(command, list) and all(isinstance(word, str) for word in command):
+        if (len(command) == 4 and os.path.basename(command[0]) in ("sh", "bash", "dash")
+                and command[1] == "-c" and command[3] == HOOK_SCRIPT):
+            script = _shell_words(command[2])
+            return script is not None and _is_guarded(script, with_arguments=True)
+        return _is_invocation(command)
+    if not isinstance(command, str):
+        return False
+    words = _shell_words(command)
+    return words is not None and (_is_invocation(words)
+                                  or _is_guarded(words, with_arguments=False))
+
+
+def _shell_words(command: str) -> list[str] | None:
+    """A shell command's words and operators (``&&``, ``||``, ``;`` apart); None when its
+    quotes do not balance."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        return list(lexer)
+    except ValueError:
+        return None
+
+
+def _is_invocation(words: list[str]) -> bool:
+    """``shipper-hook``, ``PYTHON -S shipper-hook``, ``shipper hook`` or ``PYTHON -m
+    shipper hook``, then only the hook's flags."""
+    names = [os.path.basename(word) for word in words]
+    if names[:1] == [HOOK_SCRIPT]:
+        rest = words[1:]
+    elif words[1:2] == ["-S"] and names[2:3] == [HOOK_SCRIPT]:
+        rest = words[3:]
+    elif names[:1] in (["shipper"], ["shipper.exe"]) and words[1:2] == ["hook"]:
+        rest = words[2:]
+    elif words[1:4] == ["-m", "shipper", "hook"]:
+        rest = words[4:]
+    else:
+        return False
+    i = 0
+    while i < len(rest):
+        if rest[i] == INCLUDE_CONTENT or rest[i].startswith(("--source=", "--event=")):
+            i += 1
+        elif rest[i] in ("--source", "--event") and i + 1 < len(rest):
+            i += 2
+        else:
+            return False
+    return True
+
+
+def _is_guarded(words: list[str], *, with_arguments: bool) -> bool:
+    """``[ -x FILE ] && [ -f FILE ] ... || exit 0; exec INVOCATION`` (`guarded`), with
+    ``"$@"`` at the end where ``with_arguments``."""
+    i = 0
+    while words[i:i + 2] in (["[", "-x"], ["[", "-f"]) and words[i + 3:i + 4] == ["]"]:
+        i += 4
+        if words[i:i + 1] != ["&&"]:
+            break
+        i += 1
+    if i == 0 or words[i:i + 5] != ["||", "exit", "0", ";", "exec"]:
+        return False
+    rest = words[i + 5:]
+    if with_arguments:
+        if rest[-1:] != ["$@"]:
+            return False
+        rest = rest[:-1]
+    return _is_invocation(rest)
+
+
+def runs_shipper_hook(command: object) -> bool:
+    """Whether a command runs shipper's hook in any way, ours or one of the user's that
+    also does other things (to say that it was left as it is)."""
     if isinstance(command, list) and all(isinstance(word, str) for word in command):
         command = shlex.join(command)
     if not isinstance(command, str):
@@ -238,9 +321,22 @@ def wants_content(commands: list[Any]) -> bool:
 
 
 def mentions_shipper_hook(text: str) -> bool:
-    """Whether a file's text (a config, a script, a backup) holds a command of shipper's."""
-    return bool(re.search(r"shipper-hook|\bshipper'? hook\b|-m shipper hook|>>> shipper >>>",
-                          text))
+    """Whether a file's text (a config, a script, a backup) holds a hook of shipper's: a
+    block of shipper's in a git hook, or a JSON or TOML string or array of strings that is
+    a command of ours (`is_shipper_hook`; a command of the user's that also runs the hook
+    is not)."""
+    if ">>> shipper >>>" in text:
+        return True
+    strings = re.findall(r'"(?:[^"\\\n]|\\.)*"', text)
+    arrays = re.findall(r"\[[^\[\]]*\]", text)  # a bare notify (ours: its last string)
+    for found in (*strings, *arrays):
+        try:
+            value = json.loads(found)
+        except ValueError:
+            continue
+        if is_shipper_hook(value):
+            return True
+    return False
 
 
 # -- files ----------------------------------------------------------------------------------
@@ -277,14 +373,58 @@ def _mode_for(target: Path, executable: bool) -> int:
     return mode
 
 
-def backup_of(path: Path) -> Path:
-    return path.with_name(path.name + BACKUP_SUFFIX)
+def backup_of(path: Path, number: int = 0) -> Path:
+    """A file's backup: ``<file>.shipper-backup``, then ``.1``, ``.2``... for later ones."""
+    return path.with_name(path.name + BACKUP_SUFFIX + (f".{number}" if number else ""))
+
+
+def backups_of(path: Path) -> list[Path]:
+    """The backups a file has, oldest first."""
+    base = path.name + BACKUP_SUFFIX
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return []
+    numbers = sorted(0 if name == base else int(name[len(base) + 1:]) for name in names
+                     if name == base or (name.startswith(base + ".")
+                                         and name[len(base) + 1:].isascii()
+                                         and name[len(base) + 1:].isdigit()))
+    return [backup_of(path, number) for number in numbers]
+
+
+def keep_backup(path: Path, target: Path) -> Path:
+    """Back ``target`` (``path`` resolved) up without ever overwriting a backup: a copy
+    made before is kept (the first one holds the file as the user had it before shipper),
+    the new one takes the next number, and a text that a backup already holds is not
+    copied again (install, uninstall, install makes two backups, not three)."""
+    import shutil
+
+    text = target.read_bytes()
+    mode = target.stat().st_mode & 0o777  # from the start: a 0600 file is never readable
+    for number in range(1_000):
+        backup = backup_of(path, number)
+        try:
+            with open(os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+        except FileExistsError:
+            try:
+                if backup.read_bytes() == text:
+                    return backup
+            except OSError:  # not a file we can read: go on to the next number
+                pass
+            continue
+        shutil.copystat(target, backup)
+        return backup
+    raise Refused(f"{path} has 1,000 backups already; delete the old "
+                  f"{path.name}{BACKUP_SUFFIX}.* files, then run this again")
 
 
 def replace(change: Change) -> Path | None:
-    """Back the file up, then write the new text atomically (temp file and rename in the
-    same folder, the file's mode kept) or remove the file. Returns the backup's path."""
-    import shutil
+    """Back the file up (`keep_backup`), then write the new text atomically (temp file and
+    rename in the same folder, the file's mode kept) or remove the file. Returns the
+    backup's path."""
     import tempfile
 
     if read(change.path) != change.old:
@@ -292,9 +432,7 @@ def replace(change: Change) -> Path | None:
     target = Path(os.path.realpath(change.path))  # a symlinked dotfile stays a symlink
     backup = None
     if change.old is not None and change.backup:
-        backup = backup_of(change.path)
-        backup.unlink(missing_ok=True)
-        shutil.copy2(target, backup)
+        backup = keep_backup(change.path, target)
     if change.new is None:
         target.unlink()
         return backup
@@ -494,6 +632,12 @@ class JsonHooks:
             return list(item["hooks"])
         return []
 
+    def users_own(self, hooks: dict[str, Any]) -> list[str]:
+        """The events with a command of the user's that also runs ``shipper hook``."""
+        return [event for event, items in hooks.items() if isinstance(items, list) and any(
+            runs_shipper_hook(self.command_of(h)) and not self.is_ours(h)
+            for item in items for h in self.handlers(item))]
+
     def found(self, hooks: dict[str, Any]) -> dict[str, list[Any]]:
         """Our commands in a "hooks" object, by event."""
         out: dict[str, list[Any]] = {}
@@ -621,6 +765,11 @@ def json_plan(spec: JsonHooks, path: Path, action: str, scope: str = "user"
     plan = Plan(where=path, changes=[Change(path, text, new_text)], done=done,
                 unchanged=unchanged, found=f"{len(found)} events" if found else None,
                 notes=spec.notes(data, path) if action == "install" else [])
+    own = spec.users_own(data.get("hooks", {}))
+    if own:
+        plan.kept.append(f"{name}: your own command for {', '.join(own)} in {path} also "
+                          "runs `shipper hook`: left as it is (not shipper's to replace or "
+                          "remove)")
     return plan, merged
 
 

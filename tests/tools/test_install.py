@@ -521,15 +521,86 @@ def test_uninstall_names_the_backups_that_still_hold_shipper_hooks(where: Where)
     """After uninstall, each backup that still holds shipper's hooks (restoring it would
     bring them back) is named with its path; a backup without them is not."""
     mine = write_config(where, "claude-code", '{"model": "opus"}\n')
-    backup = mine.with_name("settings.json.shipper-backup")
+    first = mine.with_name("settings.json.shipper-backup")
+    second = mine.with_name("settings.json.shipper-backup.1")
     assert where("install", "claude-code")[0] == 0
-    assert "shipper-hook" not in backup.read_text()  # the user's file, as it was
+    assert first.read_text() == '{"model": "opus"}\n'  # the user's file, as it was
     code, out, _ = where("uninstall", "claude-code")
     assert code == 0 and json.loads(mine.read_text()) == {"model": "opus"}
-    assert f"{backup} still holds shipper's hooks" in out
-    assert is_shipper_hook(read_json(backup)["hooks"]["Stop"][0]["hooks"][0]["command"])
-    backup.write_text('{"model": "opus"}\n')
+    assert f"{second} still holds shipper's hooks" in out and f"{first} still" not in out
+    assert is_shipper_hook(read_json(second)["hooks"]["Stop"][0]["hooks"][0]["command"])
+    second.unlink()
     assert where("uninstall", "claude-code")[1].endswith("nothing changed\n")
+
+
+def test_a_backup_is_never_overwritten(where: Where) -> None:
+    """Each change keeps the file as it was under a name of its own (``.shipper-backup``,
+    then ``.1``, ``.2``): the first copy, the user's file before shipper, is never lost;
+    a text a backup already holds is not copied again."""
+    original = '{\n  "model": "opus"\n}\n'
+    mine = write_config(where, "claude-code", original)
+    for action in ("install", "uninstall", "install", "uninstall"):
+        assert where(action, "claude-code")[0] == 0
+    backups = sorted(p.name for p in mine.parent.iterdir() if p != mine)
+    assert backups == ["settings.json.shipper-backup", "settings.json.shipper-backup.1"]
+    assert mine.with_name(backups[0]).read_text() == original == mine.read_text()
+    mine.write_text('{"model": "sonnet"}\n')
+    code, out, _ = where("install", "claude-code")
+    third = mine.with_name("settings.json.shipper-backup.2")
+    assert code == 0 and f"kept as {third}\n" in out
+    assert third.read_text() == '{"model": "sonnet"}\n'
+    assert mine.with_name(backups[0]).read_text() == original
+
+
+USERS_OWN = '/usr/local/bin/audit-log.sh "$PWD" && shipper hook --source claude-code'
+
+
+@pytest.mark.parametrize("command", [
+    USERS_OWN, "shipper hook --source claude-code | tee -a ~/hooks.log",
+    "bash -c 'shipper hook --source claude-code'",
+    "SHIPPER_ENDPOINT=http://127.0.0.1:9 shipper hook --source claude-code",
+    hook_command("claude-code") + "; ./more.sh",
+    "shipper hook --source claude-code > /tmp/out"])
+def test_a_users_command_that_also_runs_the_hook_is_theirs(command: str, where: Where) -> None:
+    """A command of the user's that runs ``shipper hook`` among other things is not one of
+    shipper's forms: install adds shipper's own beside it, uninstall leaves it, and both
+    (and status) say it was left as it is."""
+    assert not is_shipper_hook(command)
+    user = {"type": "command", "command": command}
+    path = write_config(where, "claude-code", json.dumps(
+        {"hooks": {"PostToolUse": [{"matcher": "*", "hooks": [user]}]}}))
+    code, out, _ = where("install", "claude-code")
+    assert code == 0 and "your own command for PostToolUse" in out
+    assert read_json(path)["hooks"]["PostToolUse"][0] == {"matcher": "*", "hooks": [user]}
+    assert len(ours("claude-code", read_json(path), "PostToolUse")) == 1
+    code, out, _ = where("uninstall", "claude-code")
+    assert code == 0 and "your own command for PostToolUse" in out and "left as it is" in out
+    assert read_json(path) == {"hooks": {"PostToolUse": [{"matcher": "*", "hooks": [user]}]}}
+    assert "your own command for PostToolUse" in where("status", "claude-code")[1]
+
+
+@pytest.mark.parametrize("command", [
+    hook_command("qwen"), hook_command("qwen", "qwen.Stop", include_content=True),
+    hook_command("qwen") + " --include-content", "shipper hook --source qwen",
+    "/opt/bin/shipper hook --source=qwen --event=x", "shipper-hook --source qwen",
+    "'/old venv/bin/python' -m shipper hook --source qwen",
+    "/v/bin/python -S /v/bin/shipper-hook --source qwen",
+    ["shipper", "hook", "--source", "codex"]])
+def test_the_forms_shipper_writes_are_its_own(command: str | list[str]) -> None:
+    """The guarded command, the bare invocation with the hook's flags (as older versions
+    and the templates wrote it), and the notify argv are shipper's."""
+    assert is_shipper_hook(command)
+
+
+def test_codex_notify_is_ours_only_in_the_form_shipper_writes() -> None:
+    """Codex's notify: the guarded ``/bin/sh -c`` program is ours; a program of the user's
+    that runs the hook after something else is not."""
+    from shipper._tools._install import hook_program
+
+    assert is_shipper_hook(hook_program("codex"))
+    theirs = ["/bin/sh", "-c", 'notify-send done; shipper hook --source codex "$@"',
+              "shipper-hook"]
+    assert not is_shipper_hook(theirs)
 
 
 # -- configs written back as they were, but for shipper's part ------------------------------
