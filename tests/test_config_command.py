@@ -14,6 +14,8 @@ import pytest
 from shipper._cli._main import _parsers, main
 from shipper._config import load_settings
 
+from .conftest import child_env, shipper_cmd
+
 SECRETS = ("sk-very-secret", "hunter2pass", "qtoken1234", "hdr-credential-99")
 
 
@@ -122,6 +124,45 @@ def test_no_secret_is_ever_printed(config: Path, capsys: pytest.CaptureFixture[s
         assert not any(secret in out + err for secret in SECRETS), out + err
     assert all(secret in config.read_text() for secret in SECRETS)
     assert "<hidden>" in outputs[4][1] and "collector.example/in" in outputs[5][1]
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("api_key", "sk-very-secret"), ("headers.X-Auth", "hdr-credential-99"),
+    ("headers", "X-Auth=hdr-credential-99"),
+    ("endpoint", "https://me:hunter2pass@collector.example/"),
+    ("endpoint", "https://collector.example/in?token=qtoken1234")])
+def test_writing_a_secret_makes_a_readable_config_file_private(
+        name: str, value: str, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A config file the user made readable by others (umask 022) is made 0600 when a
+    secret is written to it, and set says so; a setting that is no secret leaves its mode
+    as it is."""
+    config.parent.mkdir()
+    config.write_text('timeout = 2.0\n')
+    config.chmod(0o644)
+    code, _, err = shipper(capsys, "config", "set", "endpoint", "http://127.0.0.1:8053")
+    assert code == 0 and stat.S_IMODE(config.stat().st_mode) == 0o644 and "private" not in err
+    code, out, err = shipper(capsys, "config", "set", name, value)
+    assert code == 0 and stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert f"{config} was readable by others; made it private (600)" in err
+    assert value.rpartition("=")[2] in config.read_text()
+    assert not any(secret in out + err for secret in SECRETS)
+    assert "private" not in shipper(capsys, "config", "set", name, value)[2]  # once
+
+
+def test_a_value_given_as_dash_is_read_from_stdin(config: Path, tmp_path: Path) -> None:
+    """``config set api_key -`` takes the key from stdin (out of ps and the shell's
+    history), its line ending dropped; nothing on stdin is refused, the file untouched."""
+    env = child_env(tmp_path / "cache", SHIPPER_CONFIG=str(config))
+    done = shipper_cmd(env, "config", "set", "api_key", "-", input="sk-very-secret\n")
+    assert done.returncode == 0, done.stderr
+    assert 'api_key = "sk-very-secret"\n' in config.read_text()
+    assert "sk-very-secret" not in done.stdout + done.stderr
+    assert load_settings().api_key == "sk-very-secret"
+    done = shipper_cmd(env, "config", "set", "api_key", "-", input="")
+    assert done.returncode == 1 and "nothing on stdin" in done.stderr
+    assert load_settings().api_key == "sk-very-secret"
+    done = shipper_cmd(env, "config", "set", "api_kee", "-", input="x\n")
+    assert done.returncode == 1 and "did you mean 'api_key'" in done.stderr
 
 
 def test_get_and_list_say_what_a_program_uses_and_from_where(

@@ -8,7 +8,10 @@ as ``KEY.NAME`` (``properties.team``, ``headers.X-Token``). ``get`` and ``list``
 a program would use, wherever it comes from (keyword > environment > file > default).
 
 No secret is ever printed: the API key and header values show as ``<hidden>``, an
-endpoint's credentials and query values are hidden (`Settings.redact`).
+endpoint's credentials and query values are hidden (`Settings.redact`). Nor is one left
+readable by others: writing one makes the file 0600 (and says so where it was not), and
+``set KEY -`` reads the value from stdin (a prompt without echo on a terminal), out of
+``ps`` and the shell's history.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ if TYPE_CHECKING:
 HIDDEN = "<hidden>"
 TABLES = tuple(key for key, kind in KEYS.items() if kind is dict)
 SECRET_TABLES = ("headers",)  # each value may be a credential
+ENDPOINTS = ("endpoint", "otlp_logs_endpoint")  # secret with credentials or a query
+PRIVATE = 0o600
 
 
 class _Refused(Exception):
@@ -108,6 +113,39 @@ def _plain_text(value: object) -> str:
     return value if isinstance(value, str) else toml_text(value)
 
 
+def is_secret(key: str, value: object) -> bool:
+    """Whether writing ``value`` to ``key`` puts a secret in the file: the API key, a
+    header, an endpoint with credentials, a query or a fragment."""
+    if key == "api_key" or key in SECRET_TABLES:
+        return True
+    if key in ENDPOINTS and isinstance(value, str):
+        from urllib.parse import urlsplit
+
+        try:
+            url = urlsplit(value)
+        except ValueError:  # checked before: not reached
+            return True
+        return "@" in url.netloc or bool(url.query or url.fragment)
+    return False
+
+
+def value_from_stdin(key: str, stdin: TextIO | None, err: TextIO) -> str:
+    """``set KEY -``: the value from stdin, its line ending dropped; asked for without echo
+    on a terminal. Refused when there is none (``unset`` removes a key)."""
+    if stdin is None:
+        raise _Refused(f"{key}: no stdin to read the value from")
+    if stdin.isatty():
+        import getpass
+
+        text = getpass.getpass(f"{key} (not shown): ", stream=err)
+    else:
+        text = stdin.read()
+    text = text.rstrip("\r\n")
+    if not text:
+        raise _Refused(f"{key}: nothing on stdin; `shipper config unset {key}` removes a key")
+    return text
+
+
 # -- the file -----------------------------------------------------------------------------
 
 
@@ -129,9 +167,10 @@ def _read(path: str) -> Any:
                        "changed") from None
 
 
-def _write(path: str, document: Any) -> None:
+def _write(path: str, document: Any, *, private: bool = False) -> bool:
     """Replace the config file atomically (through a link to it, the file it points to),
-    keeping its mode; a new one is 0600, in a folder made 0700."""
+    keeping its mode; a new one is 0600, in a folder made 0700; with ``private`` (a secret
+    is in it) group and others lose every bit. Returns whether the mode was narrowed."""
     import tomlkit
 
     target = os.path.realpath(path)
@@ -141,7 +180,10 @@ def _write(path: str, document: Any) -> None:
         try:
             mode = os.stat(target).st_mode & 0o777
         except FileNotFoundError:
-            mode = 0o600
+            mode = PRIVATE
+        narrowed = private and bool(mode & 0o077)
+        if private:
+            mode &= 0o700
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".config.", suffix=".toml")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -155,6 +197,7 @@ def _write(path: str, document: Any) -> None:
             raise
     except OSError as exc:
         raise _Refused(f"cannot write {path}: {exc.strerror or exc}") from None
+    return narrowed
 
 
 def _overridden(key: str, environ: Mapping[str, str]) -> str | None:
@@ -187,7 +230,10 @@ def config_set(name: str, text: str, *, out: TextIO, err: TextIO,
             current[entry] = value
         else:
             document[key] = {entry: value}
-    _write(path, document)
+    secret = is_secret(key, value)
+    if _write(path, document, private=secret):
+        print(f"shipper config: {path} was readable by others; made it private "
+              f"({PRIVATE:o}): it holds a secret now", file=err)
     if entry is None:
         value = shown(key, value, Settings(**{key: value}))  # its own secrets known
     elif key in SECRET_TABLES:
@@ -266,13 +312,19 @@ def config_list(*, show_all: bool, out: TextIO, settings: Settings,
     return 0
 
 
-def run(args: argparse.Namespace, settings_for: Any, out: TextIO, err: TextIO) -> int:
+def run(args: argparse.Namespace, settings_for: Any, out: TextIO, err: TextIO,
+        stdin: TextIO | None = None) -> int:
     """The ``config`` command from parsed arguments; ``settings_for()`` resolves the
-    settings as every command does (a bad value in the file is an error, exit 2)."""
+    settings as every command does (a bad value in the file is an error, exit 2); a value
+    ``-`` is read from ``stdin``."""
     environ = os.environ
     try:
         if args.config_action == "set":
-            return config_set(args.key, args.value, out=out, err=err, environ=environ)
+            text = args.value
+            if text == "-":
+                _split(args.key)  # an unknown key is refused before anything is asked
+                text = value_from_stdin(args.key, stdin, err)
+            return config_set(args.key, text, out=out, err=err, environ=environ)
         if args.config_action == "unset":
             return config_unset(args.key, out=out, err=err, environ=environ)
         if args.config_action == "get":
@@ -300,7 +352,9 @@ def add_config_parser(subparsers: argparse._SubParsersAction[Any],
     put = actions.add_parser("set", parents=parents, help="write one key to the config file")
     put.add_argument("key", metavar="KEY", help="a setting (`shipper config list --all`), "
                                                 "or TABLE.NAME for one entry of a table")
-    put.add_argument("value", metavar="VALUE", help="its value; \"\" removes the key")
+    put.add_argument("value", metavar="VALUE",
+                     help="its value; \"\" removes the key; - reads it from stdin (a secret "
+                          "then stays out of ps and the shell's history)")
     unset = actions.add_parser("unset", parents=parents,
                                help="remove one key from the config file")
     unset.add_argument("key", metavar="KEY", help="a setting, or TABLE.NAME")

@@ -616,7 +616,7 @@ def _cmd_hooks(args: argparse.Namespace) -> int:
 def _cmd_config(args: argparse.Namespace) -> int:
     from ._configure import run
 
-    return run(args, lambda: _settings_for(args), sys.stdout, sys.stderr)
+    return run(args, lambda: _settings_for(args), sys.stdout, sys.stderr, sys.stdin)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
