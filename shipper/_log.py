@@ -91,11 +91,12 @@ _surfaced: set[str] = set()
 def warning(msg: str, *args: object, first_of: str | None = None) -> None:
     """Log a warning on the ``shipper`` logger. ``first_of`` names a kind of warning a user
     must see even where logging is not set up (the first dropped event of a misconfigured
-    client, say): the first of that kind in this process that no handler takes (shipper's
-    own NullHandler aside) goes to `logging.lastResort`, as it would for a library without
-    a NullHandler: one line on stderr. The user's configuration still rules it: a handler
-    of theirs (a NullHandler too) takes it instead, a level on the ``shipper`` logger or
-    ``logging.lastResort = None`` silences it."""
+    client, say): the first of that kind in this process that finds no handler on its way
+    up (shipper's own NullHandler aside) goes to `logging.lastResort`, as it would for a
+    library without a NullHandler: one line on stderr. The user's configuration still
+    rules it: a handler of theirs (a NullHandler too, or one whose level keeps it out)
+    takes it instead, a level on the ``shipper`` logger or ``logging.lastResort = None``
+    silences it."""
     log = logger()
     if first_of is None or first_of in _surfaced:
         log.warning(msg, *args)
@@ -109,19 +110,21 @@ def warning(msg: str, *args: object, first_of: str | None = None) -> None:
     record = log.makeRecord(log.name, logging.WARNING, fn, lno, msg, args, None, func)
     log.handle(record)
     last = logging.lastResort
-    if last is not None and record.levelno >= last.level and not _handled(log, record):
+    if last is not None and record.levelno >= last.level and not _handled(log):
         # lastResort prints the bare message: say whose it is
         last.handle(logging.makeLogRecord({**record.__dict__, "msg": f"shipper: {msg}"}))
 
 
-def _handled(log: logging.Logger, record: logging.LogRecord) -> bool:
-    """Whether a handler other than shipper's own NullHandler takes ``record`` on its way
-    up from ``log`` (as `logging.Logger.callHandlers` walks it)."""
+def _handled(log: logging.Logger) -> bool:
+    """Whether the program's logging configuration has a say in a record of ``log``: a handler other
+    than shipper's own NullHandler on its way up from ``log``, whatever its level or
+    filters (`logging.Logger.callHandlers` falls back to ``lastResort`` only where it finds
+    no handler at all: one that filters the record out was still set up by the user)."""
 
     current: logging.Logger | None = log
     while current is not None:
         for handler in current.handlers:
-            if not getattr(handler, "shipper_null", False) and record.levelno >= handler.level:
+            if not getattr(handler, "shipper_null", False):
                 return True
         if not current.propagate:
             return False

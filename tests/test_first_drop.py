@@ -71,8 +71,9 @@ def test_the_first_event_a_client_drops_is_said(tmp_path: Path) -> None:
 
 def test_the_programs_own_logging_configuration_rules(tmp_path: Path) -> None:
     """A handler of the program's takes the line instead of stderr (each time it is
-    logged); a level on the shipper logger, a NullHandler of the program's or no
-    lastResort silences it."""
+    logged); a level on the shipper logger, a NullHandler of the program's, a handler of
+    its whose level is above warnings (logging's own fallback counts handlers, not their
+    levels) or no lastResort silences it."""
     configured = run("import logging, sys, shipper\n"
                      "logging.basicConfig(stream=sys.stdout, format='LOG %(message)s')\n"
                      "shipper.track('x', endpont='u'); shipper.track('x', endpont='u')\n",
@@ -81,7 +82,12 @@ def test_the_programs_own_logging_configuration_rules(tmp_path: Path) -> None:
     assert configured.stdout.count("LOG shipper.track(): unknown setting 'endpont'") == 2
     for silence in ("logging.getLogger('shipper').setLevel(logging.ERROR)",
                     "logging.lastResort = None",
-                    "logging.getLogger('shipper').addHandler(logging.NullHandler())"):
+                    "logging.getLogger('shipper').addHandler(logging.NullHandler())",
+                    "logging.basicConfig(); logging.getLogger().handlers[0].setLevel(40)",
+                    "import logging.config; logging.config.dictConfig({'version': 1, "
+                    "'disable_existing_loggers': False, 'handlers': {'h': {'class': "
+                    "'logging.StreamHandler', 'level': 'ERROR'}}, 'root': {'handlers': "
+                    "['h'], 'level': 'WARNING'}})"):
         quiet = run(f"import logging, shipper\n{silence}\nshipper.track('x', endpont='u')\n",
                     tmp_path)
         assert quiet.stderr == "" and quiet.stdout == "", silence
