@@ -37,7 +37,7 @@ from ._deliver import (
     chunk_events,
     deliver,
 )
-from ._destinations._base import Unsendable
+from ._destinations._base import MAX_REASON, Unsendable, untranslatable
 from ._gate import PROBE, SEND, decide, paused_until
 from ._kinds import path_advice
 from ._pace import START_RATE, Pace, asks_to_wait, shows_strain
@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 
 Sleep = Callable[[float], Awaitable[None]]
 
-_MAX_WHY = 300  # characters of a translation failure kept as a dead letter's reason
 MAX_FILE_FAILURES = 3  # a pending file whose delivery failed this often goes to quarantine
 
 
@@ -312,16 +311,16 @@ class Courier:
         made here, of the first event that fails on its own, so that it alone is
         dead-lettered with the reason; with none failing alone, of the batch (bisected)."""
         kind = self.destination.kind
-        why = f"cannot be translated for {kind}: {type(failure).__name__}: {failure}"
+        why = untranslatable(kind, failure)
         row = None
         for index in range(len(raw)) if len(raw) > 1 else ():
             try:
                 self.destination.batch_request(raw[index:index + 1], self.clock.time())
             except Exception as exc:  # noqa: BLE001 - looking for the event that fails
-                why = f"cannot be translated for {kind}: {type(exc).__name__}: {exc}"
+                why = untranslatable(kind, exc)
                 row = index
                 break
-        return Answer(REFUSED, None, None, self.settings.redact(why)[:_MAX_WHY],
+        return Answer(REFUSED, None, None, self.settings.redact(why)[:MAX_REASON],
                       0 if len(raw) == 1 else row, local=True)
 
     async def send(self, events: list[Event], deadline: Deadline) -> Outcome:

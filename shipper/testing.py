@@ -29,7 +29,21 @@ if TYPE_CHECKING:
     from ._config import Settings
     from ._destinations._base import Destination
 
-__all__ = ["capture"]
+__all__ = ["Captured", "capture"]
+
+
+class Captured(list[dict[str, Any]]):
+    """What `capture` yields: the events, as the destination would receive them, in the
+    order they were recorded; and in ``refused`` the events their destination would refuse
+    (one it cannot translate or encode: real delivery dead-letters it with this reason and
+    delivers the rest), each ``{"id", "event", "destination", "reason", "native"}``, the
+    last the event as recorded, in shipper's own format."""
+
+    refused: list[dict[str, Any]]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = []
 
 
 class _Sink:
@@ -37,20 +51,30 @@ class _Sink:
     translates the events), made the first time that configuration records one."""
 
     def __init__(self, anonymous_id: str) -> None:
-        self.events: list[dict[str, Any]] = []
+        self.events = Captured()
         self.anonymous_id = anonymous_id
         self._destinations: dict[Settings, Destination] = {}
         self._lock = threading.Lock()
 
     def __call__(self, settings: Settings, raw: bytes) -> None:
-        from ._destinations._base import Unsendable
-
-        destination = self._destination(settings)
+        """Take one event: translated into the list, or, where its destination fails on it
+        (any exception: one event's fault, as in real delivery), into ``refused``. Never
+        raises: the recording call returns the event's id, as it does outside a test."""
         try:
+            destination = self._destination(settings)
             items = destination.translate([raw], time.time())
-        except Unsendable as exc:  # delivered, this event would go to the dead letter
-            _log.warning("captured event not sendable to %s, left out: %s",
-                         settings.destination, exc.reason)
+        except Exception as exc:  # noqa: BLE001 - delivered, this event alone is refused
+            from ._destinations._base import MAX_REASON, untranslatable
+            from ._json import loads
+
+            reason = settings.redact(untranslatable(settings.destination, exc))[:MAX_REASON]
+            native = loads(raw)
+            _log.warning("captured event %r refused by %s: %s", native.get("event"),
+                         settings.destination, reason)
+            with self._lock:
+                self.events.refused.append({
+                    "id": native.get("id"), "event": native.get("event"),
+                    "destination": settings.destination, "reason": reason, "native": native})
             return
         with self._lock:  # events from many threads: each one whole, in the order taken
             self.events.extend(items)
@@ -66,7 +90,7 @@ class _Sink:
 
 
 @contextlib.contextmanager
-def capture(*, anonymous_id: str | None = None) -> Iterator[list[dict[str, Any]]]:
+def capture(*, anonymous_id: str | None = None) -> Iterator[Captured]:
     """Collect the events recorded inside the block, with no network and no disk.
 
     Every event that any `Shipper`, `AsyncShipper` or `shipper.track` of this process
@@ -76,7 +100,10 @@ def capture(*, anonymous_id: str | None = None) -> Iterator[list[dict[str, Any]]
     native event for ``shipper`` (and ``webhook``), a batch item for ``segment`` and
     ``posthog``, a log record for ``otlp``, a row for ``clickhouse``. ``before_send``, the
     ``properties`` and ``user_id`` settings and size limits apply as they always do; a
-    disabled client records nothing, here as anywhere.
+    disabled client records nothing, here as anywhere. An event its destination cannot
+    translate (a ``before_send`` that made its context a string, say) is recorded as
+    anywhere (the call returns its id) and is in the list's ``refused``, with the reason
+    its dead letter would carry, not in the list (see `Captured`).
 
     Blocks nest: an event recorded inside an inner block is in the lists of every block
     open around it. ``anonymous_id`` is the id events without a user are sent with

@@ -152,8 +152,9 @@ def test_a_payload_in_the_environment_is_recorded_when_stdin_is_empty(tmp_path: 
     code = (f"import os, sys; sys.path.insert(0, {str(ROOT)!r}); from shipper._hook import main; "
             f"main(); sys.stderr.write(repr('SHIPPER_HOOK_PAYLOAD' in os.environ))")
     payload = json.dumps({"hook_event_name": "PreToolUse", "tool_name": "Read"})
+    on_stdin = payload.replace("Read", "Edit").encode()
     for stdin, cache, tool in ((b"", tmp_path / "env", "Read"),
-                               (payload.replace("Read", "Edit").encode(), tmp_path / "stdin", "Edit")):
+                               (on_stdin, tmp_path / "stdin", "Edit")):
         env = {**child_env(cache), "SHIPPER_HOOK_PAYLOAD": payload}
         done = subprocess.run([sys.executable, "-S", "-c", code, "--source", "claude-code"],
                               input=stdin, env=env, capture_output=True, timeout=60,

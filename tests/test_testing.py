@@ -131,6 +131,44 @@ def test_before_send_and_limits_apply_and_a_disabled_client_records_nothing() ->
     assert [e["event"] for e in events] == ["kept"]
 
 
+def test_an_event_the_destination_cannot_translate_is_refused_as_delivery_would(
+        tmp_path: Path) -> None:
+    """As real delivery does (the call returns the id; that event alone dead-lettered with
+    the reason; the rest delivered), an event its destination fails to translate is
+    recorded, left out of the list and named in its ``refused``, with the reason; in a
+    process of its own: nothing printed, no drops.json or any file written."""
+    code = """if True:
+        import os, shipper
+        from shipper.testing import capture
+
+        def broken(event):
+            event["context"] = "not a dict"
+            return event
+
+        with capture() as events:
+            with shipper.Shipper(destination="posthog", api_key="k", before_send=broken,
+                                 endpoint="http://127.0.0.1:9") as s:
+                ids = [s.track("bad")]
+            ids.append(shipper.track("bad2", destination="posthog", api_key="k",
+                                     endpoint="http://127.0.0.1:9", before_send=broken))
+            ids.append(shipper.track("good", endpoint="http://127.0.0.1:9"))
+        assert all(ids), ids
+        assert [e["event"] for e in events] == ["good"] and events[0]["id"] == ids[2]
+        assert [r["id"] for r in events.refused] == ids[:2], events.refused
+        assert [r["event"] for r in events.refused] == ["bad", "bad2"]
+        for refused in events.refused:
+            assert refused["destination"] == "posthog"
+            assert refused["reason"].startswith("cannot be translated for posthog: "), refused
+            assert refused["native"]["context"] == "not a dict"
+        print(os.path.exists(os.environ["SHIPPER_CACHE_DIR"]))
+    """
+    cache = tmp_path / "cache"
+    out = subprocess.run([sys.executable, "-c", code], env=child_env(cache),
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert (out.returncode, out.stdout, out.stderr) == (0, "False\n", "")
+    assert not cache.exists()
+
+
 def test_a_client_made_inside_the_block_starts_no_delivery() -> None:
     """A client entered inside the block starts no thread (nothing to deliver; no disk, no
     network); it delivers as usual when used after the block."""

@@ -65,6 +65,17 @@ class Unsendable(ValueError):
         self.reason = reason
 
 
+MAX_REASON = 300  # characters of a translation failure kept as a dead letter's reason
+
+
+def untranslatable(kind: str, failure: Exception) -> str:
+    """Why an event is refused that the destination failed to translate or encode (a
+    ``before_send`` that made its context a string, say): the dead letter's reason."""
+    if isinstance(failure, Unsendable):
+        return failure.reason
+    return f"cannot be translated for {kind}: {type(failure).__name__}: {failure}"
+
+
 def _as_is(text: str) -> str:
     return text
 
