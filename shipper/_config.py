@@ -279,7 +279,8 @@ def parse_pairs(text: str) -> dict[str, str]:
     return pairs
 
 
-def _header_table(key: str, value: object) -> dict[str, str]:
+def _table(key: str, value: object) -> dict[object, object]:
+    """A table setting as given: a TOML table, or ``k=v,k2=v2`` text (the environment)."""
     if isinstance(value, str):
         try:
             value = parse_pairs(value)
@@ -287,8 +288,12 @@ def _header_table(key: str, value: object) -> dict[str, str]:
             raise ConfigError(f"{key}: {exc}") from None
     if not isinstance(value, dict):
         raise ConfigError(f"{key} must be a table of names to values")
+    return value
+
+
+def _header_table(key: str, value: object) -> dict[str, str]:
     table = {}
-    for name, item in value.items():
+    for name, item in _table(key, value).items():
         if not isinstance(name, str) or not name or isinstance(item, (dict, list)):
             raise ConfigError(f"{key} must map names to plain values")
         text = "" if item is None else str(item).lower() if isinstance(item, bool) else str(item)
@@ -322,15 +327,8 @@ def _json_value(key: str, value: object, depth: int = 0) -> object:
 def _property_table(key: str, value: object) -> dict[str, object]:
     """The ``properties`` setting: a table of any JSON values (TOML), or ``k=v,k2=v2`` text
     (the environment: values are text, percent-decoded)."""
-    if isinstance(value, str):
-        try:
-            value = parse_pairs(value)
-        except ValueError as exc:
-            raise ConfigError(f"{key}: {exc}") from None
-    if not isinstance(value, dict):
-        raise ConfigError(f"{key} must be a table of names to values")
     table: dict[str, object] = {}
-    for name, item in value.items():
+    for name, item in _table(key, value).items():
         if not isinstance(name, str) or not name:
             raise ConfigError(f"{key} must map names to values")
         table[name] = _json_value(key, item)
