@@ -24,13 +24,42 @@ if TYPE_CHECKING:
     F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _parameters(func: Callable[..., object]) -> tuple[str, ...]:
+    """The names ``func`` takes as keywords (read from its code: no inspect on the hook
+    path)."""
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return ()
+    names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    return tuple(n for n in names if n not in ("self", "cls"))
+
+
+def _meant_keyword(error: BaseException, parameters: tuple[str, ...]) -> str:
+    """`` (did you mean 'user_id'?)`` for a call given a keyword it does not take that is
+    close to one it does (Segment's and PostHog's camelCase ``userId`` included), else
+    ``""``."""
+    text = str(error)
+    marker = "unexpected keyword argument '"
+    if not isinstance(error, TypeError) or marker not in text:
+        return ""
+    given = text.split(marker, 1)[1].split("'", 1)[0]
+    snake = "".join("_" + c.lower() if c.isupper() else c for c in given).lstrip("_")
+    import difflib  # only when a call went wrong
+
+    close = difflib.get_close_matches(snake, parameters, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _recovered(what: str, fallback: object, recover: Callable[..., object] | None,
-               catch: type[BaseException], surface: bool, *args: object,
+               catch: type[BaseException], surface: tuple[str, ...] | None, *args: object,
                **kwargs: object) -> Any:
+    """``surface``: None, or the names the function takes (to say which one was meant)."""
     try:
-        if surface:  # a wrong keyword, say: the first one is said even without logging
-            _log.warning("%s failed, nothing recorded: %s: %s", what,
-                         type(sys.exc_info()[1]).__name__, sys.exc_info()[1],
+        if surface is not None:  # a wrong keyword, say: said once even without logging
+            error = sys.exc_info()[1]
+            _log.warning("%s failed, nothing recorded: %s: %s%s", what,
+                         type(error).__name__, error,
+                         _meant_keyword(error, surface) if error else "",
                          first_of=f"failed:{what}")
         _log.exception("%s failed", what)
         if recover is not None:
@@ -65,11 +94,13 @@ def never_raises(what: str, fallback: object = None, *,
     `_log.warning`): a recording call given a keyword it does not take, say."""
 
     def decorate(func: F) -> F:
+        said = _parameters(func) if surface else None
+
         def guarded(*args: object, **kwargs: object) -> Any:
             try:
                 return func(*args, **kwargs)
             except catch:  # the point of the boundary
-                return _recovered(what, fallback, recover, catch, surface, *args, **kwargs)
+                return _recovered(what, fallback, recover, catch, said, *args, **kwargs)
 
         _named_like(guarded, func)
         return guarded  # type: ignore[return-value]  # same signature as func, by construction
@@ -86,7 +117,7 @@ def never_raises_async(what: str, fallback: object = None, *,
             try:
                 return await func(*args, **kwargs)
             except Exception:  # noqa: BLE001 - the point of the boundary
-                return _recovered(what, fallback, recover, Exception, False, *args, **kwargs)
+                return _recovered(what, fallback, recover, Exception, None, *args, **kwargs)
 
         _named_like(guarded, func)
         return guarded  # type: ignore[return-value]  # same signature as func, by construction

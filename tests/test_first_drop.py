@@ -67,6 +67,23 @@ def test_the_first_event_a_client_drops_is_said(tmp_path: Path) -> None:
     assert "over max_event_bytes" in lines[0]
     assert "before_send raised KeyError" in lines[1]
     assert "track() failed" in lines[2] and "usr_id" in lines[2]
+    assert "(did you mean 'user_id'?)" in lines[2]
+
+
+def test_a_keyword_from_another_sdk_names_the_one_meant(tmp_path: Path) -> None:
+    """Segment's and PostHog's camelCase keywords (userId, groupId) name shipper's own; a
+    keyword close to none gets no guess."""
+    out = run("from shipper import Shipper\n"
+              "s = Shipper(endpoint='http://127.0.0.1:9')\n"
+              "assert s.track('x', userId='u') is None\n"
+              "assert s.group('g', groupId='acme') is None\n"
+              "assert s.identify('u', zzz=1) is None\n"
+              "s.close()\n", tmp_path)
+    lines = out.stderr.splitlines()
+    assert len(lines) == 3, out.stderr
+    assert "(did you mean 'user_id'?)" in lines[0]
+    assert "group() failed" in lines[1] and "(did you mean 'group_id'?)" in lines[1]
+    assert "identify() failed" in lines[2] and "did you mean" not in lines[2]
 
 
 def test_the_programs_own_logging_configuration_rules(tmp_path: Path) -> None:
