@@ -38,6 +38,21 @@ def test_emit_print_id(cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert capsys.readouterr().out.strip() == events_on_disk(cache_dir)[0]["id"]
 
 
+def test_emit_user_id_says_who_did_it(cache_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """--user-id ID records the event as that user's, over the user_id setting; an empty one
+    is a usage error, nothing recorded."""
+    monkeypatch.setenv("SHIPPER_USER_ID", "setting-user")
+    assert main(["emit", "deploy", "--user-id", "u-42"]) == 0
+    assert main(["emit", "deploy", "--user-id=u-43"]) == 0
+    assert main(["emit", "deploy"]) == 0
+    users = sorted(doc["context"]["user_id"] for doc in events_on_disk(cache_dir))
+    assert users == ["setting-user", "u-42", "u-43"]
+    assert main(["emit", "deploy", "--user-id", " "]) == 2
+    assert "--user-id: must not be empty" in capsys.readouterr().err
+    assert len(events_on_disk(cache_dir)) == 3
+
+
 @pytest.mark.parametrize("argv", [["emit"], ["emit", "x", "-p", "novalue"],
                                   ["emit", "x", "--json", "[1]"], ["emit", "x", "--json", "{"],
                                   ["emit", "x", "--props-json", "7"], ["emit", "x", "y"],

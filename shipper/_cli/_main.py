@@ -136,6 +136,8 @@ def _emit_arguments(emit: argparse.ArgumentParser) -> None:
                       help="properties as one JSON object (-p entries win over its keys)")
     # the old name, kept working but hidden: --json means "output as JSON" everywhere else
     emit.add_argument("--json", dest="json_props", help=argparse.SUPPRESS)
+    emit.add_argument("--user-id", metavar="ID",
+                      help="who did it (overrides the user_id setting for this event)")
     emit.add_argument("--print-id", action="store_true", help="print the event id")
 
 
@@ -444,12 +446,14 @@ def _all_finite(value: Any) -> bool:
 
 
 def _emit(argv: list[str], *, quiet: bool = False, debug: bool = False) -> int:
-    """``emit EVENT [-p KEY=VALUE ...] [--props-json OBJECT] [--print-id]``, parsed by hand
+    """``emit EVENT [-p KEY=VALUE ...] [--props-json OBJECT] [--user-id ID] [--print-id]``,
+    parsed by hand
     (``--json`` is the old name of ``--props-json``; ``-q`` and ``--debug`` as anywhere)."""
     event: str | None = None
     props: dict[str, Any] = {}
     json_props: str | None = None
     json_flag = "--props-json"
+    user: str | None = None
     print_id = False
     i = 0
     while i < len(argv):
@@ -465,6 +469,12 @@ def _emit(argv: list[str], *, quiet: bool = False, debug: bool = False) -> int:
         if flag in ("--props-json", "--json"):
             json_flag = flag
             json_props, i = _flag_value(argv, i, flag)
+            continue
+        if flag == "--user-id":
+            given, i = _flag_value(argv, i, flag)
+            if not given.strip():
+                raise _UsageError("argument --user-id: must not be empty")
+            user = given
             continue
         if arg == "--print-id":
             print_id = True
@@ -488,7 +498,7 @@ def _emit(argv: list[str], *, quiet: bool = False, debug: bool = False) -> int:
         props = {**loaded, **props}
     from .._oneshot import record
 
-    event_id, why = record(_settings(quiet=quiet, debug=debug), event, props)
+    event_id, why = record(_settings(quiet=quiet, debug=debug), event, props, user=user)
     if why:
         print(f"shipper emit: event not recorded: {why}", file=sys.stderr)
         return 1
