@@ -445,64 +445,69 @@ def _all_finite(value: Any) -> bool:
     return True
 
 
-def _emit(argv: list[str], *, quiet: bool = False, debug: bool = False) -> int:
-    """``emit EVENT [-p KEY=VALUE ...] [--props-json OBJECT] [--user-id ID] [--print-id]``,
-    parsed by hand
-    (``--json`` is the old name of ``--props-json``; ``-q`` and ``--debug`` as anywhere)."""
-    event: str | None = None
+def _emit_parse(argv: list[str], options: dict[str, Any]) -> dict[str, Any]:
+    """emit's arguments, parsed by hand into ``options`` (``quiet`` and ``debug`` given):
+    ``event``, ``props``, ``user``, ``print_id``."""
     props: dict[str, Any] = {}
     json_props: str | None = None
     json_flag = "--props-json"
-    user: str | None = None
-    print_id = False
     i = 0
     while i < len(argv):
         arg = argv[i]
-        if arg in ("-p", "--property") or arg.startswith("--property="):
-            item, i = _flag_value(argv, i, "--property" if arg != "-p" else "-p")
-            key, sep, value = (item or "").partition("=")
+        flag = arg.partition("=")[0]
+        if arg == "-p" or flag == "--property":
+            item, i = _flag_value(argv, i, flag)
+            key, sep, value = item.partition("=")
             if not sep or not key:
                 raise _UsageError(f"property {item!r} is not KEY=VALUE")
             props[key] = _json_or_text(value)
-            continue
-        flag = arg.partition("=")[0]
-        if flag in ("--props-json", "--json"):
+        elif flag in ("--props-json", "--json"):
             json_flag = flag
             json_props, i = _flag_value(argv, i, flag)
-            continue
-        if flag == "--user-id":
-            given, i = _flag_value(argv, i, flag)
-            if not given.strip():
+        elif flag == "--user-id":
+            options["user"], i = _flag_value(argv, i, flag)
+            if not options["user"].strip():
                 raise _UsageError("argument --user-id: must not be empty")
-            user = given
-            continue
-        if arg == "--print-id":
-            print_id = True
-        elif _is_quiet_flag(arg):
-            quiet = True  # and warnings are off: see main
-        elif arg == "--debug":
-            debug = True
-        elif arg.startswith("-") and arg != "-":
-            raise _UsageError(f"unrecognized arguments: {arg}")
-        elif event is None:
-            event = arg
         else:
-            raise _UsageError(f"unrecognized arguments: {arg}")
-        i += 1
-    if event is None:
+            _emit_word(arg, options)
+            i += 1
+    if "event" not in options:
         raise _UsageError("the following arguments are required: EVENT")
     if json_props is not None:
         loaded = _json_or_text(json_props)
         if not isinstance(loaded, dict):
             raise _UsageError(f"argument {json_flag}: must be a JSON object")
         props = {**loaded, **props}
+    options["props"] = props
+    return options
+
+
+def _emit_word(arg: str, options: dict[str, Any]) -> None:
+    """One of emit's arguments that takes no value: a switch, or the event's name."""
+    if arg == "--print-id":
+        options["print_id"] = True
+    elif _is_quiet_flag(arg):
+        options["quiet"] = True  # and warnings are off: see main
+    elif arg == "--debug":
+        options["debug"] = True
+    elif (arg.startswith("-") and arg != "-") or "event" in options:
+        raise _UsageError(f"unrecognized arguments: {arg}")
+    else:
+        options["event"] = arg
+
+
+def _emit(argv: list[str], *, quiet: bool = False, debug: bool = False) -> int:
+    """``emit EVENT [-p KEY=VALUE ...] [--props-json OBJECT] [--user-id ID] [--print-id]``
+    (``--json`` is the old name of ``--props-json``; ``-q`` and ``--debug`` as anywhere)."""
+    given = _emit_parse(argv, {"quiet": quiet, "debug": debug})
     from .._oneshot import record
 
-    event_id, why = record(_settings(quiet=quiet, debug=debug), event, props, user=user)
+    event_id, why = record(_settings(quiet=given["quiet"], debug=given["debug"]),
+                           given["event"], given["props"], user=given.get("user"))
     if why:
         print(f"shipper emit: event not recorded: {why}", file=sys.stderr)
         return 1
-    if print_id and event_id:
+    if given.get("print_id") and event_id:
         print(event_id)
     return 0
 
