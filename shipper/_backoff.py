@@ -81,7 +81,7 @@ def after_retry_after(retry_after: float, *, rand: Callable[[], float] = random.
     `MAX_RETRY_AFTER_S` (unless the header itself asked for more)."""
     asked = max(retry_after, 0.0)
     longest = max(asked, min(asked * (1.0 + RETRY_AFTER_SPREAD), MAX_RETRY_AFTER_S))
-    return asked + (longest - asked) * _unit(rand)
+    return min(longest, asked + (longest - asked) * _unit(rand))  # min: a float's last bit
 
 
 def decorrelated(previous: float, *, base: float, cap: float,
@@ -94,8 +94,8 @@ def decorrelated(previous: float, *, base: float, cap: float,
     drift apart instead of staying in step.
     """
     low = min(max(base, 0.0), cap)
-    high = min(cap, max(previous, low) * DECORRELATION)
-    return low + (max(high, low) - low) * _unit(rand)
+    high = max(min(cap, max(previous, low) * DECORRELATION), low)
+    return min(high, low + (high - low) * _unit(rand))  # min: low + (high - low) may pass high
 
 
 def jittered_lifetime(ttl: float, *, rand: Callable[[], float] = random.random) -> float:
