@@ -78,6 +78,7 @@ def main() -> None:
         "n": args.n,
         "median_us": times[len(times) // 2] / 1000,
         "p99_us": times[int(len(times) * 0.99)] / 1000,
+        "p999_us": times[int(len(times) * 0.999)] / 1000,
         "max_us": times[-1] / 1000,
         "loop_s": loop_end - first_call_at,
         "first_call_at": first_call_at,

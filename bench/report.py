@@ -34,14 +34,47 @@ def _close(runs: list[dict[str, Any]]) -> str:
     return _fmt(_med(runs, "close_s"), " s", 2)
 
 
+COLUMNS = {"shipper@before": "shipper, before", "shipper-stdlib@before": "stdlib json, before",
+           "shipper": "shipper", "shipper-stdlib": "shipper (stdlib json)",
+           "segment": "segment", "posthog": "posthog"}
+
+
+def _range(values: list[float], digits: int = 1, unit: str = "") -> str:
+    """median (min-max) of a few runs."""
+    if not values:
+        return "n/a"
+    if len(values) == 1:
+        return _fmt(values[0], unit, digits)
+    return (f"{_fmt(statistics.median(values), unit, digits)} "
+            f"({_fmt(min(values), '', digits)}-{_fmt(max(values), '', digits)})")
+
+
+def paired_ratios(up: dict[str, Any], sdk: str = "shipper") -> list[float]:
+    """Round by round, ``sdk``'s end-to-end events/s over the fastest peer's of that round."""
+    out = []
+    for i, ours in enumerate(up.get(sdk, [])):
+        peers = [up[p][i].get("throughput") for p in ("segment", "posthog")
+                 if p in up and i < len(up[p])]
+        peers = [p for p in peers if p]
+        if ours.get("throughput") and peers:
+            out.append(ours["throughput"] / max(peers))
+    return out
+
+
 def render(res: dict[str, Any]) -> str:
-    rows = ["| scenario | measure | shipper | shipper (stdlib json) | segment | posthog | "
-            "shipper / faster peer |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    present = [k for k in COLUMNS if k in res.get("up", {}) or k in res.get("up_shared", {})
+               or k in ("shipper", "shipper-stdlib", "segment", "posthog")]
+    rows = ["| scenario | measure | " + " | ".join(COLUMNS[k] for k in present)
+            + " | shipper / faster peer |", "| --- | --- | " + "--- | " * len(present) + "--- |"]
+    if res.get("pinned"):
+        p = res["pinned"]
+        rows.insert(0, f"Callers pinned to CPU {p['caller_cpus']}, the collector to CPU "
+                       f"{p['collector_cpus']} (\"shared cores\": neither pinned). "
+                       "Median of the runs, (min-max) where there were several.\n")
 
     def row(scenario: str, measure: str, values: dict[str, str], ratio: str = "") -> None:
-        rows.append(f"| {scenario} | {measure} | {values.get('shipper', '')} | "
-                    f"{values.get('shipper-stdlib', '')} | {values.get('segment', '')} | "
-                    f"{values.get('posthog', '')} | {ratio} |")
+        rows.append(f"| {scenario} | {measure} | "
+                    + " | ".join(values.get(k, "") for k in present) + f" | {ratio} |")
 
     def ratio(key: str, data: dict[str, list[dict[str, Any]]], invert: bool = False) -> str:
         ours = _med(data.get("shipper", []), key)
@@ -52,18 +85,23 @@ def render(res: dict[str, Any]) -> str:
         best = max(peers) if invert else min(peers)
         return f"{ours / best:.2f}" if best else ""
 
-    if "up" in res:
-        up = res["up"]
-        row("collector up", "µs per call, median",
-            {k: _fmt(_med(v, "median_us")) for k, v in up.items()}, ratio("median_us", up))
-        row("collector up", "µs per call, p99",
-            {k: _fmt(_med(v, "p99_us")) for k, v in up.items()}, ratio("p99_us", up))
-        row("burst of 20k, collector up", "events lost",
+    for key, label in (("up", "collector up, pinned"), ("up_shared", "collector up, shared cores")):
+        if key not in res:
+            continue
+        up = {k: v for k, v in res[key].items() if isinstance(v, list)}
+        for measure, field in (("p50", "median_us"), ("p99", "p99_us"), ("p99.9", "p999_us"),
+                               ("max", "max_us")):
+            row(label, f"µs per call, {measure}",
+                {k: _range([r[field] for r in v if field in r]) for k, v in up.items()},
+                ratio(field, up))
+        row(label, "events lost (burst of 20k)",
             {k: _fmt(_med(v, "lost"), digits=0) for k, v in up.items()})
-        row("end-to-end", "events/s until the collector holds them",
-            {k: _fmt(_med(v, "throughput"), digits=0) for k, v in up.items()},
-            ratio("throughput", up, invert=True))
-        row("collector up", "time to close", {k: _close(v) for k, v in up.items()})
+        paired = paired_ratios(up)
+        row(label, "end-to-end events/s until the collector holds them",
+            {k: _range([r["throughput"] for r in v if r.get("throughput")], 0)
+             for k, v in up.items()},
+            _range(paired, 2) + " paired by round" if paired else "")
+        row(label, "time to close", {k: _close(v) for k, v in up.items()})
     for mode in ("down", "blackholed"):
         if mode in res:
             data = res[mode]
@@ -84,8 +122,9 @@ def render(res: dict[str, Any]) -> str:
                  res["memory"].items()})
     if "drain" in res:
         d = res["drain"]
-        row("backlog drain", f"`shipper sync` of {d['events']:,} events",
-            {"shipper": f"{d['events_per_s']:,.0f} events/s"})
+        runs = d.get("runs", {"shipper": [d]})
+        row("backlog drain", f"`shipper sync` of {d['events']:,} events, events/s",
+            {k: _range([r["events_per_s"] for r in v], 0) for k, v in runs.items()})
     if "hook" in res:
         h = res["hook"]
         base = h["python -c pass"]["median_ms"]

@@ -7,6 +7,17 @@
 Every run of every SDK is a fresh process (bench/driver.py) with the SDK's production
 defaults, talking to bench/collector.py on 127.0.0.1. Results go to bench/results/latest.json
 and a Markdown table on stdout (copied into docs/performance.md).
+
+The receiver never shares the caller's core: on a machine with two CPUs or more, the
+collector is pinned to one CPU and each driver (the caller and its SDK's threads) to
+another (``os.sched_setaffinity``; the output says which). A collector that parses what it
+receives on the caller's core would put its work on the caller's calls, and an SDK that
+delivers while the caller runs (shipper) would pay for it where one that delivers later
+(and drops) would not. The "up, shared cores" scenario runs the same without pinning, as a
+laptop sees it.
+
+    python bench/run.py --before /path/to/main-checkout   # also shipper from that tree,
+                                                          # in the same rounds
 """
 
 from __future__ import annotations
@@ -31,6 +42,28 @@ HERE = Path(__file__).resolve().parent
 PY = sys.executable
 PEERS = ["segment", "posthog"]
 SDKS = ["shipper", "shipper-stdlib", *PEERS]
+BEFORE = "@before"  # an SDK name ending so runs shipper from the --before tree
+# --before PATH: the checkout that "shipper@before" runs (None: not measured)
+BEFORE_TREE: list[str] = []
+
+
+def cpus() -> list[int]:
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+def pinning() -> tuple[set[int], set[int]] | None:
+    """(the caller's CPUs, the collector's CPUs): apart, where there are two CPUs or more."""
+    have = cpus()
+    if len(have) < 2:
+        return None
+    return {have[0]}, {have[1]}
+
+
+def pin_to(where: set[int] | None) -> Any:
+    """A preexec_fn that pins the child (and every thread it starts) to ``where``."""
+    if where is None:
+        return None
+    return lambda: os.sched_setaffinity(0, where)
 HOOK_PAYLOAD = b'{"hook_event_name":"PostToolUse","session_id":"s1","cwd":"/tmp",' \
                b'"tool_name":"Read","tool_input":{"file_path":"/tmp/a.py"},' \
                b'"tool_response":{"success":true}}'
@@ -56,7 +89,10 @@ class Collector:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [PY, str(HERE / "collector.py"), "--port", str(self.port)]
-        self.proc = subprocess.Popen([*args, "--blackhole"] if blackhole else args)
+        pins = pinning()
+        self.proc = subprocess.Popen([*args, "--blackhole"] if blackhole else args,
+                                     # bench/hook.py's threads only kill children
+                                     preexec_fn=pin_to(pins[1] if pins else None))  # noqa: PLW1509
         time.sleep(0.3)
         if not blackhole:
             for _ in range(100):
@@ -96,6 +132,11 @@ class Collector:
             time.sleep(0.2)
         return self.stats()
 
+    def pin(self, where: set[int] | None) -> None:
+        """Run the collector on ``where`` (None: any CPU)."""
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(self.proc.pid, where or set(cpus()))
+
     def stop(self) -> None:
         self.proc.kill()
         self.proc.wait()
@@ -110,14 +151,28 @@ def temp_cache() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def sdk_env(sdk: str, cache: Path) -> tuple[str, dict[str, str]]:
+    """The driver's SDK name and environment: "shipper@before" runs shipper from the
+    --before tree (first on the path)."""
+    env = base_env(cache)
+    if sdk.endswith(BEFORE):
+        env["PYTHONPATH"] = BEFORE_TREE[0]
+        return sdk.removesuffix(BEFORE), env
+    return sdk, env
+
+
 def drive(sdk: str, url: str, n: int, cache: Path, cap: float, *,
-          extra: list[str] | None = None) -> dict[str, Any]:
-    """One fresh-process run; a run that outlives `cap` seconds is killed and reported."""
+          extra: list[str] | None = None, pin: bool = True) -> dict[str, Any]:
+    """One fresh-process run; a run that outlives `cap` seconds is killed and reported.
+    ``pin``: the driver runs on the caller's CPU, apart from the collector's."""
     started = time.monotonic()
     killed: dict[str, Any] = {}
+    name, env = sdk_env(sdk, cache)
+    pins = pinning() if pin else None
     try:
-        out = subprocess.run([PY, str(HERE / "driver.py"), "--sdk", sdk, "--url", url,
-                              "--n", str(n), *(extra or [])], env=base_env(cache),
+        out = subprocess.run([PY, str(HERE / "driver.py"), "--sdk", name, "--url", url,
+                              "--n", str(n), *(extra or [])], env=env,
+                             preexec_fn=pin_to(pins[0] if pins else None),
                              capture_output=True, text=True, timeout=cap, check=False)
         stdout, stderr = out.stdout, out.stderr
     except subprocess.TimeoutExpired as exc:
@@ -140,30 +195,42 @@ def med(values: list[float]) -> float | None:
 # -- scenarios ---------------------------------------------------------------------------
 
 
-def scenario_up(up: Collector, n: int, repeats: int) -> dict[str, Any]:
-    """Call overhead, burst loss and end-to-end throughput with the collector up."""
-    out: dict[str, Any] = {}
-    for sdk in SDKS:
-        runs = []
-        for _ in range(repeats):
+def sdks() -> list[str]:
+    """The SDKs of a round: shipper (and its --before tree's), then the peers."""
+    before = [f"shipper{BEFORE}", f"shipper-stdlib{BEFORE}"] if BEFORE_TREE else []
+    return [*before, *SDKS]
+
+
+def scenario_up(up: Collector, n: int, repeats: int, *, pin: bool = True) -> dict[str, Any]:
+    """Call overhead, burst loss and end-to-end throughput with the collector up. Round
+    after round, every SDK once a round, so that a ratio can be taken within a round
+    (``rounds``: shipper's end-to-end events/s over the fastest peer's in that round)."""
+    pins = pinning() if pin else None
+    up.pin(pins[1] if pins else None)
+    out: dict[str, Any] = {sdk: [] for sdk in sdks()}
+    for _ in range(repeats):
+        for sdk in sdks():
             up.reset()
             with temp_cache() as cache:
-                r = drive(sdk, up.url, n, cache, cap=120)
+                r = drive(sdk, up.url, n, cache, cap=120, pin=pin)
             st = up.settle(n)
             if "median_us" in r and st["last_at"]:
                 r["received"] = st["unique"]
                 r["lost"] = n - st["unique"]
                 r["throughput"] = st["unique"] / max(st["last_at"] - r["first_call_at"], 1e-6)
                 r["requests"] = st["requests"]
-            runs.append(r)
-        out[sdk] = runs
+            r["load"] = os.getloadavg()[0]
+            out[sdk].append(r)
+    out["pinned"] = ({"caller_cpus": sorted(pins[0]), "collector_cpus": sorted(pins[1])}
+                     if pins else None)
+    up.pin(pinning()[1] if pinning() else None)  # back where the other scenarios expect it
     return out
 
 
 def scenario_unreachable(url: str, n: int, repeats: int, cap: float) -> dict[str, Any]:
     """Call overhead and close time with the collector down (refused) or blackholed."""
     out: dict[str, Any] = {}
-    for sdk in SDKS:
+    for sdk in sdks():
         runs = []
         for i in range(repeats if sdk.startswith("shipper") else 1):
             with temp_cache() as cache:
@@ -201,33 +268,49 @@ def scenario_memory(sizes: list[int], peer_sizes: list[int], cap: float) -> dict
     """Peak RSS while recording N events with the collector down."""
     out: dict[str, Any] = {}
     down = f"http://127.0.0.1:{free_port()}"
-    for sdk in ["shipper", *PEERS]:
+    for sdk in [*([f"shipper{BEFORE}"] if BEFORE_TREE else []), "shipper", *PEERS]:
         out[sdk] = {}
-        for size in sizes if sdk == "shipper" else peer_sizes:
+        for size in sizes if sdk.startswith("shipper") else peer_sizes:
             with temp_cache() as cache:
                 r = drive(sdk, down, size, cache, cap=cap)
             out[sdk][str(size)] = r.get("peak_rss_mb")
     return out
 
 
-def scenario_drain(n: int) -> dict[str, Any]:
-    """`shipper sync` of an n-event disk cache (spilled by a client during an outage)."""
+def drain_once(sdk: str, n: int) -> dict[str, Any]:
+    """`shipper sync` of an n-event disk cache (spilled by a client during an outage),
+    process start included; the sync on the caller's CPU, the collector on its own."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with temp_cache() as cache:
-        drive("shipper", url, n, cache, cap=600)
+        drive(sdk, url, n, cache, cap=600)
         collector = Collector(port=port)
+        name, env = sdk_env(sdk, cache)
+        pins = pinning()
         try:
             started = time.monotonic()
             subprocess.run([PY, "-m", "shipper", "sync", "-q"],
-                           env={**base_env(cache), "SHIPPER_ENDPOINT": url}, timeout=600,
-                           check=False)
+                           env={**env, "SHIPPER_ENDPOINT": url}, timeout=600, check=False,
+                           preexec_fn=pin_to(pins[0] if pins else None))
             seconds = time.monotonic() - started
             st = collector.stats()
         finally:
             collector.stop()
-    return {"events": n, "delivered": st["unique"], "seconds": seconds,
-            "events_per_s": st["unique"] / seconds, "requests": st["requests"]}
+    return {"sdk": name, "events": n, "delivered": st["unique"], "seconds": seconds,
+            "events_per_s": st["unique"] / seconds, "requests": st["requests"],
+            "load": os.getloadavg()[0]}
+
+
+def scenario_drain(n: int, repeats: int) -> dict[str, Any]:
+    """`shipper sync` of an n-event backlog, round after round (the --before tree's too)."""
+    names = [*([f"shipper{BEFORE}"] if BEFORE_TREE else []), "shipper"]
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for _ in range(repeats):
+        for name in names:
+            runs[name].append(drain_once(name, n))
+    last = runs["shipper"][-1]
+    return {**last, "events_per_s": statistics.median(r["events_per_s"] for r in runs["shipper"]),
+            "runs": runs}
 
 
 def peer_hook_script(sdk: str, url: str) -> list[str]:
@@ -382,17 +465,31 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", nargs="*", help="scenario names to run")
+    parser.add_argument("--before", type=Path, metavar="TREE",
+                        help="a checkout of an earlier shipper, measured in the same rounds")
+    parser.add_argument("--repeats", type=int, help="rounds of the up and drain scenarios")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
     args = parser.parse_args()
     q = args.quick
     n = 20_000
+    if args.before:
+        BEFORE_TREE.append(str(args.before.resolve()))
+    pins = pinning()
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "python": sys.version.split()[0],
-                               "cpus": os.cpu_count(), "quick": q}
+                               "cpus": os.cpu_count(), "quick": q, "before": BEFORE_TREE[:1],
+                               "load_at_start": os.getloadavg(),
+                               "pinned": {"caller_cpus": sorted(pins[0]),
+                                          "collector_cpus": sorted(pins[1])} if pins else None}
+    print(f"pinned: callers on CPU {sorted(pins[0])}, collectors on CPU {sorted(pins[1])}"
+          if pins else "not pinned: fewer than two CPUs", file=sys.stderr)
+    repeats = args.repeats or (2 if q else 3)
     up = Collector()
     black = Collector(blackhole=True)
     down_url = f"http://127.0.0.1:{free_port()}"
     plan = {
         "ceiling": lambda: collector_ceiling(up),
-        "up": lambda: scenario_up(up, n, 2 if q else 3),
+        "up": lambda: scenario_up(up, n, repeats),
+        "up_shared": lambda: scenario_up(up, n, repeats, pin=False),
         "down": lambda: scenario_unreachable(down_url, n, 2 if q else 3, cap=30 if q else 60),
         "blackholed": lambda: scenario_unreachable(black.url, n, 2 if q else 3,
                                                    cap=30 if q else 60),
@@ -400,7 +497,7 @@ def main() -> None:
         "memory": lambda: scenario_memory([10_000, 100_000] if q else
                                           [10_000, 100_000, 1_000_000],
                                           [10_000, 100_000], cap=30 if q else 60),
-        "drain": lambda: scenario_drain(20_000 if q else 100_000),
+        "drain": lambda: scenario_drain(20_000 if q else 100_000, repeats),
         "hook": lambda: scenario_hook(up, black, 5 if q else 15, 2 if q else 3,
                                       cap=30 if q else 60),
         "many_hooks": lambda: scenario_many_hooks(up, 50 if q else 200, 8),
@@ -416,9 +513,8 @@ def main() -> None:
     finally:
         up.stop()
         black.stop()
-    out_dir = HERE / "results"
-    out_dir.mkdir(exist_ok=True)
-    latest = out_dir / "latest.json"
+    latest = args.out
+    latest.parent.mkdir(parents=True, exist_ok=True)
     if args.only and latest.exists():  # a partial run updates the scenarios it ran
         results = {**json.loads(latest.read_text()), **results}
     latest.write_text(json.dumps(results, indent=2))

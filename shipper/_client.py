@@ -52,6 +52,7 @@ from ._exit import (
 from ._guard import never_raises, never_raises_async
 from ._kinds import CONSOLE
 from ._reasons import INTERNAL_ERROR, INVALID
+from ._transport import preload
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -124,6 +125,8 @@ class _Base:
         extra: dict[str, Any] = {"rand": rand} if rand is not None else {}
         self._engine = Engine(self.settings, transport=transport, clock=clock, sleep=sleep,
                               **extra)
+        if not self.settings.disabled and self.settings.destination_identity is not None:
+            preload(self.settings)  # here, not on the delivery thread while track() runs
         self._start_sync: StartSync = start_sync or _detached_sync
         self._exit_registered = False
         self._phase: Phase = NEW

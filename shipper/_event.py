@@ -240,10 +240,10 @@ def encode_stdlib(value: object) -> bytes:
 
 
 def fast_encoder() -> Callable[[object], bytes]:
-    """The encoder a long-running client uses: orjson when it is installed
-    (``shipper-events[speed]``), falling back to the standard library for what orjson
-    refuses (cycles, huge integers, lone surrogates); plain `encode_stdlib` otherwise. Both
-    give the same JSON for the same value up to key order and escaping.
+    """The encoder a long-running client uses: orjson where it is installed (a dependency on
+    CPython), falling back to the standard library for what orjson refuses (cycles, huge
+    integers, lone surrogates); plain `encode_stdlib` otherwise (PyPy). Both give the same
+    JSON for the same value up to key order and escaping.
 
     Short-lived processes keep to `encode_stdlib`: importing orjson costs a hook more than it
     saves. Each client chooses its own encoder; nothing here is process-wide.

@@ -81,6 +81,21 @@ def test_the_installed_wheel_reports_its_version(venv: Path) -> None:
     assert out.stdout.strip() == f"shipper {__version__}"
 
 
+def test_the_default_install_encodes_with_orjson(venv: Path, tmp_path: Path) -> None:
+    """Installed without extras, a long-running client encodes with orjson (a dependency on
+    CPython: track() at half the standard library's cost), and the wheel's metadata keeps
+    the standard library's path where orjson has no wheel (the marker)."""
+    code = ("from shipper._event import fast_encoder, encode_stdlib\n"
+            "import importlib.metadata as m\n"
+            "print(fast_encoder() is not encode_stdlib)\n"
+            "print([r for r in m.requires('shipper-events') if r.startswith('orjson')][0])")
+    out = subprocess.run([str(venv / "python"), "-c", code], capture_output=True, text=True,
+                         env=child_env(tmp_path / "cache"), timeout=120, check=True)
+    fast, requirement = out.stdout.splitlines()
+    assert fast == "True"
+    assert "platform_python_implementation" in requirement and "extra" not in requirement
+
+
 def test_the_installed_wheel_runs_the_demo(venv: Path, tmp_path: Path) -> None:
     """`shipper demo` from the installed wheel delivers events through an outage."""
     out = subprocess.run([str(venv / "shipper"), "demo"], capture_output=True, text=True,
