@@ -16,8 +16,8 @@ delivers while the caller runs (shipper) would pay for it where one that deliver
 (and drops) would not. The "up, shared cores" scenario runs the same without pinning, as a
 laptop sees it.
 
-    python bench/run.py --before /path/to/main-checkout   # also shipper from that tree,
-                                                          # in the same rounds
+    python bench/run.py --before /path/to/venv   # also the shipper installed there (or a
+                                                 # checkout), in the same rounds
 """
 
 from __future__ import annotations
@@ -151,14 +151,18 @@ def temp_cache() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def sdk_env(sdk: str, cache: Path) -> tuple[str, dict[str, str]]:
-    """The driver's SDK name and environment: "shipper@before" runs shipper from the
-    --before tree (first on the path)."""
+def sdk_env(sdk: str, cache: Path) -> tuple[str, dict[str, str], str]:
+    """The driver's SDK name, environment and Python: "shipper@before" runs shipper from
+    --before, a virtual environment (its own Python and what is installed in it) or a
+    checkout (first on this Python's path)."""
     env = base_env(cache)
     if sdk.endswith(BEFORE):
-        env["PYTHONPATH"] = BEFORE_TREE[0]
-        return sdk.removesuffix(BEFORE), env
-    return sdk, env
+        before = Path(BEFORE_TREE[0])
+        if (before / "bin" / "python").exists():
+            return sdk.removesuffix(BEFORE), env, str(before / "bin" / "python")
+        env["PYTHONPATH"] = str(before)
+        return sdk.removesuffix(BEFORE), env, PY
+    return sdk, env, PY
 
 
 def drive(sdk: str, url: str, n: int, cache: Path, cap: float, *,
@@ -167,10 +171,10 @@ def drive(sdk: str, url: str, n: int, cache: Path, cap: float, *,
     ``pin``: the driver runs on the caller's CPU, apart from the collector's."""
     started = time.monotonic()
     killed: dict[str, Any] = {}
-    name, env = sdk_env(sdk, cache)
+    name, env, python = sdk_env(sdk, cache)
     pins = pinning() if pin else None
     try:
-        out = subprocess.run([PY, str(HERE / "driver.py"), "--sdk", name, "--url", url,
+        out = subprocess.run([python, str(HERE / "driver.py"), "--sdk", name, "--url", url,
                               "--n", str(n), *(extra or [])], env=env,
                              preexec_fn=pin_to(pins[0] if pins else None),
                              capture_output=True, text=True, timeout=cap, check=False)
@@ -285,11 +289,11 @@ def drain_once(sdk: str, n: int) -> dict[str, Any]:
     with temp_cache() as cache:
         drive(sdk, url, n, cache, cap=600)
         collector = Collector(port=port)
-        name, env = sdk_env(sdk, cache)
+        name, env, python = sdk_env(sdk, cache)
         pins = pinning()
         try:
             started = time.monotonic()
-            subprocess.run([PY, "-m", "shipper", "sync", "-q"],
+            subprocess.run([python, "-m", "shipper", "sync", "-q"],
                            env={**env, "SHIPPER_ENDPOINT": url}, timeout=600, check=False,
                            preexec_fn=pin_to(pins[0] if pins else None))
             seconds = time.monotonic() - started
@@ -465,8 +469,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", nargs="*", help="scenario names to run")
-    parser.add_argument("--before", type=Path, metavar="TREE",
-                        help="a checkout of an earlier shipper, measured in the same rounds")
+    parser.add_argument("--before", type=Path, metavar="TREE_OR_VENV",
+                        help="an earlier shipper, measured in the same rounds: a virtual "
+                             "environment it is installed in, or a checkout")
     parser.add_argument("--repeats", type=int, help="rounds of the up and drain scenarios")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
     args = parser.parse_args()

@@ -13,17 +13,20 @@ rate that grows while the collector keeps up and halves when it shows strain).
 
 from __future__ import annotations
 
+import asyncio
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import NamedTuple
 
 import httpx
 
 from . import _log
 from ._aio import offload
 from ._cache._drops import add_drops
-from ._cache._spool import Claim, ResourceShortage, Spool
+from ._cache._spool import Claim, Entry, ResourceShortage, Spool
 from ._cache._state import SharedState
 from ._deliver import (
     ACCEPTED,
@@ -53,6 +56,7 @@ if TYPE_CHECKING:
 
 Sleep = Callable[[float], Awaitable[None]]
 
+_DRAIN_IN_FLIGHT = 2  # groups of cache files on their way at once, where the pace allows
 MAX_FILE_FAILURES = 3  # a pending file whose delivery failed this often goes to quarantine
 
 
@@ -75,6 +79,19 @@ class _Files:
     skip: set[str] = field(default_factory=set)
     alone: set[str] = field(default_factory=set)
     failed_in_a_row: int = 0
+    #: the pending files as last listed, oldest first: listed again only once none of them
+    #: can be claimed (listing a large backlog for every group cost a drain a fifth of its
+    #: time)
+    listing: list[Entry] | None = None
+
+
+class _GroupResult(NamedTuple):
+    """What delivering one group of claimed files came to: its outcome, or the failure of
+    ours that interrupted it."""
+
+    claims: list[Claim]
+    outcome: Outcome
+    failure: Exception | None
 
 
 @dataclass
@@ -367,13 +384,26 @@ class Courier:
                 _log.warning("%d refused event(s) lost: cannot write dead letter: %s",
                              len(events), exc.strerror)
 
-    def _claim_group(self, skip: set[str], alone: set[str]) -> list[Claim]:
-        """Claim pending files, oldest first, up to one batch's worth; a file in ``alone``
-        makes a group of its own. Raises `ResourceShortage` (with nothing claimed) when the
+    def _claim_group(self, files: _Files) -> list[Claim]:
+        """Claim pending files, oldest first, up to one batch's worth; a file in
+        ``files.alone`` makes a group of its own, one in ``files.skip`` is passed over. The
+        files are those of the last listing; when none of them is left to claim, the
+        folder is listed again. Raises `ResourceShortage` (with nothing claimed) when the
         cache cannot be read now."""
+        if files.listing is not None:
+            claims = self._claim_from(files.listing, files.skip, files.alone)
+            if claims:
+                return claims
+        files.listing = self.spool.entries()
+        return self._claim_from(files.listing, files.skip, files.alone)
+
+    def _claim_from(self, entries: list[Entry], skip: set[str],
+                    alone: set[str]) -> list[Claim]:
+        while entries and str(entries[0].path) in skip:  # claimed before: done with
+            del entries[0]
         claims: list[Claim] = []
         count = size = 0
-        for entry in self.spool.entries():
+        for entry in entries:
             path = str(entry.path)
             if path in skip:
                 continue
@@ -392,7 +422,7 @@ class Courier:
                 continue
             claims.append(claim)
             count += len(claim.events)
-            size += sum(len(raw) for _, raw in claim.events)
+            size += claim.size
             if solo or count >= self.batch_count or size >= self.batch_bytes:
                 break
         return claims
@@ -417,53 +447,94 @@ class Courier:
         """
         result = DrainResult()
         files = _Files()
-        while not deadline.expired:
-            try:
-                claims = await offload(self._claim_group, files.skip, files.alone)
-            except ResourceShortage as exc:
-                # out of descriptors or memory: nothing is wrong with the files; later
-                _log.warning("cannot read the disk cache now (%s); delivery stops until later",
-                             exc.strerror)
-                result.stopped_by = f"cannot read the disk cache now: {exc.strerror}"
-                break
-            if not claims:
-                break
-            events = [e for c in claims for e in c.events]
-            outcome = Outcome(remaining=events)
-            failure: Exception | None = None
-            try:
-                rest = events
-                while rest:  # batch by batch: a recovery's trial is smaller than the rest
-                    batch = chunk_events(rest, self.next_batch_count(), self.batch_bytes)[0]
-                    rest = rest[len(batch):]
-                    got = await self.send(batch, deadline)
-                    outcome.add(got)
-                    if got.stopped_by is not None:
-                        outcome.stopped_by = got.stopped_by
-                        break
-            except Exception as exc:  # noqa: BLE001 - a bug of ours: isolate it, go on
-                failure = exc
-            finally:
-                await offload(_settle, claims, outcome)
-            result.delivered += len(outcome.delivered)
-            result.dead_lettered += len(outcome.dead)
-            result.retries += outcome.retries
-            result.files += len(claims)
-            if progress is not None:
-                progress(len(outcome.delivered) + len(outcome.dead))
-            if failure is not None:
-                await self._failed(claims, failure, files, result)
-                if files.failed_in_a_row >= MAX_FILE_FAILURES:
-                    result.stopped_by = (f"delivery failed on {files.failed_in_a_row} files "
-                                         f"in a row ({type(failure).__name__}); see the "
-                                         "shipper log")
+        in_flight: deque[asyncio.Task[_GroupResult]] = deque()
+        stopping = False  # delivery stopped: claim nothing more
+        exhausted = False  # nothing was left to claim, the last time we looked
+        try:
+            while True:
+                # up to two groups on their way while the pace does not limit: the next is
+                # claimed, read and sent while the receiver reads the last one
+                limit = _DRAIN_IN_FLIGHT if self.pace.rate is None else 1
+                if (not stopping and not exhausted and not deadline.expired
+                        and len(in_flight) < limit):
+                    try:
+                        claims = await offload(self._claim_group, files)
+                    except ResourceShortage as exc:
+                        # out of descriptors or memory: nothing is wrong with the files
+                        _log.warning("cannot read the disk cache now (%s); delivery stops "
+                                     "until later", exc.strerror)
+                        result.stopped_by = f"cannot read the disk cache now: {exc.strerror}"
+                        stopping = True
+                        claims = []
+                    if claims:
+                        files.skip.update(str(claim.entry.path) for claim in claims)
+                        in_flight.append(asyncio.ensure_future(self._deliver_group(claims,
+                                                                                   deadline)))
+                        continue
+                    exhausted = True  # finish what is on its way, then look again
+                if not in_flight:
                     break
-                continue
-            files.failed_in_a_row = 0
-            if outcome.stopped_by is not None:
-                result.stopped_by = outcome.stopped_by.detail
-                break
+                done = await in_flight.popleft()
+                exhausted = False  # its files may be back, to be tried one by one
+                if await self._account(done, files, result, progress):
+                    stopping = True
+        finally:
+            for task in in_flight:  # cancelled: each settles what it had claimed
+                task.cancel()
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
         return result
+
+    async def _deliver_group(self, claims: list[Claim], deadline: Deadline) -> _GroupResult:
+        """Send the events of claimed files, batch by batch (a recovery's trial is smaller
+        than the rest), then settle the files: what was delivered or dead-lettered goes."""
+        events = [e for c in claims for e in c.events]
+        outcome = Outcome(remaining=events)
+        failure: Exception | None = None
+        whole = sum(claim.size for claim in claims) <= self.batch_bytes
+        try:
+            rest = events
+            while rest:
+                count = self.next_batch_count()
+                if whole and len(rest) <= count:  # the usual case, without counting again
+                    batch = rest
+                else:
+                    batch = chunk_events(rest, count, self.batch_bytes)[0]
+                rest = rest[len(batch):]
+                got = await self.send(batch, deadline)
+                outcome.add(got)
+                if got.stopped_by is not None:
+                    outcome.stopped_by = got.stopped_by
+                    break
+        except Exception as exc:  # noqa: BLE001 - a bug of ours: isolate it, go on
+            failure = exc
+        finally:
+            await offload(_settle, claims, outcome)
+        return _GroupResult(claims, outcome, failure)
+
+    async def _account(self, done: _GroupResult, files: _Files, result: DrainResult,
+                       progress: Callable[[int], None] | None) -> bool:
+        """Count a delivered group in ``result``; True when the drain must stop."""
+        claims, outcome, failure = done
+        result.delivered += len(outcome.delivered)
+        result.dead_lettered += len(outcome.dead)
+        result.retries += outcome.retries
+        result.files += len(claims)
+        if progress is not None:
+            progress(len(outcome.delivered) + len(outcome.dead))
+        if failure is not None:
+            await self._failed(claims, failure, files, result)
+            if files.failed_in_a_row >= MAX_FILE_FAILURES:
+                result.stopped_by = (f"delivery failed on {files.failed_in_a_row} files "
+                                     f"in a row ({type(failure).__name__}); see the "
+                                     "shipper log")
+                return True
+            return False
+        files.failed_in_a_row = 0
+        if outcome.stopped_by is not None:
+            result.stopped_by = result.stopped_by or outcome.stopped_by.detail
+            return True
+        return False
 
     async def _failed(self, claims: list[Claim], failure: Exception, files: _Files,
                       result: DrainResult) -> None:
@@ -473,6 +544,7 @@ class Courier:
         if len(claims) > 1:
             _log.warning("delivering %d cache files failed (%s: %s); trying them one by one",
                          len(claims), type(failure).__name__, failure)
+            files.skip.difference_update(paths)  # claimed again, each alone
             files.alone.update(paths)
             return
         _log.logger().error("delivering cache file %s failed", claims[0].entry.name,

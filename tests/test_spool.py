@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from shipper._cache._drops import read_drops
 from shipper._cache._files import encode_file
 from shipper._cache._prune import prune
-from shipper._cache._spool import CorruptFile, Spool, decode_file
+from shipper._cache._spool import CorruptFile, Spool, decode_file, salvage_file
+from shipper._event import uuid7
 
 
 def ev(i: int, **extra: object) -> bytes:
@@ -26,6 +27,47 @@ event_docs = st.lists(
     st.fixed_dictionaries({"id": st.text(min_size=1), "event": st.text(),
                            "properties": st.dictionaries(st.text(), st.text() | st.integers())}),
     min_size=0, max_size=20)
+
+
+ids = st.one_of(st.builds(uuid7), st.text(min_size=1),
+               st.text(min_size=36, max_size=36), st.just('0192"\\' + "x" * 31))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(ids, st.booleans(), st.booleans()), max_size=20))
+def test_a_checksummed_file_reads_the_ids_a_parse_would(
+        cases: list[tuple[str, bool, bool]]) -> None:
+    """A file a client spilled (its header keeps the events' checksum) is read without
+    parsing each event: the ids are those a parse of each line gives, whatever the ids are
+    and wherever they stand in the event."""
+    raw = []
+    for event_id, id_first, ascii_only in cases:
+        doc = {"id": event_id, "event": "e"} if id_first else {"event": "e", "id": event_id}
+        raw.append(json.dumps(doc, ensure_ascii=ascii_only).encode())
+    from shipper._cache._files import file_parts
+    from shipper._cache._spool import events_crc
+
+    data = b"".join(file_parts(raw, crc32=events_crc(raw)))
+    events, bad, problem = salvage_file(data)
+    assert (bad, problem) == ([], "")
+    assert events == [(json.loads(r)["id"], r) for r in raw]
+
+
+def test_a_line_changed_after_it_was_written_is_set_aside(tmp_path: Path) -> None:
+    """A spilled file whose bytes changed on disk (the checksum no longer matches) is read
+    line by line: a line that is no longer JSON goes to quarantine, the rest is claimed."""
+    spool = Spool(tmp_path)
+    path = spool.write([ev(1), ev(2), ev(3)])
+    assert b'"crc32":' in path.read_bytes().split(b"\n", 1)[0]
+    path.write_bytes(path.read_bytes().replace(b'"id-2", "event": "e"}',
+                                               b'"id-2", "event": "e"!'))
+    (entry,) = spool.entries()
+    assert spool.claim(entry) is None  # repaired: the readable events in a whole file
+    assert len(os.listdir(spool.quarantine)) == 1
+    (left,) = spool.entries()
+    claim = spool.claim(left)
+    assert claim is not None and [i for i, _ in claim.events] == ["id-1", "id-3"]
+    claim.release()
 
 
 @settings(max_examples=200, deadline=None)

@@ -141,16 +141,21 @@ def ensure_destination(root: str, key: str, about: dict[str, str]) -> str:
     return home
 
 
-def file_parts(events: list[bytes], extra: dict[str, object] | None = None) -> list[bytes]:
+def file_parts(events: list[bytes], extra: dict[str, object] | None = None, *,
+               crc32: int | None = None) -> list[bytes]:
     """The pieces of one cache file, in order: a header line, then one event per line.
+    ``crc32``: the CRC-32 of what follows the header line (each event and its line break),
+    kept in the header: a reader that finds it matching trusts each line to be the
+    event as it was encoded, and reads its id without parsing it (`_spool.salvage_file`).
 
     Written with ``os.writev`` as they are: joining them first would allocate a buffer the
     size of the file on every spill, which fragments the heap of a long outage.
     """
-    if extra:
+    if extra or crc32 is not None:
         from .._json import dumps
 
-        head = dumps({"shipper": FORMAT_VERSION, "n": len(events), **extra})
+        head = dumps({"shipper": FORMAT_VERSION, "n": len(events), **(extra or {}),
+                      **({"crc32": crc32} if crc32 is not None else {})})
     else:
         head = b'{"shipper":%d,"n":%d}' % (FORMAT_VERSION, len(events))
     parts = [head]

@@ -15,7 +15,9 @@ import errno
 import fcntl
 import json
 import os
+import re
 import time
+import zlib
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -119,10 +121,30 @@ def _header_of(data: bytes) -> dict[str, Any]:
     return header
 
 
+def events_crc(events: list[bytes]) -> int:
+    """The CRC-32 of what follows a file's header line: each event and its line break."""
+    crc = 0
+    for event in events:
+        crc = zlib.crc32(b"\n", zlib.crc32(event, crc))
+    return crc
+
+
+# each line of a file that matches its checksum starts with its id, as our encoders write
+# it (a UUID: 36 ASCII characters, no escapes); `re.M`: at the start of every line
+_ID_AT_START = re.compile(rb'^\{"id":"([\x20-\x21\x23-\x5b\x5d-\x7e]{36})"', re.M)
+
+
 def salvage_file(data: bytes) -> tuple[list[tuple[str, bytes]], list[bytes], str]:
     """Read a cache file line by line: (the events that read, the lines that do not, what
     is wrong or ""). Raises `CorruptFile` only when the header is not ours: then nothing in
-    it can be trusted."""
+    it can be trusted.
+
+    A file whose header keeps the checksum of its events (a client's spill) and matches it
+    holds each event as it was encoded: the ids are read where the encoder put them (first
+    in each line), without parsing the events (a tenth of the cost: the bulk of a drain's
+    reading). Any other file, one whose bytes changed since they were written, or one with
+    a line written otherwise (a ``before_send`` that moved or changed the id) is parsed line
+    by line."""
     header = _header_of(data)
     body = data.split(b"\n")[1:]
     problem = ""
@@ -130,6 +152,14 @@ def salvage_file(data: bytes) -> tuple[list[tuple[str, bytes]], list[bytes], str
         problem = "file is truncated"
     else:
         body.pop()
+    crc = header.get("crc32")
+    if not problem and type(crc) is int and header.get("n") == len(body):
+        start = data.index(b"\n") + 1
+        if zlib.crc32(memoryview(data)[start:]) == crc:
+            ids = _ID_AT_START.findall(data, start)
+            if len(ids) == len(body):  # one at the start of every line
+                pairs = zip(ids, body, strict=True)
+                return [(i.decode("ascii"), line) for i, line in pairs], [], ""
     good, bad = [], []
     for line in body:
         event = _event_of(line)
@@ -159,10 +189,12 @@ class Claim:
     """A pending file this process holds the lock of, with its events."""
 
     def __init__(self, spool: Spool, entry: Entry, fd: int, events: list[tuple[str, bytes]],
-                 *, damaged: bool = False) -> None:
+                 *, damaged: bool = False, size: int | None = None) -> None:
         self.spool = spool
         self.entry = entry
         self.events = events
+        #: the events' bytes, a line break each (a batch's size, without counting again)
+        self.size = sum(len(raw) + 1 for _, raw in events) if size is None else size
         self.damaged = damaged  # lines were set aside: the file is rewritten whatever happens
         self._fd: int | None = fd
 
@@ -246,7 +278,7 @@ class Spool:
                extra: dict[str, object] | None = None) -> Path:
         self.ensure()
         ms = int(time.time() * 1000) if written_ms is None else written_ms
-        parts = file_parts(events, extra)
+        parts = file_parts(events, extra, crc32=events_crc(events))
         return Path(atomic_write(str(self.root), self._relative(folder),
                                  file_name(ms, len(events)), parts, fsync=self.fsync))
 
@@ -322,7 +354,8 @@ class Spool:
             if os.stat(entry.path).st_ino != os.fstat(fd).st_ino:
                 os.close(fd)
                 return None
-            events, bad, problem = salvage_file(_read_all(fd))
+            data = _read_all(fd)
+            events, bad, problem = salvage_file(data)
         except FileNotFoundError:
             os.close(fd)
             return None
@@ -337,7 +370,7 @@ class Spool:
                 return None
             raise ResourceShortage(exc.errno, exc.strerror, str(entry.path)) from None
         if not problem:
-            return Claim(self, entry, fd, events)
+            return Claim(self, entry, fd, events, size=len(data) - data.index(b"\n") - 1)
         if not events:
             self._quarantine(entry.path, problem)
             os.close(fd)
