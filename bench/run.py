@@ -45,6 +45,7 @@ SDKS = ["shipper", "shipper-stdlib", *PEERS]
 BEFORE = "@before"  # an SDK name ending so runs shipper from the --before tree
 # --before PATH: the checkout that "shipper@before" runs (None: not measured)
 BEFORE_TREE: list[str] = []
+ONLY: list[str] = []  # --sdk: these SDKs only (a quick comparison)
 
 
 def cpus() -> list[int]:
@@ -202,7 +203,7 @@ def med(values: list[float]) -> float | None:
 def sdks() -> list[str]:
     """The SDKs of a round: shipper (and its --before tree's), then the peers."""
     before = [f"shipper{BEFORE}", f"shipper-stdlib{BEFORE}"] if BEFORE_TREE else []
-    return [*before, *SDKS]
+    return [*before, *(ONLY or SDKS)]
 
 
 def scenario_up(up: Collector, n: int, repeats: int, *, pin: bool = True) -> dict[str, Any]:
@@ -474,11 +475,14 @@ def main() -> None:
                              "environment it is installed in, or a checkout")
     parser.add_argument("--repeats", type=int, help="rounds of the up and drain scenarios")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
+    parser.add_argument("--sdk", action="append", choices=SDKS,
+                        help="only this SDK (repeatable; the --before one too)")
     args = parser.parse_args()
     q = args.quick
     n = 20_000
     if args.before:
         BEFORE_TREE.append(str(args.before.resolve()))
+    ONLY.extend(args.sdk or [])
     pins = pinning()
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "python": sys.version.split()[0],
                                "cpus": os.cpu_count(), "quick": q, "before": BEFORE_TREE[:1],

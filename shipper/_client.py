@@ -408,6 +408,7 @@ class Shipper(_Base):
     """
 
     def _init_worker(self) -> None:
+        self._engine.gives_way = True  # a thread of its own: it stands aside for the caller
         self._loop: asyncio.AbstractEventLoop | None = None  # while running
         self._thread: threading.Thread | None = None  # while running
         self._start_lock = threading.RLock()

@@ -127,6 +127,9 @@ class Courier:
                                  probes=settings.health_path_or_default is not None,
                                  rand=rand)
         self.pace = Pace()
+        #: called between the slices of a batch's work (built; sent; answered): a client
+        #: with a delivery thread of its own stands aside there for a recording caller
+        self.give_way: Callable[[], None] = _nothing
         self._next_slot = float("-inf")  # monotonic time the pace lets the next request go
         self._pause_until = float("-inf")  # the last pause seen in the shared state
         self._auth_logged = False
@@ -320,6 +323,7 @@ class Courier:
         if limit is not None and request.size > limit:
             return Answer(TOO_LARGE, None, None, f"{request.size} bytes is over the "
                                                  f"{destination.kind} limit of {limit}")
+        self.give_way()
         return await send(self.client, destination, request, self._limit(deadline))
 
     def _untranslatable(self, raw: list[bytes], failure: Exception) -> Answer:
@@ -354,6 +358,7 @@ class Courier:
                 return Answer(TRANSIENT, None, None, late, local=True)
             started = self.clock.monotonic()
             answer = await self._post(raw, deadline)
+            self.give_way()
             await self._observe(answer, self.clock.monotonic() - started)
             return answer
 
@@ -554,6 +559,10 @@ class Courier:
         result.failed_files += 1
         await offload(self.spool.delivery_failed, claims[0].entry,
                       f"{type(failure).__name__}: {failure}", MAX_FILE_FAILURES)
+
+
+def _nothing() -> None:
+    return None
 
 
 def _claimable_files() -> int:

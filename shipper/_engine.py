@@ -18,9 +18,11 @@ import concurrent.futures.thread  # noqa: F401
 import contextlib
 import random
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Final, Literal
 
 import httpx
@@ -52,6 +54,10 @@ TICK_BUDGET_S = 60.0  # a periodic send gives a batch this long, retries include
 _DRAIN_SLICE_S = 5.0  # disk draining yields to fresh events this often
 _PRUNE_EVERY_S = 60.0  # the cache limits are applied this often by a running client
 _BACKLOG_CHECK_S = 5.0
+# How long a delivery thread stands aside between two slices of its work while the caller
+# records events: long enough for a thread waiting for the interpreter lock to wake and take
+# it (tens of microseconds), short enough to cost delivery little (docs/performance.md).
+GIVE_WAY_S = 50e-6
 
 # what sending the memory queue came to
 Sent = Literal["sent", "gate_closed", "failed"]
@@ -104,6 +110,10 @@ class Counters:
         with self._tracked_lock:
             self._tracked += 1
 
+    def tracked_so_far(self) -> int:
+        """Events tracked, read without the lock: a hint that moves when track() runs."""
+        return self._tracked
+
     def add(self, name: str, n: int = 1) -> None:
         with self._lock:
             self._values[name] += n
@@ -146,14 +156,20 @@ class Engine:
         clock: Clock | None = None,
         sleep: Sleep | None = None,
         rand: Callable[[], float] = random.random,
+        stand_aside: Callable[[float], object] = time.sleep,
     ) -> None:
         self.settings = settings
+        self.stand_aside = stand_aside  # a blocking sleep: see `give_way`
         self.encode = fast_encoder()  # a long-running client: orjson pays for itself
         self.spool = Spool.for_settings(settings)
         self.transport = transport
         self.clock: Clock = clock or SystemClock()
         self.sleep: Sleep = sleep or asyncio.sleep
         self.rand = rand
+        #: a delivery thread of its own (`Shipper`): it gives way to the caller between
+        #: slices of its work (see `give_way`); on the caller's event loop it has no need to
+        self.gives_way = False
+        self._tracked_seen = 0
         self._backlog_checked = -1e18
         self._pruned_at = -1e18
         self._backlog = True  # files from earlier runs may be waiting
@@ -244,6 +260,25 @@ class Engine:
         except Exception:  # noqa: BLE001 - exit handlers must not raise
             _log.exception("spilling at exit failed")
 
+    def give_way(self) -> None:
+        """Between two slices of delivery work on a thread of its own: if the caller has
+        recorded events since the last look, stand aside for `GIVE_WAY_S`.
+
+        The caller and this thread share the interpreter lock. A thread that waits for it
+        gets it when the holder releases it for a system call, or after the switch interval
+        (5 ms); one that releases it for a moment usually takes it back before the waiter
+        has woken. So each stretch of Python that delivery runs without a real wait (taking
+        a batch, building the request, reading the answer) was a stall of that length for
+        a track() that wanted the lock meanwhile, and up to 5 ms when a stretch ran on.
+        Sleeping between stretches hands the lock (and, on a shared core, the CPU) to the
+        caller at once. ``sys.setswitchinterval`` is the program's, never changed here."""
+        if not self.gives_way:
+            return
+        tracked = self.counters.tracked_so_far()
+        if tracked != self._tracked_seen:
+            self._tracked_seen = tracked
+            self.stand_aside(GIVE_WAY_S)
+
     # -- event loop ---------------------------------------------------------------------
 
     def _loop_objects(self) -> tuple[asyncio.Event, asyncio.Lock]:
@@ -272,7 +307,9 @@ class Engine:
             anonymous = await offload(anonymous_id, self.spool.root)
             destination = destination_for(self.settings, anonymous)
             try:
-                client = await offload(make_client, self.settings, destination, self.transport)
+                client = await offload(partial(make_client, give_way=self.give_way if
+                                               self.gives_way else None),
+                                       self.settings, destination, self.transport)
             except Exception as exc:  # noqa: BLE001 - any failure: keep the events on disk
                 why = self.settings.redact(f"{type(exc).__name__}: {exc}")
                 if failed is None:
@@ -284,6 +321,7 @@ class Engine:
             self._client = client
             self.courier = Courier(self.settings, destination, self.spool, client,
                                    clock=self.clock, sleep=self.sleep, rand=self.rand)
+            self.courier.give_way = self.give_way
         return self.courier
 
     async def run(self, started: Callable[[], None] = lambda: None) -> None:
@@ -401,6 +439,7 @@ class Engine:
             while True:
                 while (self.queue and not failed and not deadline.expired
                        and len(in_flight) < MAX_IN_FLIGHT):
+                    self.give_way()
                     batch = _take_batch(self.queue, courier.next_batch_count(),
                                         courier.batch_bytes)
                     in_flight.add(asyncio.create_task(self._send_batch(courier, batch,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import ssl
+from collections.abc import Callable
 
 import httpx
 
@@ -18,7 +19,7 @@ from ._version import __version__
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable
 
     from ._config import Settings
 
@@ -59,19 +60,47 @@ def client_headers(destination: Destination) -> dict[str, str]:
     return {"User-Agent": f"shipper/{__version__}", **destination.client_headers()}
 
 
+class GivingWay(httpx.AsyncBaseTransport):
+    """A transport that calls ``give_way`` before and after the one it wraps: the Python
+    httpx runs for a request (building it; reading the answer) is cut in two more slices,
+    between which a delivery thread stands aside for a recording caller (see
+    `shipper._engine.Engine.give_way`)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, give_way: Callable[[], None]) -> None:
+        self.inner = inner
+        self.give_way = give_way
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.give_way()
+        response = await self.inner.handle_async_request(request)
+        self.give_way()
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 def make_client(
     settings: Settings,
     destination: Destination,
     transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    give_way: Callable[[], None] | None = None,
 ) -> httpx.AsyncClient:
     """An AsyncClient with keep-alive, the contract's timeouts and the destination's
-    headers; with the ``debug`` setting, each request and answer is logged."""
+    headers; with the ``debug`` setting, each request and answer is logged. ``give_way``:
+    called around each exchange (`GivingWay`)."""
     hooks = _debug_hooks(settings) if settings.debug else {}
+    verify = tls_verification(settings)
+    if give_way is not None:
+        # httpx's own default transport, as it would make it, wrapped
+        inner = transport or httpx.AsyncHTTPTransport(verify=verify, trust_env=True)
+        transport = GivingWay(inner, give_way)
     return httpx.AsyncClient(
         transport=transport,
         headers=client_headers(destination),
         timeout=_timeout(settings.timeout),
-        verify=tls_verification(settings),
+        verify=verify,
         follow_redirects=False,
         trust_env=True,
         event_hooks=hooks,

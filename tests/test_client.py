@@ -240,6 +240,50 @@ def test_threaded_client_delivers_from_many_threads(cache_dir: Path) -> None:
     assert pending_events(cache_dir) == 0
 
 
+def test_a_delivery_thread_stands_aside_only_while_the_caller_records(cache_dir: Path) -> None:
+    """A Shipper's delivery thread gives way between slices of its work (a short blocking
+    sleep that hands the interpreter lock to a track() waiting for it), and only when
+    track() ran since it last looked; an AsyncShipper's worker, on the caller's own loop,
+    never does."""
+    from shipper._config import load_settings
+    from shipper._engine import GIVE_WAY_S, Engine
+
+    pauses: list[float] = []
+    engine = Engine(load_settings({"endpoint": URL, "cache_dir": str(cache_dir)}, environ={}),
+                    stand_aside=pauses.append)
+    engine.give_way()
+    assert pauses == []  # not on a thread of its own
+    engine.gives_way = True
+    engine.give_way()
+    assert pauses == []  # nobody recorded anything
+    engine.put(("id-1", b"{}"))
+    engine.give_way()
+    engine.give_way()
+    assert pauses == [GIVE_WAY_S]  # once per burst of track() calls
+    assert Shipper(endpoint=URL)._engine.gives_way
+    assert not AsyncShipper(endpoint=URL)._engine.gives_way
+
+
+def test_a_threaded_client_gives_way_around_each_exchange(cache_dir: Path) -> None:
+    """The threaded client's transport (the injected one here) is wrapped to give way before
+    and after each exchange, and the delivery thread gives way while the caller records;
+    every event is delivered as before."""
+    from shipper._transport import GivingWay
+
+    mock = MockCollector()
+    looks: list[int] = []
+    with Shipper(endpoint=URL, transport=mock.transport, batch_size=100) as s:
+        s._engine.stand_aside = lambda _s: looks.append(1)
+        for i in range(1000):
+            s.track("e", {"i": i})
+        assert s.flush(timeout=10).delivered == 1000
+        client = s._engine._client
+        assert client is not None and isinstance(client._transport, GivingWay)
+        assert isinstance(client._transport.inner, httpx.MockTransport)
+    assert len(mock.ids) == len(set(mock.ids)) == 1000
+    assert looks  # the caller recorded while delivery ran: it stood aside at least once
+
+
 def test_threaded_close_spills_when_down(cache_dir: Path) -> None:
     """Shipper.close with the collector down spills everything within shutdown_timeout."""
     mock = MockCollector()

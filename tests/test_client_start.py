@@ -74,6 +74,23 @@ def test_a_key_that_cannot_be_a_header_is_refused_and_never_shown(cache_dir: Pat
     assert "secret" not in out.stdout + out.stderr and "api_key" in out.stderr
 
 
+def test_a_client_imports_what_delivery_needs_when_it_is_made(cache_dir: Path) -> None:
+    """What the first request imports (httpcore's connection, its asyncio backend, h11) is
+    imported when the client is made, before any track(): never on the delivery thread
+    while the caller records (an import holds the interpreter lock for milliseconds)."""
+    out = run_py("""
+        import sys
+        from shipper import Shipper
+        names = ("h11", "httpcore._async.http11", "anyio._backends._asyncio")
+        before = [n in sys.modules for n in names]
+        s = Shipper(endpoint="http://127.0.0.1:9", shutdown_timeout=0.2)
+        print(before, [n in sys.modules for n in names], s._thread is None)
+    """, child_env(cache_dir))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["[False,", "False,", "False]", "[True,", "True,", "True]",
+                                  "True"]
+
+
 def test_plain_http_builds_no_tls_context() -> None:
     """An http:// endpoint gets a TLS context with no certificates (cheap to build); https
     gets full verification."""
