@@ -24,7 +24,7 @@ from typing import NamedTuple
 import httpx
 
 from . import _log
-from ._aio import offload
+from ._aio import Offload, offload
 from ._cache._drops import add_drops
 from ._cache._spool import Claim, Entry, ResourceShortage, Spool
 from ._cache._state import SharedState
@@ -130,6 +130,9 @@ class Courier:
         #: called between the slices of a batch's work (built; sent; answered): a client
         #: with a delivery thread of its own stands aside there for a recording caller
         self.give_way: Callable[[], None] = _nothing
+        #: how blocking work (the shared state, the cache files) runs: in the thread pool,
+        #: or at once where the loop has a thread of its own (`_aio.run_here`)
+        self.offload: Offload = offload
         self._next_slot = float("-inf")  # monotonic time the pace lets the next request go
         self._pause_until = float("-inf")  # the last pause seen in the shared state
         self._auth_logged = False
@@ -151,7 +154,7 @@ class Courier:
         if self.settings.destination_identity is None:
             return GateResult(False, "no endpoint")
         health_url = self.destination.health_url
-        snap = await offload(self.state.read)
+        snap = await self.offload(self.state.read)
         now = self.clock.monotonic()
         action = decide(snap, now, ttl=self.settings.health_ttl,
                         force=force, probes=health_url is not None)
@@ -167,12 +170,12 @@ class Courier:
         if action != PROBE or health_url is None:
             return GateResult(False, snap.breaker.reason or "service unavailable")
         turn = self.state.probe_turn(blocking=force)
-        mine = await offload(turn.__enter__)
+        mine = await self.offload(turn.__enter__)
         try:
             if not mine:
                 return GateResult(False, "another process is probing")
             if not force:  # someone may have probed while we waited for the turn
-                snap = await offload(self.state.read)
+                snap = await self.offload(self.state.read)
                 action = decide(snap, self.clock.monotonic(), ttl=self.settings.health_ttl)
                 if action != PROBE:
                     return GateResult(action == SEND, "probed by another process")
@@ -185,12 +188,12 @@ class Courier:
                                  'set health_path = "" to skip it')
                 verdict = True
             healthy = bool(verdict)
-            await offload(self.state.record_probe, healthy, detail)
+            await self.offload(self.state.record_probe, healthy, detail)
             if healthy:
                 await self._recovering(snap)
             return GateResult(healthy, detail, probed=True)
         finally:
-            await offload(turn.__exit__, None, None, None)
+            await self.offload(turn.__exit__, None, None, None)
 
     async def _recovering(self, snap: Snapshot) -> None:
         """The gate opened: if it was shut by an outage (the breaker opened, or the last
@@ -200,7 +203,7 @@ class Courier:
         if snap.breaker.opened_mono is None and (health is None or health.healthy):
             return
         self.pace = self.pace.recovering()
-        await offload(self.state.record_strain, START_RATE, None, "recovering")
+        await self.offload(self.state.record_strain, START_RATE, None, "recovering")
 
     def next_batch_count(self) -> int:
         """Events in the next batch: a recovery's trial is small."""
@@ -216,7 +219,7 @@ class Courier:
         batches sent side by side keep the pace) and the end of a pause the collector asked
         for (looked at again after each wait: another process may have been told to wait
         meanwhile). The reason, without waiting, when that turn comes after the deadline."""
-        snap = await offload(self.state.read)
+        snap = await self.offload(self.state.read)
         now = self.clock.monotonic()
         slowdown = snap.slowdown
         if slowdown is not None:
@@ -235,7 +238,7 @@ class Courier:
             if start <= now:
                 return None
             await self.sleep(start - now)
-            snap = await offload(self.state.read)
+            snap = await self.offload(self.state.read)
             now = self.clock.monotonic()
         return None
 
@@ -260,7 +263,7 @@ class Courier:
             self._next_slot += self.pace.interval - pace.interval
         if strained:
             why = answer.detail if answer.kind != ACCEPTED else f"slow answer ({latency:.1f} s)"
-            snap = await offload(partial(self.state.record_strain, alive=answer.status == 429),
+            snap = await self.offload(partial(self.state.record_strain, alive=answer.status == 429),
                                  self.pace.rate, retry_after, why)
             until = paused_until(snap, self.clock.monotonic()) if snap else None
             if until is not None:
@@ -301,7 +304,7 @@ class Courier:
             return True
         if answer.kind == CONFIG:
             self._prepared = False  # a table dropped, say: set up again before the next try
-        breaker = await offload(self.state.record_failure, answer.detail,
+        breaker = await self.offload(self.state.record_failure, answer.detail,
                                 trip=answer.kind == CONFIG)
         if answer.kind == CONFIG and not self._auth_logged:
             self._auth_logged = True
@@ -366,11 +369,12 @@ class Courier:
                                 sleep=self.sleep, deadline=deadline, on_failure=self._on_failure,
                                 rand=self.rand)
         if outcome.delivered:
-            await offload(self.state.record_success)
+            await self.offload(self.state.record_success)
         if outcome.dead:
-            await offload(self._dead_letter, outcome.dead)
+            await self.offload(self._dead_letter, outcome.dead)
         if outcome.rejected:
-            await offload(add_drops, self.spool.root, {REJECTED_BY_RECEIVER: outcome.rejected})
+            await self.offload(add_drops, self.spool.root,
+                               {REJECTED_BY_RECEIVER: outcome.rejected})
             _log.warning("the receiver accepted a batch but rejected %d event(s) in it",
                          outcome.rejected)
         return outcome
@@ -463,7 +467,7 @@ class Courier:
                 if (not stopping and not exhausted and not deadline.expired
                         and len(in_flight) < limit):
                     try:
-                        claims = await offload(self._claim_group, files)
+                        claims = await self.offload(self._claim_group, files)
                     except ResourceShortage as exc:
                         # out of descriptors or memory: nothing is wrong with the files
                         _log.warning("cannot read the disk cache now (%s); delivery stops "
@@ -514,7 +518,7 @@ class Courier:
         except Exception as exc:  # noqa: BLE001 - a bug of ours: isolate it, go on
             failure = exc
         finally:
-            await offload(_settle, claims, outcome)
+            await self.offload(_settle, claims, outcome)
         return _GroupResult(claims, outcome, failure)
 
     async def _account(self, done: _GroupResult, files: _Files, result: DrainResult,
@@ -557,7 +561,7 @@ class Courier:
         files.skip.update(paths)
         files.failed_in_a_row += 1
         result.failed_files += 1
-        await offload(self.spool.delivery_failed, claims[0].entry,
+        await self.offload(self.spool.delivery_failed, claims[0].entry,
                       f"{type(failure).__name__}: {failure}", MAX_FILE_FAILURES)
 
 

@@ -28,7 +28,7 @@ from typing import Any, Final, Literal
 import httpx
 
 from . import _log
-from ._aio import offload
+from ._aio import Offload, offload, run_here
 from ._cache._drops import add_drops, read_drops
 from ._cache._identity import anonymous_id
 from ._cache._prune import prune
@@ -260,6 +260,12 @@ class Engine:
         except Exception:  # noqa: BLE001 - exit handlers must not raise
             _log.exception("spilling at exit failed")
 
+    @property
+    def offload(self) -> Offload:
+        """How this engine runs blocking work: at once on a delivery thread of its own (it
+        blocks nobody else there), in the thread pool on the caller's event loop."""
+        return run_here if self.gives_way else offload
+
     def give_way(self) -> None:
         """Between two slices of delivery work on a thread of its own: if the caller has
         recorded events since the last look, stand aside for `GIVE_WAY_S`.
@@ -304,10 +310,10 @@ class Engine:
             failed = self._client_failed
             if failed is not None and self.clock.monotonic() - failed[0] < _REBUILD_S:
                 raise Undeliverable(failed[1])
-            anonymous = await offload(anonymous_id, self.spool.root)
+            anonymous = await self.offload(anonymous_id, self.spool.root)
             destination = destination_for(self.settings, anonymous)
             try:
-                client = await offload(partial(make_client, give_way=self.give_way if
+                client = await self.offload(partial(make_client, give_way=self.give_way if
                                                self.gives_way else None),
                                        self.settings, destination, self.transport)
             except Exception as exc:  # noqa: BLE001 - any failure: keep the events on disk
@@ -322,6 +328,7 @@ class Engine:
             self.courier = Courier(self.settings, destination, self.spool, client,
                                    clock=self.clock, sleep=self.sleep, rand=self.rand)
             self.courier.give_way = self.give_way
+            self.courier.offload = self.offload
         return self.courier
 
     async def run(self, started: Callable[[], None] = lambda: None) -> None:
@@ -372,16 +379,16 @@ class Engine:
             try:
                 courier = await self._ensure_started()
             except Undeliverable:
-                await offload(self.spill_memory)  # kept for a sync that can deliver
+                await self.offload(self.spill_memory)  # kept for a sync that can deliver
                 return
             if self.overflow:
-                await offload(self.spill_overflow)
+                await self.offload(self.spill_overflow)
             sent = SENT
             if self.queue:
                 sent = await self._send_queue(courier, Deadline.after(self.clock,
                                                                       TICK_BUDGET_S))
                 if sent == FAILED or (sent == GATE_CLOSED and not self._within_patience()):
-                    await offload(self.spill_memory)
+                    await self.offload(self.spill_memory)
             if sent == SENT:
                 await self._maybe_drain(courier)
             await self._prune_now_and_then()
@@ -393,7 +400,7 @@ class Engine:
         if now - self._pruned_at >= _PRUNE_EVERY_S:
             self._pruned_at = now
             with contextlib.suppress(OSError):
-                await offload(self._prune)
+                await self.offload(self._prune)
 
     async def flush(self, timeout: float | None = None) -> FlushResult:
         """Deliver what is queued now; spill what cannot go before ``timeout`` (default
@@ -411,13 +418,13 @@ class Engine:
             try:
                 courier = await self._ensure_started()
             except Undeliverable:
-                await offload(self.spill_memory)
+                await self.offload(self.spill_memory)
                 return
             if self.overflow:
-                await offload(self.spill_overflow)
+                await self.offload(self.spill_overflow)
             sent = await self._send_queue(courier, deadline) if self.queue else SENT
             if self.queue:
-                await offload(self.spill_memory)
+                await self.offload(self.spill_memory)
             if sent == SENT and self._overflowed and not deadline.expired:
                 # a flush (or close) also delivers what a burst spilled on overflow, while
                 # the collector takes it and time is left
@@ -470,7 +477,7 @@ class Engine:
         self.counters.add("dead_lettered", len(outcome.dead))
         self.counters.add("retries", outcome.retries)
         if outcome.remaining:
-            await offload(self.spill, outcome.remaining)
+            await self.offload(self.spill, outcome.remaining)
         return outcome.stopped_by is None
 
     def _within_patience(self) -> bool:
@@ -484,7 +491,7 @@ class Engine:
             return
         self._backlog_checked = now
         try:
-            entries = await offload(self.spool.entries)
+            entries = await self.offload(self.spool.entries)
         except ResourceShortage:  # out of descriptors: look again at the next check
             return
         self._backlog = bool(entries)
@@ -512,7 +519,7 @@ class Engine:
         self.stop()
         before = self.counters.snapshot()
         await self.flush(self.settings.shutdown_timeout)
-        await offload(self.spill_memory)
+        await self.offload(self.spill_memory)
         if self._client is not None:
             with contextlib.suppress(Exception):
                 await self._client.aclose()

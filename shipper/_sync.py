@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from . import _log
-from ._aio import offload
+from ._aio import offload, run_here
 from ._cache._files import try_lock
 from ._cache._identity import anonymous_id
 from ._cache._layout import SYNC_LOCK
@@ -188,6 +188,7 @@ async def _run(
         destination = destination_for(settings, await offload(anonymous_id, spool.root))
         async with make_client(settings, destination, transport) as client:
             courier = Courier(settings, destination, spool, client, clock=clock, sleep=sleep)
+            courier.offload = run_here  # the sync's loop is its own: no hops to a pool
             await _deliver_all(courier, result, deadline, progress, force=force)
             idle_until = clock.monotonic() + linger
             while result.stopped_by is None and clock.monotonic() < idle_until:
