@@ -18,7 +18,7 @@ from ._version import __version__
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from typing import Any, Final, Literal
 
     from ._config import Settings
@@ -33,16 +33,45 @@ _MAX_REPR = 1024
 def uuid7(now_ms: int | None = None) -> str:
     """A UUIDv7 string: 48 bits of Unix milliseconds, version 7, variant 10, 74 random bits.
 
-    The random bits come from ``os.urandom`` on every call: no generator state to share
-    with a forked child or to be reseeded by a program's ``random.seed``.
+    The random bits come from ``os.urandom`` (see `_random_bytes`): no generator state to
+    share with a forked child or to be reseeded by a program's ``random.seed``.
     """
     ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    t = f"{ms & 0xFFFFFFFFFFFF:012x}"
-    r = os.urandom(10).hex()
-    return f"{t[:8]}-{t[8:]}-7{r[:3]}-{_VARIANT[int(r[3], 16) & 3]}{r[4:7]}-{r[7:19]}"
+    t = "%012x" % (ms & 0xFFFFFFFFFFFF)
+    r = _random_bytes().hex()
+    return f"{t[:8]}-{t[8:]}-7{r[:3]}-{_VARIANT[r[3]]}{r[4:7]}-{r[7:19]}"
 
 
-_VARIANT = "89ab"
+# the variant's hex digit (10xx in binary) from any random one
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+_DRAW = 4000  # random bytes drawn at once: 400 ids
+
+# The random bytes drawn and not used yet, as an iterator of 10-byte pieces: replaced whole,
+# and ``next`` on it is atomic, so two threads never get the same piece. Emptied in a forked
+# child (`_forget_random_bytes`): a child never uses its parent's.
+_random_memo: list[Iterator[bytes]] = []
+
+
+def _random_bytes() -> bytes:
+    """10 random bytes from ``os.urandom``, drawn 400 ids' worth at a time: one system call
+    (which also releases the interpreter lock, a chance for another thread to take it in the
+    middle of a track()) for 400 ids instead of one each."""
+    pieces = _random_memo[0] if _random_memo else None
+    got = next(pieces, None) if pieces is not None else None
+    if got is not None:
+        return got
+    if not _random_memo:
+        os.register_at_fork(after_in_child=_forget_random_bytes)
+        _random_memo.append(iter(()))
+    block = os.urandom(_DRAW)
+    pieces = iter([block[i:i + 10] for i in range(0, _DRAW, 10)])
+    _random_memo[0] = pieces
+    return next(pieces)
+
+
+def _forget_random_bytes() -> None:
+    if _random_memo:
+        _random_memo[0] = iter(())
 
 
 # The last second formatted, as one (second, text) tuple: replaced whole, never mutated, so

@@ -51,6 +51,42 @@ def test_uuid7_has_version_variant_and_time_order() -> None:
     assert int(a.replace("-", "")[:12], 16) == 1_000
 
 
+def test_a_forked_child_never_reuses_its_parents_random_bits() -> None:
+    """Random bits are drawn 400 ids at a time; a forked child draws its own: its next id
+    differs from the parent's next one made in the same millisecond."""
+    import os
+
+    uuid7()  # the parent holds bits drawn for later ids
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.write(write, uuid7(0).encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    os.close(write)
+    child = os.read(read, 100).decode()
+    os.close(read)
+    assert len(child) == 36 and child != uuid7(0)
+
+
+def test_threads_never_share_random_bits() -> None:
+    """Ids made by many threads at once, in the same millisecond, are all different."""
+    import threading
+
+    made: list[list[str]] = []
+
+    def work() -> None:
+        made.append([uuid7(0) for _ in range(3000)])
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = [i for batch in made for i in batch]
+    assert len(ids) == len(set(ids)) == 24_000
+
+
 def test_uuid7_is_unique_within_one_millisecond() -> None:
     """Random bits keep ids distinct even when many share a millisecond."""
     ids = {uuid7(now_ms=5) for _ in range(10_000)}
