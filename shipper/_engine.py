@@ -420,8 +420,10 @@ class Engine:
             except Undeliverable:
                 await self.offload(self.spill_memory)
                 return
-            if self.overflow:
-                await self.offload(self.spill_overflow)
+            # what overflowed the queue was to go to disk only because the queue was full:
+            # a flush empties it now, so those events go out with it, from memory (what
+            # cannot go is spilled below, as the rest of the queue is)
+            self.queue.extend(_pop_up_to(self.overflow, len(self.overflow)))
             sent = await self._send_queue(courier, deadline) if self.queue else SENT
             if self.queue:
                 await self.offload(self.spill_memory)
