@@ -125,6 +125,41 @@ def test_the_installed_hook_command_skips_site(venv: Path, tmp_path: Path) -> No
     assert len(events_on_disk(cache)) == 1
 
 
+@pytest.fixture(scope="module")
+def editable_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtual environment with this checkout installed as the README says (`pip
+    install -e .`; without its dependencies: a hook needs none on 3.11+); its bin folder."""
+    where = tmp_path_factory.mktemp("editable")
+    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True, timeout=300)
+    subprocess.run([str(where / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps",
+                    "-e", str(ROOT)], check=True, capture_output=True, timeout=600)
+    return where / "bin"
+
+
+def test_the_editable_install_hook_command_skips_site(editable_venv: Path,
+                                                      tmp_path: Path) -> None:
+    """From an editable install, the hook command finds shipper through the plain path line
+    of its .pth file, without running `site`, and records."""
+    cache = tmp_path / "cache"
+    made = subprocess.run([str(editable_venv / "python"), "-c", "from shipper._tools._install "
+                           "import hook_command; print(hook_command('claude-code'))"],
+                          capture_output=True, text=True, env=child_env(cache), timeout=60,
+                          check=True).stdout.strip()
+    words = shlex.split(made)
+    argv = words[words.index("exec") + 1:]
+    assert argv[:2] == [str(editable_venv / "python"), "-S"]
+    payload = json.dumps({"hook_event_name": "Stop", "session_id": "s1", "cwd": "/tmp"})
+    hook = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], input=payload,
+                          capture_output=True, text=True, env=child_env(cache), timeout=60,
+                          check=False)
+    assert (hook.returncode, hook.stdout) == (0, "")
+    imported = {line.rsplit("|", 1)[-1].strip() for line in hook.stderr.splitlines()}
+    assert "shipper._hook" in imported
+    if sys.version_info >= (3, 11):  # the fast path's Pythons (see scripts/shipper-hook)
+        assert not {"site", "__future__"} & imported
+    assert len(events_on_disk(cache)) == 1
+
+
 def test_the_installed_wheel_records_a_hook(venv: Path, tmp_path: Path) -> None:
     """The shipper-hook script of the installed wheel records a Claude Code event, silently,
     and `shipper status` of the same install counts it."""
