@@ -1,6 +1,7 @@
 """One benchmark run of one SDK in a fresh process; prints a JSON line of figures.
 
     python bench/driver.py --sdk shipper --url http://127.0.0.1:8053 --n 20000
+    python bench/driver.py --sdk shipper --url none --n 100000   # no endpoint: all to disk
 
 SDKs: shipper (orjson if installed), shipper-stdlib (orjson hidden), segment, posthog,
 each with its documented production defaults, pointed at --url.
@@ -34,7 +35,7 @@ def make(sdk: str, url: str, destination: str = "shipper",
         if table:  # ClickHouse: its default user, which has no password
             extra["clickhouse_table"] = table
             del extra["api_key"]
-        s = Shipper(endpoint=url, **extra)
+        s = Shipper(endpoint=None if url == "none" else url, **extra)
         return (lambda: s.track("page.view", PROPS)), s.close
     if sdk == "segment":
         from segment import analytics

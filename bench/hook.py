@@ -5,8 +5,9 @@
     python bench/hook.py --hook-only --case no-endpoint --runs 60 --out /tmp/pair.json
     python3.12 bench/hook.py --hook-only --out bench/results/hook-pair-py312.json  # another Python
 
-A clean virtual environment gets ``pip install TREE`` (not editable; bytecode cached, as on
-a user's machine). Each case runs the commands interleaved, one after another, ``--runs``
+A clean virtual environment gets the wheel built from TREE (``--install wheel``, the default;
+bytecode cached, as on a user's machine) or ``pip install -e TREE`` (``--install editable``,
+as the README has it). Each case runs the commands interleaved, one after another, ``--runs``
 times: ``python -c pass`` from that venv (the baseline, measured in the same rounds), then
 each shipper command. Reported per command: min / median / max in ms and the ratio of its
 median to the baseline's. Medians, not means: a 2-core machine has its moments.
@@ -21,7 +22,11 @@ port); one that is blackholed (accepts, never answers). After each case every re
 event is counted (on disk or delivered): a fast hook that loses events would be no figure.
 
 Commands:
-- ``shipper-hook --source claude-code``: what ``shipper hooks install`` writes, ``python -S
+- ``sh -c HOOK_COMMAND``: the very command ``shipper hooks install`` writes (the guard that
+  the installation is still there, then ``exec python -S shipper-hook ...``), run through
+  ``sh -c`` as agents run it, against ``sh -c 'python -c pass'`` and ``sh -c 'python -S -c
+  pass'`` (the floor of a ``-S`` hook) in the same rounds, paired;
+- ``shipper-hook --source claude-code``: the same without the shell and the guard, ``python -S
   shipper-hook ...`` (a tree from before ``-S`` gets it run as it was then, without);
 - ``shipper hook --source claude-code``: the console script, as hand-copied templates run it;
 - ``track()``: ``python -c "import shipper; shipper.track(...)"``, a short-lived script;
@@ -35,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -59,15 +65,40 @@ CLIENT = ("from shipper import Shipper\n"
           "    s.track('cli.run', {'command': 'deploy'})")
 
 
-def make_venv(tree: Path, where: Path) -> Path:
+def make_venv(tree: Path, where: Path, install: str = "wheel") -> Path:
+    """A fresh venv with ``tree`` installed: ``wheel`` (the wheel built, then installed, as
+    from the index) or ``editable`` (``pip install -e``, as the README says)."""
+    env = {k: v for k, v in os.environ.items() if k != "PIP_REQUIRE_VIRTUALENV"}
     subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
-    subprocess.run([str(where / "bin" / "pip"), "install", "-q", str(tree)], check=True,
-                   env={k: v for k, v in os.environ.items() if k != "PIP_REQUIRE_VIRTUALENV"})
+    pip = [str(where / "bin" / "python"), "-m", "pip", "install", "-q"]
+    if install == "editable":
+        subprocess.run([*pip, "-e", str(tree)], check=True, env=env)
+    else:
+        wheels = where.parent / f"wheel-{where.name}"
+        subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(wheels),
+                        str(tree)], check=True, env=env, capture_output=True)
+        (wheel,) = wheels.glob("*.whl")
+        subprocess.run([*pip, str(wheel)], check=True, env=env)
     return where / "bin"
 
 
 BASELINE = "python -c pass"
 BARE = "python -c pass, bare venv"
+SH_BASELINE = "sh -c 'python -c pass'"
+SH_FLOOR = "sh -c 'python -S -c pass'"
+SH_HOOK = "sh -c HOOK_COMMAND"
+
+
+def installed_hook_command(py: str) -> str:
+    """The shell command `shipper hooks install` writes for this venv (a tree from before
+    the guard gets its plain command)."""
+    code = ("from shipper._tools import _install as i\n"
+            "print(i.hook_command('claude-code'))")
+    out = subprocess.run([py, "-c", code], capture_output=True, text=True, check=False)
+    if out.returncode != 0:  # an older tree: where the command was made then
+        code = "from shipper._cli import _hooks as h; print(h.hook_command('claude-code'))"
+        out = subprocess.run([py, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
 
 
 def commands(bin_dir: Path, bare_dir: Path,
@@ -76,6 +107,10 @@ def commands(bin_dir: Path, bare_dir: Path,
     out: dict[str, tuple[list[str], bytes | None]] = {
         BASELINE: ([py, "-c", "pass"], None),
         BARE: ([str(bare_dir / "python"), "-c", "pass"], None),
+        # as an agent runs a hook: a shell, then the command; the same for the baselines
+        SH_BASELINE: (["sh", "-c", f"{shlex.quote(py)} -c pass"], None),
+        SH_FLOOR: (["sh", "-c", f"{shlex.quote(py)} -S -c pass"], None),
+        SH_HOOK: (["sh", "-c", installed_hook_command(py)], PAYLOAD),
     }
     script = bin_dir / "shipper-hook"
     if script.exists():  # as `shipper hooks install` writes it
@@ -133,19 +168,60 @@ def count_recorded(py: str, env: dict[str, str]) -> int:
                               check=True).stdout)
 
 
-def summary(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+def paired(v: list[float], base: list[float]) -> float:
+    """The median over rounds of a command's time over a baseline's in the same round (a
+    moment that slows one round slows both)."""
+    return round(statistics.median(t / b for t, b in zip(v, base, strict=True)), 2)
+
+
+def spread(v: list[float], base: list[float]) -> tuple[float, float]:
+    """The quartiles of the paired ratios: how much the rounds disagree."""
+    ratios = sorted(t / b for t, b in zip(v, base, strict=True))
+    q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+    return round(q[0], 2), round(q[2], 2)
+
+
+def summary(samples: dict[str, list[float]]) -> dict[str, dict[str, Any]]:
     """Per command: min / median / max; ``ratio``, of its median to the baseline's;
-    ``paired``, the median over rounds of its time over the baseline's in the same round
-    (a moment that slows one round slows both); ``ratio_bare``, to the bare venv's."""
+    ``paired``, the median over rounds of its time over the baseline's in the same round;
+    ``ratio_bare``, to the bare venv's; and for the shell-run commands, ``sh_paired`` and
+    ``sh_floor_paired``: over ``sh -c 'python -c pass'`` and ``sh -c 'python -S -c pass'``
+    of the same round, with their quartiles."""
     base = statistics.median(samples[BASELINE])
     bare = statistics.median(samples[BARE])
-    return {name: {"min_ms": round(min(v), 1), "median_ms": round(statistics.median(v), 1),
-                   "max_ms": round(max(v), 1),
-                   "ratio": round(statistics.median(v) / base, 2),
-                   "paired": round(statistics.median(
-                       t / b for t, b in zip(v, samples[BASELINE], strict=True)), 2),
-                   "ratio_bare": round(statistics.median(v) / bare, 2)}
-            for name, v in samples.items()}
+    out: dict[str, dict[str, Any]] = {}
+    for name, v in samples.items():
+        out[name] = {"min_ms": round(min(v), 1), "median_ms": round(statistics.median(v), 1),
+                     "max_ms": round(max(v), 1),
+                     "ratio": round(statistics.median(v) / base, 2),
+                     "paired": paired(v, samples[BASELINE]),
+                     "ratio_bare": round(statistics.median(v) / bare, 2)}
+        if name.startswith("sh -c") and SH_BASELINE in samples:
+            out[name]["sh_paired"] = paired(v, samples[SH_BASELINE])
+            out[name]["sh_paired_quartiles"] = spread(v, samples[SH_BASELINE])
+            out[name]["sh_floor_paired"] = paired(v, samples[SH_FLOOR])
+    return out
+
+
+def case_env(work: Path, case: str, url: str | None) -> dict[str, str]:
+    """A home and a cache of the case's own, the endpoint in config.toml as a hook's user
+    has it; no PYTHON* variable (this machine's PYTHONDONTWRITEBYTECODE and
+    PYTHONUNBUFFERED are not on a user's)."""
+    cache = work / case.replace(" ", "-")
+    home = work / ("home-" + case.replace(" ", "-"))
+    (home / ".config" / "shipper").mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHIPPER_", "PYTHON"))}
+    env.update(HOME=str(home), SHIPPER_CACHE_DIR=str(cache),
+               XDG_STATE_HOME=str(home / ".state"), XDG_CONFIG_HOME=str(home / ".config"))
+    if url:
+        config = home / ".config" / "shipper" / "config.toml"
+        config.write_text(f'endpoint = "{url}"\n')
+        old = time.time() - 3600  # an edit long ago, as configs usually are
+        os.utime(config, (old, old))
+        # utime set the change time to now, and a hook trusts no snapshot of a file changed
+        # in the last 2 s: wait, as a user's config has not just changed
+        time.sleep(2.5)
+    return env
 
 
 def main() -> None:
@@ -157,12 +233,14 @@ def main() -> None:
                         help="only this case (no-endpoint, up, down, blackholed); repeatable")
     parser.add_argument("--hook-only", action="store_true",
                         help="only python -c pass and the installed hook, interleaved pairs")
+    parser.add_argument("--install", choices=("wheel", "editable"), default="wheel",
+                        help="the wheel built and installed (default), or pip install -e")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="shipper-hookbench-"))
     up, black = Collector(), Collector(blackhole=True)
     try:
-        bin_dir = make_venv(args.tree, work / "venv")
+        bin_dir = make_venv(args.tree, work / "venv", args.install)
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(work / "bare")],
                        check=True)
         py = str(bin_dir / "python")
@@ -174,31 +252,20 @@ def main() -> None:
             cases = {k: v for k, v in cases.items()
                      if k in wanted or k.removeprefix("collector ") in wanted}
         results: dict[str, Any] = {"tree": str(args.tree), "runs": args.runs,
+                                   "install": args.install, "load_at_start": os.getloadavg(),
                                    "python": sys.version.split()[0], "cases": {}}
         for case, url in cases.items():
-            cache = work / case.replace(" ", "-")
-            home = work / ("home-" + case.replace(" ", "-"))
-            (home / ".config" / "shipper").mkdir(parents=True)
-            env = {k: v for k, v in os.environ.items()
-                   if not k.startswith(("SHIPPER_", "PYTHON"))}
-            env.update(HOME=str(home), SHIPPER_CACHE_DIR=str(cache),
-                       XDG_STATE_HOME=str(home / ".state"), XDG_CONFIG_HOME=str(home / ".config"))
-            if url:  # in the config file, as a hook's user would have it
-                config = home / ".config" / "shipper" / "config.toml"
-                config.write_text(f'endpoint = "{url}"\n')
-                old = time.time() - 3600  # an edit long ago, as configs usually are
-                os.utime(config, (old, old))
-                # utime set the change time to now, and a hook trusts no snapshot of a file
-                # changed in the last 2 s: wait, as a user's config has not just changed
-                time.sleep(2.5)
+            env = case_env(work, case, url)
             up.reset()
             cmds = commands(bin_dir, work / "bare" / "bin", with_client=url == up.url)
             if args.hook_only:
-                cmds = {k: v for k, v in cmds.items() if k in (BASELINE, BARE, "shipper-hook")}
+                cmds = {k: v for k, v in cmds.items()
+                        if k in (BASELINE, BARE, SH_BASELINE, SH_FLOOR, SH_HOOK)}
             samples = run_case(cmds, env, args.runs)
             time.sleep(3)  # let the last background sync deliver what it can
-            recorded = sum(len(v) for k, v in samples.items() if k not in (BASELINE, BARE)) + \
-                len(samples) - 2  # the warm-up round
+            baselines = (BASELINE, BARE, SH_BASELINE, SH_FLOOR)
+            recorded = sum(len(v) + 1 for k, v in samples.items()  # + the warm-up round
+                           if k not in baselines)
             delivered = up.stats()["unique"] if url == up.url else 0
             waiting = count_recorded(py, env)
             lost = recorded - delivered - waiting
@@ -216,14 +283,20 @@ def main() -> None:
 
 
 def table(results: dict[str, Any]) -> str:
-    lines = ["| case | command | min | median | max | ratio to `python -c pass` | "
-             "paired by round | to a bare venv's |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [f"{results.get('install', 'wheel')} install, {results['runs']} rounds, load "
+             f"{results.get('load_at_start', ['?'])[0]:.1f} at the start\n",
+             "| case | command | min | median | max | ratio to `python -c pass` | "
+             "paired by round | to a bare venv's | over `sh -c 'python -c pass'`, paired "
+             "(quartiles) | over `sh -c 'python -S -c pass'`, paired |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for case, data in results["cases"].items():
         for name, s in data["commands"].items():
+            sh = (f"{s['sh_paired']}x ({s['sh_paired_quartiles'][0]}-"
+                  f"{s['sh_paired_quartiles'][1]})" if "sh_paired" in s else "")
+            floor = f"{s['sh_floor_paired']}x" if "sh_floor_paired" in s else ""
             lines.append(f"| {case} | {name} | {s['min_ms']} | {s['median_ms']} | "
                          f"{s['max_ms']} | {s['ratio']}x | {s['paired']}x | "
-                         f"{s['ratio_bare']}x |")
+                         f"{s['ratio_bare']}x | {sh} | {floor} |")
     return "\n".join(lines)
 
 

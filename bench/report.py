@@ -125,6 +125,11 @@ def render(res: dict[str, Any]) -> str:
         runs = d.get("runs", {"shipper": [d]})
         row("backlog drain", f"`shipper sync` of {d['events']:,} events, events/s",
             {k: _range([r["events_per_s"] for r in v], 0) for k, v in runs.items()})
+        if "after_outage" in d:
+            o = d["after_outage"]
+            row("backlog drain after an outage (paced)", f"`shipper sync` of {o['events']:,} "
+                "events, events/s", {"shipper": f"{o['events_per_s']:,.0f} "
+                                                f"({o['seconds']:.0f} s)"})
     if "hook" in res:
         h = res["hook"]
         base = h["python -c pass"]["median_ms"]

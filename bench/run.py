@@ -282,13 +282,16 @@ def scenario_memory(sizes: list[int], peer_sizes: list[int], cap: float) -> dict
     return out
 
 
-def drain_once(sdk: str, n: int) -> dict[str, Any]:
-    """`shipper sync` of an n-event disk cache (spilled by a client during an outage),
-    process start included; the sync on the caller's CPU, the collector on its own."""
+def drain_once(sdk: str, n: int, *, outage: bool = False) -> dict[str, Any]:
+    """`shipper sync` of an n-event disk cache, process start included; the sync on the
+    caller's CPU, the collector on its own. The backlog is recorded with no endpoint set
+    (offline first: the collector has never failed, a healthy drain), or with ``outage``
+    while the collector is down: the drain is then a recovery, paced by design (a trial,
+    then a rate that grows while the collector keeps up: docs/operations.md)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with temp_cache() as cache:
-        drive(sdk, url, n, cache, cap=600)
+        drive(sdk, url if outage else "none", n, cache, cap=600)
         collector = Collector(port=port)
         name, env, python = sdk_env(sdk, cache)
         pins = pinning()
@@ -307,7 +310,8 @@ def drain_once(sdk: str, n: int) -> dict[str, Any]:
 
 
 def scenario_drain(n: int, repeats: int) -> dict[str, Any]:
-    """`shipper sync` of an n-event backlog, round after round (the --before tree's too)."""
+    """`shipper sync` of an n-event backlog, round after round (the --before tree's too),
+    and once after an outage (a recovery: paced)."""
     names = [*([f"shipper{BEFORE}"] if BEFORE_TREE else []), "shipper"]
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     for _ in range(repeats):
@@ -315,7 +319,7 @@ def scenario_drain(n: int, repeats: int) -> dict[str, Any]:
             runs[name].append(drain_once(name, n))
     last = runs["shipper"][-1]
     return {**last, "events_per_s": statistics.median(r["events_per_s"] for r in runs["shipper"]),
-            "runs": runs}
+            "runs": runs, "after_outage": drain_once("shipper", n, outage=True)}
 
 
 def peer_hook_script(sdk: str, url: str) -> list[str]:

@@ -58,6 +58,10 @@ _BACKLOG_CHECK_S = 5.0
 # records events: long enough for a thread waiting for the interpreter lock to wake and take
 # it (tens of microseconds), short enough to cost delivery little (docs/performance.md).
 GIVE_WAY_S = 50e-6
+# ...once the thread has run this much CPU time since it last stood aside: slices short
+# enough for a caller's tail, long enough that it does not wait for the lock after every
+# small step (taking it back may take the caller's next system call, or the 5 ms interval)
+SLICE_S = 250e-6
 
 # what sending the memory queue came to
 Sent = Literal["sent", "gate_closed", "failed"]
@@ -157,9 +161,11 @@ class Engine:
         sleep: Sleep | None = None,
         rand: Callable[[], float] = random.random,
         stand_aside: Callable[[float], object] = time.sleep,
+        thread_clock: Callable[[], float] = time.thread_time,
     ) -> None:
         self.settings = settings
         self.stand_aside = stand_aside  # a blocking sleep: see `give_way`
+        self.thread_clock = thread_clock  # the delivery thread's CPU time
         self.encode = fast_encoder()  # a long-running client: orjson pays for itself
         self.spool = Spool.for_settings(settings)
         self.transport = transport
@@ -170,6 +176,7 @@ class Engine:
         #: slices of its work (see `give_way`); on the caller's event loop it has no need to
         self.gives_way = False
         self._tracked_seen = 0
+        self._slice_started = 0.0  # the thread's CPU time when it last stood aside
         self._backlog_checked = -1e18
         self._pruned_at = -1e18
         self._backlog = True  # files from earlier runs may be waiting
@@ -267,8 +274,9 @@ class Engine:
         return run_here if self.gives_way else offload
 
     def give_way(self) -> None:
-        """Between two slices of delivery work on a thread of its own: if the caller has
-        recorded events since the last look, stand aside for `GIVE_WAY_S`.
+        """Between two slices of delivery work on a thread of its own: once the slice has
+        run `SLICE_S` of CPU time, and if the caller has recorded events since the last
+        look, stand aside for `GIVE_WAY_S`.
 
         The caller and this thread share the interpreter lock. A thread that waits for it
         gets it when the holder releases it for a system call, or after the switch interval
@@ -278,12 +286,13 @@ class Engine:
         a track() that wanted the lock meanwhile, and up to 5 ms when a stretch ran on.
         Sleeping between stretches hands the lock (and, on a shared core, the CPU) to the
         caller at once. ``sys.setswitchinterval`` is the program's, never changed here."""
-        if not self.gives_way:
+        if not self.gives_way or self.thread_clock() - self._slice_started < SLICE_S:
             return
         tracked = self.counters.tracked_so_far()
         if tracked != self._tracked_seen:
             self._tracked_seen = tracked
             self.stand_aside(GIVE_WAY_S)
+        self._slice_started = self.thread_clock()
 
     # -- event loop ---------------------------------------------------------------------
 

@@ -242,15 +242,16 @@ def test_threaded_client_delivers_from_many_threads(cache_dir: Path) -> None:
 
 def test_a_delivery_thread_stands_aside_only_while_the_caller_records(cache_dir: Path) -> None:
     """A Shipper's delivery thread gives way between slices of its work (a short blocking
-    sleep that hands the interpreter lock to a track() waiting for it), and only when
-    track() ran since it last looked; an AsyncShipper's worker, on the caller's own loop,
-    never does."""
+    sleep that hands the interpreter lock to a track() waiting for it), once a slice has
+    run SLICE_S of CPU time and only when track() ran since it last looked; an
+    AsyncShipper's worker, on the caller's own loop, never does."""
     from shipper._config import load_settings
-    from shipper._engine import GIVE_WAY_S, Engine
+    from shipper._engine import GIVE_WAY_S, SLICE_S, Engine
 
     pauses: list[float] = []
+    cpu = [1.0]  # the delivery thread's CPU time, seconds
     engine = Engine(load_settings({"endpoint": URL, "cache_dir": str(cache_dir)}, environ={}),
-                    stand_aside=pauses.append)
+                    stand_aside=pauses.append, thread_clock=lambda: cpu[0])
     engine.give_way()
     assert pauses == []  # not on a thread of its own
     engine.gives_way = True
@@ -258,8 +259,16 @@ def test_a_delivery_thread_stands_aside_only_while_the_caller_records(cache_dir:
     assert pauses == []  # nobody recorded anything
     engine.put(("id-1", b"{}"))
     engine.give_way()
+    assert pauses == []  # the slice is short yet
+    cpu[0] += SLICE_S
+    engine.give_way()
+    cpu[0] += SLICE_S
     engine.give_way()
     assert pauses == [GIVE_WAY_S]  # once per burst of track() calls
+    engine.put(("id-2", b"{}"))
+    cpu[0] += SLICE_S
+    engine.give_way()
+    assert pauses == [GIVE_WAY_S, GIVE_WAY_S]
     assert Shipper(endpoint=URL)._engine.gives_way
     assert not AsyncShipper(endpoint=URL)._engine.gives_way
 
