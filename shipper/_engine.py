@@ -54,6 +54,7 @@ TICK_BUDGET_S = 60.0  # a periodic send gives a batch this long, retries include
 _DRAIN_SLICE_S = 5.0  # disk draining yields to fresh events this often
 _PRUNE_EVERY_S = 60.0  # the cache limits are applied this often by a running client
 _BACKLOG_CHECK_S = 5.0
+_SIGTERM_WAIT_S = 5.0  # a SIGTERM's spill waits this long for another thread's to finish
 # How long a delivery thread stands aside between two slices of its work while the caller
 # records events: long enough for a thread waiting for the interpreter lock to wake and take
 # it (tens of microseconds), short enough to cost delivery little (docs/performance.md).
@@ -187,6 +188,12 @@ class Engine:
         self.counters = Counters()  # a fresh lock too: after a fork another thread held it
         self.queue: deque[Event] = deque()
         self.overflow: deque[Event] = deque()
+        # events out of the queues and not settled yet (a batch being sent, events being
+        # written): what a SIGTERM must still spill (`spill_all_quietly`)
+        self._held: dict[int, list[Event]] = {}
+        # held while events are taken out of memory and written: a SIGTERM's spill waits for
+        # another thread's to finish (re-entrant: a handler may interrupt its own thread's)
+        self._spilling = threading.RLock()
         self.notify: Callable[[], None] = _nothing
         self.courier: Courier | None = None
         self._client: httpx.AsyncClient | None = None
@@ -215,8 +222,13 @@ class Engine:
             self.spill_overflow()  # the worker is not keeping up: write here, in bulk
 
     def spill_overflow(self) -> int:
-        items = _pop_up_to(self.overflow, len(self.overflow))
-        written = self.spill(items)
+        with self._spilling:
+            items = _pop_up_to(self.overflow, len(self.overflow))
+            self._held[id(items)] = items
+            try:
+                written = self.spill(items)
+            finally:
+                self._held.pop(id(items), None)
         self._overflowed = self._overflowed or written > 0
         return written
 
@@ -253,12 +265,17 @@ class Engine:
 
     def spill_memory(self) -> int:
         """Spill everything held in memory (used at exit, after fork, and after close)."""
-        items = _pop_up_to(self.queue, len(self.queue)) + _pop_up_to(self.overflow,
-                                                                     len(self.overflow))
-        if not items:
-            self.save_drops()
-            return 0
-        return self.spill(items)
+        with self._spilling:
+            items = _pop_up_to(self.queue, len(self.queue)) + _pop_up_to(self.overflow,
+                                                                         len(self.overflow))
+            if not items:
+                self.save_drops()
+                return 0
+            self._held[id(items)] = items
+            try:
+                return self.spill(items)
+            finally:
+                self._held.pop(id(items), None)
 
     def spill_memory_quietly(self) -> None:
         """At interpreter exit: spill what is in memory; never raise."""
@@ -266,6 +283,24 @@ class Engine:
             self.spill_memory()
         except Exception:  # noqa: BLE001 - exit handlers must not raise
             _log.exception("spilling at exit failed")
+
+    def spill_all_quietly(self) -> None:
+        """On SIGTERM, when the process ends right after: what is in memory, and what
+        another thread holds out of the queues (a batch on its way, events being written),
+        goes to disk; never raise. Another thread's spill is waited for (a few seconds at
+        most), so its events are written once; a batch on its way may be delivered and kept
+        both: its ids make the copy harmless (at least once)."""
+        mine = self._spilling.acquire(timeout=_SIGTERM_WAIT_S)
+        try:
+            held = [event for batch in list(self._held.values()) for event in batch]
+            self.spill_memory()
+            if held:
+                self.spill(held)
+        except Exception:  # noqa: BLE001 - a signal handler must not raise
+            _log.exception("spilling at SIGTERM failed")
+        finally:
+            if mine:
+                self._spilling.release()
 
     @property
     def offload(self) -> Offload:
@@ -460,6 +495,7 @@ class Engine:
                     self.give_way()
                     batch = _take_batch(self.queue, courier.next_batch_count(),
                                         courier.batch_bytes)
+                    self._held[id(batch)] = batch
                     in_flight.add(asyncio.create_task(self._send_batch(courier, batch,
                                                                        deadline)))
                 if not in_flight:
@@ -478,18 +514,21 @@ class Engine:
                           deadline: Deadline) -> bool:
         """Deliver one batch taken from the queue; False if the service failed it."""
         try:
-            outcome = await courier.send(batch, deadline)
-        except BaseException:
-            # cancelled (close gave up waiting) or broken mid-send: the batch is in no
-            # queue any more, so keep it on disk before going
-            self.spill(batch)
-            raise
-        self.counters.add("delivered", len(outcome.delivered))
-        self.counters.add("dead_lettered", len(outcome.dead))
-        self.counters.add("retries", outcome.retries)
-        if outcome.remaining:
-            await self.offload(self.spill, outcome.remaining)
-        return outcome.stopped_by is None
+            try:
+                outcome = await courier.send(batch, deadline)
+            except BaseException:
+                # cancelled (close gave up waiting) or broken mid-send: the batch is in no
+                # queue any more, so keep it on disk before going
+                self.spill(batch)
+                raise
+            self.counters.add("delivered", len(outcome.delivered))
+            self.counters.add("dead_lettered", len(outcome.dead))
+            self.counters.add("retries", outcome.retries)
+            if outcome.remaining:
+                await self.offload(self.spill, outcome.remaining)
+            return outcome.stopped_by is None
+        finally:
+            self._held.pop(id(batch), None)
 
     def _within_patience(self) -> bool:
         """While the service is down, keep a little in memory rather than a file per event."""

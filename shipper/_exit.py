@@ -248,7 +248,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     import signal
 
     for engine in list(_engines):
-        engine.spill_memory_quietly()
+        engine.spill_all_quietly()
     forget_sigterm()
     os.kill(os.getpid(), signal.SIGTERM)  # now with the default disposition: the end
 

@@ -214,3 +214,42 @@ def test_a_program_not_started_by_multiprocessing_keeps_its_wakeup_descriptor(
         client.close()
         """, child_env(cache_dir))
     assert done.stdout.strip() == "-1", done.stderr
+
+
+def test_a_sigterm_spill_waits_for_another_threads_spill(cache_dir: Path) -> None:
+    """SIGTERM's spill (the process ends right after) while another thread is writing
+    events it took out of the queue: it waits for that write, then spills the rest and
+    any batch still on its way; every event is written, and written once."""
+    import threading
+
+    from shipper._config import load_settings
+    from shipper._engine import Engine
+
+    engine = Engine(load_settings({"endpoint": "http://127.0.0.1:9",
+                                   "cache_dir": str(cache_dir)}, environ={}))
+    written: list[bytes] = []
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_write(events: list[bytes], **_: object) -> Path:
+        entered.set()
+        release.wait(10)
+        written.extend(events)
+        return cache_dir
+
+    engine.spool.write = slow_write  # type: ignore[method-assign]  # a disk that takes its time
+    for i in range(3):
+        engine.put((f"id-{i}", b"%d" % i))
+    spiller = threading.Thread(target=engine.spill_memory)
+    spiller.start()
+    assert entered.wait(10)
+    engine.put(("id-3", b"3"))  # recorded meanwhile
+    on_its_way = [("id-4", b"4")]
+    engine._held[id(on_its_way)] = on_its_way  # a batch being sent
+    handler = threading.Thread(target=engine.spill_all_quietly)
+    handler.start()
+    handler.join(0.3)
+    assert handler.is_alive()  # waiting for the other spill
+    release.set()
+    spiller.join(10)
+    handler.join(10)
+    assert sorted(written) == [b"0", b"1", b"2", b"3", b"4"]  # each once
