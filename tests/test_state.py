@@ -68,6 +68,22 @@ def test_processes_share_state_through_the_file(tmp_path: Path, clock: FakeClock
     assert a.read().breaker.state(clock.mono) == "closed"
 
 
+def test_a_read_sees_every_change_and_parses_only_changes(tmp_path: Path,
+                                                          clock: FakeClock) -> None:
+    """Every read reads the file (another process's change is seen at once), but parses it
+    only when its bytes changed: the same bytes give the same snapshot."""
+    a = SharedState(tmp_path, clock, threshold=1, cooldown=30)
+    b = SharedState(tmp_path, clock, threshold=1, cooldown=30)
+    first = a.read()
+    assert a.read() is first
+    b.record_failure("HTTP 503")
+    opened = a.read()
+    assert opened is not first and opened.breaker.state(clock.monotonic()) == "open"
+    assert a.read() is opened
+    (tmp_path / "state.json").write_text("{damaged")
+    assert a.read().breaker.state(clock.monotonic()) == "closed"  # unknown reads as closed
+
+
 def test_failed_trial_probe_reopens_with_a_longer_drawn_cooldown(tmp_path: Path,
                                                                  clock: FakeClock) -> None:
     """A failed probe in half-open reopens the breaker for a cooldown drawn between the

@@ -44,8 +44,9 @@ from .. import _log
 from .._backoff import LONGEST_PAUSE_S, after_retry_after, jittered_lifetime
 from .._breaker import MAX_COOLDOWN_S, Breaker
 from .._health import Health, Pause, Slowdown, Snapshot
+from .._json import loads
 from .._pace import FREE_RATE, MIN_RATE, Pace
-from ._files import Locked, boot_id, make_private_dir, read_json, write_json
+from ._files import Locked, boot_id, make_private_dir, write_json
 from ._layout import PROBE_LOCK, STATE_FILE, STATE_LOCK, join
 from ._pause import write_pause
 
@@ -133,6 +134,15 @@ def _slowdown_of(raw: object) -> Slowdown | None:
     if rate is None or since is None or rate < MIN_RATE:
         return None
     return Slowdown(rate, since)
+
+
+def _parsed(data: bytes) -> dict[str, Any]:
+    """state.json's bytes as a JSON object; empty if missing or damaged (as `read_json`)."""
+    try:
+        doc = loads(data) if data else {}
+    except (ValueError, RecursionError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
 
 
 def read_state(data: dict[str, Any], boot: str) -> Snapshot:
@@ -276,9 +286,23 @@ class SharedState:
         self.probes = probes
         self.rand = rand
         self._boot = boot_id()
+        self._last: tuple[bytes, Snapshot] | None = None  # the file's bytes, as last read
 
     def read(self) -> Snapshot:
-        return read_state(read_json(self.path), self._boot)
+        """The shared state now. The file is read every time; only when its bytes are the
+        ones read last is the reading (parse and validation, most of the cost, paid by
+        every request) not done again: a `Snapshot` is immutable."""
+        try:
+            with open(self.path, "rb") as f:
+                data = f.read()
+        except OSError:
+            data = b""
+        last = self._last
+        if last is not None and last[0] == data:
+            return last[1]
+        snap = read_state(_parsed(data), self._boot)
+        self._last = (data, snap)
+        return snap
 
     def _modify(self, what: str, change: Callable[[Snapshot], Snapshot]) -> Snapshot | None:
         """Read, change and replace state.json under its lock; None if that failed."""
