@@ -44,7 +44,7 @@ def uuid7(now_ms: int | None = None) -> str:
 
 # the variant's hex digit (10xx in binary) from any random one
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
-_DRAW = 400  # random bytes drawn at once: 40 ids
+_DRAW = 4000  # random bytes drawn at once: 400 ids
 
 # The random bytes drawn and not used yet, as an iterator of 10-byte pieces: replaced whole,
 # and ``next`` on it is atomic, so two threads never get the same piece. Emptied in a forked
