@@ -54,6 +54,10 @@ TICK_BUDGET_S = 60.0  # a periodic send gives a batch this long, retries include
 _DRAIN_SLICE_S = 5.0  # disk draining yields to fresh events this often
 _PRUNE_EVERY_S = 60.0  # the cache limits are applied this often by a running client
 _BACKLOG_CHECK_S = 5.0
+# Beyond a full queue, the caller writes what overflows itself once it holds a quarter of
+# `queue_size` more: memory stays under 1.25 x queue_size events while the worker falls
+# behind (an outage with a fast caller), and no one write stalls the caller for long
+OVERFLOW_PART = 4
 _SIGTERM_WAIT_S = 5.0  # a SIGTERM's spill waits this long for another thread's to finish
 # How long a delivery thread stands aside between two slices of its work while the caller
 # records events: long enough for a thread waiting for the interpreter lock to wake and take
@@ -218,7 +222,7 @@ class Engine:
         self.overflow.append(item)
         if len(self.overflow) == 1:
             self.notify()
-        elif len(self.overflow) >= self.settings.queue_size:
+        elif len(self.overflow) >= max(1, self.settings.queue_size // OVERFLOW_PART):
             self.spill_overflow()  # the worker is not keeping up: write here, in bulk
 
     def spill_overflow(self) -> int:

@@ -170,6 +170,24 @@ async def test_queue_overflow_spills_instead_of_dropping(clock: FakeClock,
     assert len(mock.ids) + pending_events(cache_dir) == 100
 
 
+async def test_memory_holds_at_most_a_quarter_more_than_queue_size(clock: FakeClock,
+                                                                     cache_dir: Path) -> None:
+    """While the worker falls behind, the caller holds at most 1.25 x queue_size events in
+    memory and writes each quarter that overflows to disk, losing none."""
+    mock = MockCollector()
+    s = client(mock, clock, queue_size=100, batch_size=10)
+    engine = s._engine  # what memory holds is the point
+    held = []
+    for i in range(1000):  # the worker has not started: it has fallen behind for good
+        assert s.track("e", {"i": i})
+        held.append(len(engine.queue) + len(engine.overflow))
+    assert max(held) == 124
+    assert pending_events(cache_dir) == 900  # 36 quarters of 25
+    await s.start()
+    await s.aclose()
+    assert len(mock.ids) + pending_events(cache_dir) == 1000
+
+
 async def test_oversized_event_is_dropped_and_counted(clock: FakeClock) -> None:
     """An event over max_event_bytes returns None and is counted by reason."""
     mock = MockCollector()
