@@ -104,23 +104,30 @@ def test_the_installed_wheel_runs_the_demo(venv: Path, tmp_path: Path) -> None:
     assert "delivered 5 events, 0 pending" in out.stdout
 
 
-def test_the_installed_hook_command_skips_site(venv: Path, tmp_path: Path) -> None:
-    """The command `shipper hooks install` writes for the installed wheel (`python -S
-    shipper-hook`) finds shipper without `site`, which it never imports, and records."""
-    cache = tmp_path / "cache"
-    made = subprocess.run([str(venv / "python"), "-c", "from shipper._tools._install import "
-                           "hook_command; print(hook_command('claude-code'))"],
+def run_installed_hook(bin_dir: Path, cache: Path) -> tuple[list[str], set[str]]:
+    """Run the hook command `shipper hooks install` writes for the install in ``bin_dir``
+    (after its test that the installation is there), silent and successful: its argv and
+    the modules it imported."""
+    made = subprocess.run([str(bin_dir / "python"), "-c", "from shipper._tools._install "
+                           "import hook_command; print(hook_command('claude-code'))"],
                           capture_output=True, text=True, env=child_env(cache), timeout=60,
                           check=True).stdout.strip()
     words = shlex.split(made)
-    argv = words[words.index("exec") + 1:]  # after the test that the installation is there
-    assert argv[:3] == [str(venv / "python"), "-S", str(venv / "shipper-hook")]
+    argv = words[words.index("exec") + 1:]
     payload = json.dumps({"hook_event_name": "Stop", "session_id": "s1", "cwd": "/tmp"})
     hook = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], input=payload,
                           capture_output=True, text=True, env=child_env(cache), timeout=60,
                           check=False)
     assert (hook.returncode, hook.stdout) == (0, "")
-    imported = {line.rsplit("|", 1)[-1].strip() for line in hook.stderr.splitlines()}
+    return argv, {line.rsplit("|", 1)[-1].strip() for line in hook.stderr.splitlines()}
+
+
+def test_the_installed_hook_command_skips_site(venv: Path, tmp_path: Path) -> None:
+    """The command `shipper hooks install` writes for the installed wheel (`python -S
+    shipper-hook`) finds shipper without `site`, which it never imports, and records."""
+    cache = tmp_path / "cache"
+    argv, imported = run_installed_hook(venv, cache)
+    assert argv[:3] == [str(venv / "python"), "-S", str(venv / "shipper-hook")]
     assert "shipper._hook" in imported and not {"site", "__future__"} & imported
     assert len(events_on_disk(cache)) == 1
 
@@ -141,19 +148,8 @@ def test_the_editable_install_hook_command_skips_site(editable_venv: Path,
     """From an editable install, the hook command finds shipper through the plain path line
     of its .pth file, without running `site`, and records."""
     cache = tmp_path / "cache"
-    made = subprocess.run([str(editable_venv / "python"), "-c", "from shipper._tools._install "
-                           "import hook_command; print(hook_command('claude-code'))"],
-                          capture_output=True, text=True, env=child_env(cache), timeout=60,
-                          check=True).stdout.strip()
-    words = shlex.split(made)
-    argv = words[words.index("exec") + 1:]
+    argv, imported = run_installed_hook(editable_venv, cache)
     assert argv[:2] == [str(editable_venv / "python"), "-S"]
-    payload = json.dumps({"hook_event_name": "Stop", "session_id": "s1", "cwd": "/tmp"})
-    hook = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], input=payload,
-                          capture_output=True, text=True, env=child_env(cache), timeout=60,
-                          check=False)
-    assert (hook.returncode, hook.stdout) == (0, "")
-    imported = {line.rsplit("|", 1)[-1].strip() for line in hook.stderr.splitlines()}
     assert "shipper._hook" in imported
     if sys.version_info >= (3, 11):  # the fast path's Pythons (see scripts/shipper-hook)
         assert not {"site", "__future__"} & imported
