@@ -227,9 +227,10 @@ class Engine:
 
     def spill_overflow(self) -> int:
         with self._spilling:
-            items = _pop_up_to(self.overflow, len(self.overflow))
-            self._held[id(items)] = items
+            items: list[Event] = []
+            self._held[id(items)] = items  # before the first event leaves the overflow
             try:
+                _pop_up_to(self.overflow, len(self.overflow), items)
                 written = self.spill(items)
             finally:
                 self._held.pop(id(items), None)
@@ -270,13 +271,14 @@ class Engine:
     def spill_memory(self) -> int:
         """Spill everything held in memory (used at exit, after fork, and after close)."""
         with self._spilling:
-            items = _pop_up_to(self.queue, len(self.queue)) + _pop_up_to(self.overflow,
-                                                                         len(self.overflow))
-            if not items:
-                self.save_drops()
-                return 0
-            self._held[id(items)] = items
+            items: list[Event] = []
+            self._held[id(items)] = items  # before the first event leaves memory's queues
             try:
+                _pop_up_to(self.queue, len(self.queue), items)
+                _pop_up_to(self.overflow, len(self.overflow), items)
+                if not items:
+                    self.save_drops()
+                    return 0
                 return self.spill(items)
             finally:
                 self._held.pop(id(items), None)
@@ -471,7 +473,11 @@ class Engine:
             # what overflowed the queue was to go to disk only because the queue was full:
             # a flush empties it now, so those events go out with it, from memory (what
             # cannot go is spilled below, as the rest of the queue is)
-            self.queue.extend(_pop_up_to(self.overflow, len(self.overflow)))
+            # one by one: each event is in one queue or the other at every moment (a SIGTERM
+            # spill takes both)
+            overflow, queue = self.overflow, self.queue
+            while overflow:
+                queue.append(overflow.popleft())
             sent = await self._send_queue(courier, deadline) if self.queue else SENT
             if self.queue:
                 await self.offload(self.spill_memory)
@@ -497,9 +503,10 @@ class Engine:
                 while (self.queue and not failed and not deadline.expired
                        and len(in_flight) < MAX_IN_FLIGHT):
                     self.give_way()
-                    batch = _take_batch(self.queue, courier.next_batch_count(),
-                                        courier.batch_bytes)
-                    self._held[id(batch)] = batch
+                    batch: list[Event] = []
+                    self._held[id(batch)] = batch  # before it takes the first event
+                    _take_batch(self.queue, courier.next_batch_count(), courier.batch_bytes,
+                                batch)
                     in_flight.add(asyncio.create_task(self._send_batch(courier, batch,
                                                                        deadline)))
                 if not in_flight:
@@ -605,8 +612,9 @@ def _nothing() -> None:
     return None
 
 
-def _pop_up_to(items: deque[Event], n: int) -> list[Event]:
-    out = []
+def _pop_up_to(items: deque[Event], n: int, out: list[Event]) -> list[Event]:
+    """Move up to ``n`` events from ``items`` to ``out``, one at a time: each is in one or
+    the other at every moment a signal handler could run."""
     popleft = items.popleft
     for _ in range(n):
         try:
@@ -616,8 +624,10 @@ def _pop_up_to(items: deque[Event], n: int) -> list[Event]:
     return out
 
 
-def _take_batch(queue: deque[Event], max_count: int, max_bytes: int) -> list[Event]:
-    batch: list[Event] = []
+def _take_batch(queue: deque[Event], max_count: int, max_bytes: int,
+                batch: list[Event]) -> list[Event]:
+    """Move the next batch from ``queue`` into ``batch`` (given empty, already registered
+    as held), one event at a time."""
     size = 0
     while queue and len(batch) < max_count:
         item = queue[0]

@@ -253,3 +253,49 @@ def test_a_sigterm_spill_waits_for_another_threads_spill(cache_dir: Path) -> Non
     spiller.join(10)
     handler.join(10)
     assert sorted(written) == [b"0", b"1", b"2", b"3", b"4"]  # each once
+
+
+class _Ended(Exception):
+    """The process ended in the SIGTERM handler: nothing after it runs."""
+
+
+@pytest.mark.parametrize("where", ["overflow", "queue"])
+def test_a_sigterm_between_two_events_taken_out_of_memory_loses_neither(
+        cache_dir: Path, where: str) -> None:
+    """SIGTERM's spill running (on the same thread, as a handler does) while a spill is
+    moving events out of memory one by one: the events already moved are written with the
+    rest, none lost (they were in neither queue nor the held batches)."""
+    from collections import deque
+
+    from shipper._config import load_settings
+    from shipper._engine import Engine
+
+    engine = Engine(load_settings({"endpoint": "http://127.0.0.1:9", "queue_size": 40,
+                                   "cache_dir": str(cache_dir)}, environ={}))
+    seen: list[list[str]] = []
+
+    class Interrupted(deque):  # type: ignore[type-arg]  # the handler runs after 2 moves
+        moved = 0
+        fired = False
+
+        def popleft(self) -> object:
+            if Interrupted.moved == 2 and not Interrupted.fired:
+                Interrupted.fired = True  # the handler's own spill takes from here too
+                engine.spill_all_quietly()  # what the SIGTERM handler does, then the end
+                seen.append(sorted(e["id"] for e in events_on_disk(cache_dir)))
+                raise _Ended
+            Interrupted.moved += 1
+            return super().popleft()
+
+    setattr(engine, where, Interrupted())
+    for i in range(49):
+        engine.put((f"{i:03}", json.dumps({"id": f"{i:03}"}).encode()))
+    last = ("049", b'{"id": "049"}')
+    if where == "overflow":
+        with pytest.raises(_Ended):  # the 10th overflowing event spills the overflow
+            engine.put(last)
+    else:
+        engine.put(last)  # the overflow, full again, is written as it is
+        with pytest.raises(_Ended):
+            engine.spill_memory()  # close()'s spill
+    assert seen == [[f"{i:03}" for i in range(50)]]
