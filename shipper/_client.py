@@ -526,5 +526,7 @@ class Shipper(_Base):
             thread.join(1.0)
         # whatever a late track() added while we closed
         spilled = self._engine.spill_memory()
+        if thread is not None and thread.is_alive():  # stuck: what it holds is kept too
+            spilled += self._engine.spill_held()
         release_sigterm(self._engine)
         return FlushResult(result.delivered, result.spilled + spilled, result.dropped)

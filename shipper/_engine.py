@@ -298,7 +298,7 @@ class Engine:
         both: its ids make the copy harmless (at least once)."""
         mine = self._spilling.acquire(timeout=_SIGTERM_WAIT_S)
         try:
-            held = [event for batch in list(self._held.values()) for event in batch]
+            held = self._held_events()
             self.spill_memory()
             if held:
                 self.spill(held)
@@ -307,6 +307,16 @@ class Engine:
         finally:
             if mine:
                 self._spilling.release()
+
+    def _held_events(self) -> list[Event]:
+        return [event for batch in list(self._held.values()) for event in batch]
+
+    def spill_held(self) -> int:
+        """Write what another thread holds out of the queues (a batch on its way): for a
+        delivery thread that did not stop in time, stuck on a lock another process holds,
+        say. At least once: it may still send them."""
+        held = self._held_events()
+        return self.spill(held) if held else 0
 
     @property
     def offload(self) -> Offload:

@@ -157,6 +157,29 @@ def test_track_never_waits_on_a_blackholed_collector(cache_dir: Path) -> None:
     assert sorted(on_disk + mock.ids) == sorted(ids + late)
 
 
+def test_close_keeps_the_batch_of_a_delivery_thread_that_is_stuck(cache_dir: Path) -> None:
+    """A delivery thread blocked outright (a lock another process holds, a transport that
+    blocks): close gives up after shutdown_timeout and writes the batch it holds as well
+    as the queue, at least once."""
+    release, entered = threading.Event(), threading.Event()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/batch":
+            entered.set()
+            release.wait(30)  # blocks the delivery thread's loop itself
+        return httpx.Response(200, json={"ok": True})
+
+    s = Shipper(endpoint=URL, transport=httpx.MockTransport(handle), shutdown_timeout=0.3,
+                batch_size=10)
+    ids = [s.track("e", {"i": i}) for i in range(10)]  # one full batch: sent at once
+    assert entered.wait(30), "the batch was never sent"
+    more = [s.track("more") for _ in range(5)]
+    s.close()
+    on_disk = {e["id"] for e in events_on_disk(cache_dir)}
+    release.set()
+    assert on_disk == set(ids + more)
+
+
 async def test_queue_overflow_spills_instead_of_dropping(clock: FakeClock,
                                                          cache_dir: Path) -> None:
     """Beyond queue_size, events go to disk; every event is delivered or on disk."""
