@@ -168,3 +168,21 @@ def test_the_installed_wheel_records_a_hook(venv: Path, tmp_path: Path) -> None:
     status = subprocess.run([str(venv / "shipper"), "status", "--json"], capture_output=True,
                             text=True, env=child_env(cache), timeout=60, check=True)
     assert json.loads(status.stdout)["pending_events"] == 1
+
+
+def test_a_damaged_pth_file_of_shippers_leaves_the_hook_silent(tmp_path: Path) -> None:
+    """A shipper .pth file in site-packages that is no text (a byte no encoding reads),
+    with shipper nowhere else: the hook script, and site after it, cannot read it; the hook
+    still exits 0 and says nothing (an agent reads anything else as a verdict)."""
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True,
+                   timeout=300)
+    site = env / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    (site / "__editable__.shipper_events-0.1.0.pth").write_bytes(b"\xff\xfe/src\n")
+    script = env / "bin" / "shipper-hook"
+    script.write_bytes((ROOT / "scripts" / "shipper-hook").read_bytes())
+    payload = json.dumps({"hook_event_name": "Stop", "session_id": "s1", "cwd": "/tmp"})
+    hook = subprocess.run([str(env / "bin" / "python"), "-S", str(script), "--source",
+                           "claude-code"], input=payload, capture_output=True, text=True,
+                          env=child_env(tmp_path / "cache"), timeout=60, check=False)
+    assert (hook.returncode, hook.stdout, hook.stderr) == (0, "", "")
