@@ -326,7 +326,8 @@ def test_a_threaded_client_gives_way_around_each_exchange(cache_dir: Path) -> No
         s._engine.stand_aside = lambda _s: looks.append(1)
         for i in range(1000):
             s.track("e", {"i": i})
-        assert s.flush(timeout=10).delivered == 1000
+        s.flush(timeout=10)  # delivers what the thread had not sent yet (some, or none)
+        assert len(mock.ids) == 1000
         client = s._engine._client
         assert client is not None and isinstance(client._transport, GivingWay)
         assert isinstance(client._transport.inner, httpx.MockTransport)
@@ -363,7 +364,8 @@ def test_track_survives_hostile_input(cache_dir: Path) -> None:
                    timestamp=Evil()) is not None
     assert s.track("e", properties=[1, 2]) is not None  # type: ignore[arg-type]
     assert s.track("e", timestamp=float("nan")) is not None
-    assert s.close().delivered == 3 and len(mock.ids) == 3
+    s.close()
+    assert len(mock.ids) == 3
 
 
 LOCK_HOLDER = """
