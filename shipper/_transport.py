@@ -61,24 +61,18 @@ def client_headers(destination: Destination) -> dict[str, str]:
     return {"User-Agent": f"shipper/{__version__}", **destination.client_headers()}
 
 
-class GivingWay(httpx.AsyncBaseTransport):
-    """A transport that calls ``give_way`` before and after the one it wraps: the Python
-    httpx runs for a request (building it; reading the answer) is cut in two more slices,
-    between which a delivery thread stands aside for a recording caller (see
-    `shipper._engine.Engine.give_way`)."""
+def _giving_way_hooks(give_way: Callable[[], None]
+                      ) -> dict[str, list[Callable[..., Awaitable[None]]]]:
+    """httpx event hooks that call ``give_way`` before each request is sent and once its
+    answer's headers are read: the Python httpx runs for an exchange is cut in two more
+    slices, between which a delivery thread stands aside for a recording caller (see
+    `shipper._engine.Engine.give_way`). Hooks, not a transport wrapped around httpx's
+    own: a client given a transport no longer takes its proxies from the environment."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, give_way: Callable[[], None]) -> None:
-        self.inner = inner
-        self.give_way = give_way
+    async def stand_aside(_message: object) -> None:
+        give_way()
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.give_way()
-        response = await self.inner.handle_async_request(request)
-        self.give_way()
-        return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+    return {"request": [stand_aside], "response": [stand_aside]}
 
 
 def make_client(
@@ -90,18 +84,16 @@ def make_client(
 ) -> httpx.AsyncClient:
     """An AsyncClient with keep-alive, the contract's timeouts and the destination's
     headers; with the ``debug`` setting, each request and answer is logged. ``give_way``:
-    called around each exchange (`GivingWay`)."""
+    called around each exchange (`_giving_way_hooks`)."""
     hooks = _debug_hooks(settings) if settings.debug else {}
-    verify = tls_verification(settings)
     if give_way is not None:
-        # httpx's own default transport, as it would make it, wrapped
-        inner = transport or httpx.AsyncHTTPTransport(verify=verify, trust_env=True)
-        transport = GivingWay(inner, give_way)
+        for name, calls in _giving_way_hooks(give_way).items():
+            hooks[name] = [*calls, *hooks.get(name, [])]
     return httpx.AsyncClient(
         transport=transport,
         headers=client_headers(destination),
         timeout=_timeout(settings.timeout),
-        verify=verify,
+        verify=tls_verification(settings),
         follow_redirects=False,
         trust_env=True,
         event_hooks=hooks,

@@ -315,11 +315,9 @@ def test_a_delivery_thread_stands_aside_only_while_the_caller_records(cache_dir:
 
 
 def test_a_threaded_client_gives_way_around_each_exchange(cache_dir: Path) -> None:
-    """The threaded client's transport (the injected one here) is wrapped to give way before
-    and after each exchange, and the delivery thread gives way while the caller records;
-    every event is delivered as before."""
-    from shipper._transport import GivingWay
-
+    """The threaded client gives way before each request is sent and once its answer is
+    read (httpx event hooks, the injected transport kept as it is), and while the caller
+    records; every event is delivered as before."""
     mock = MockCollector()
     looks: list[int] = []
     with Shipper(endpoint=URL, transport=mock.transport, batch_size=100) as s:
@@ -329,10 +327,28 @@ def test_a_threaded_client_gives_way_around_each_exchange(cache_dir: Path) -> No
         s.flush(timeout=10)  # delivers what the thread had not sent yet (some, or none)
         assert len(mock.ids) == 1000
         client = s._engine._client
-        assert client is not None and isinstance(client._transport, GivingWay)
-        assert isinstance(client._transport.inner, httpx.MockTransport)
+        assert client is not None and isinstance(client._transport, httpx.MockTransport)
+        assert len(client.event_hooks["request"]) == len(client.event_hooks["response"]) == 1
     assert len(mock.ids) == len(set(mock.ids)) == 1000
     assert looks  # the caller recorded while delivery ran: it stood aside at least once
+
+
+def test_a_client_that_gives_way_still_takes_its_proxy_from_the_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client made for a delivery thread that gives way routes through HTTP(S)_PROXY as
+    httpx's own does (a transport made by hand would take no proxy from the environment)."""
+    from shipper._config import load_settings
+    from shipper._destinations._select import destination_for
+    from shipper._transport import make_client
+
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:3128")
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    settings = load_settings({"endpoint": URL}, environ={})
+    plain = make_client(settings, destination_for(settings))
+    giving = make_client(settings, destination_for(settings), give_way=lambda: None)
+    assert plain._mounts and giving._mounts.keys() == plain._mounts.keys()
+    assert [str(t._pool._proxy_url) for t in giving._mounts.values() if t] == [
+        str(t._pool._proxy_url) for t in plain._mounts.values() if t]
 
 
 def test_threaded_close_spills_when_down(cache_dir: Path) -> None:
