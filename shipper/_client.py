@@ -125,8 +125,6 @@ class _Base:
         extra: dict[str, Any] = {"rand": rand} if rand is not None else {}
         self._engine = Engine(self.settings, transport=transport, clock=clock, sleep=sleep,
                               **extra)
-        if not self.settings.disabled and self.settings.destination_identity is not None:
-            preload(self.settings)  # here, not on the delivery thread while track() runs
         self._start_sync: StartSync = start_sync or _detached_sync
         self._exit_registered = False
         self._phase: Phase = NEW
@@ -409,6 +407,8 @@ class Shipper(_Base):
 
     def _init_worker(self) -> None:
         self._engine.gives_way = True  # a thread of its own: it stands aside for the caller
+        if not self.settings.disabled and self.settings.destination_identity is not None:
+            preload(self.settings)  # here, not on the delivery thread while track() runs
         self._loop: asyncio.AbstractEventLoop | None = None  # while running
         self._thread: threading.Thread | None = None  # while running
         self._start_lock = threading.RLock()

@@ -113,7 +113,14 @@ class Courier:
         clock: Clock,
         sleep: Sleep,
         rand: Callable[[], float] = random.random,
+        offload: Offload = offload,
+        give_way: Callable[[], None] | None = None,
     ) -> None:
+        """``offload``: how blocking work (the shared state, the cache files) runs: in the
+        thread pool, or at once where the loop has a thread of its own (`_aio.run_here`).
+        ``give_way``: called between the slices of a batch's work (built; sent; answered):
+        a client with a delivery thread of its own stands aside there for a recording
+        caller."""
         self.settings = settings
         self.destination = destination
         self.spool = spool
@@ -127,11 +134,7 @@ class Courier:
                                  probes=settings.health_path_or_default is not None,
                                  rand=rand)
         self.pace = Pace()
-        #: called between the slices of a batch's work (built; sent; answered): a client
-        #: with a delivery thread of its own stands aside there for a recording caller
-        self.give_way: Callable[[], None] = _nothing
-        #: how blocking work (the shared state, the cache files) runs: in the thread pool,
-        #: or at once where the loop has a thread of its own (`_aio.run_here`)
+        self.give_way: Callable[[], None] = give_way or _nothing
         self.offload: Offload = offload
         self._next_slot = float("-inf")  # monotonic time the pace lets the next request go
         self._pause_until = float("-inf")  # the last pause seen in the shared state

@@ -20,7 +20,7 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final, Literal
@@ -169,6 +169,8 @@ class Engine:
         thread_clock: Callable[[], float] = time.thread_time,
     ) -> None:
         self.settings = settings
+        # the caller writes the overflow itself once it holds this many (see OVERFLOW_PART)
+        self._overflow_limit = max(1, settings.queue_size // OVERFLOW_PART)
         self.stand_aside = stand_aside  # a blocking sleep: see `give_way`
         self.thread_clock = thread_clock  # the delivery thread's CPU time
         self.encode = fast_encoder()  # a long-running client: orjson pays for itself
@@ -222,18 +224,24 @@ class Engine:
         self.overflow.append(item)
         if len(self.overflow) == 1:
             self.notify()
-        elif len(self.overflow) >= max(1, self.settings.queue_size // OVERFLOW_PART):
+        elif len(self.overflow) >= self._overflow_limit:
             self.spill_overflow()  # the worker is not keeping up: write here, in bulk
 
+    @contextlib.contextmanager
+    def _holding(self) -> Iterator[list[Event]]:
+        """A list to move events into out of memory's queues, held (written by a SIGTERM's
+        spill) from before the first event leaves its queue until the block ends."""
+        items: list[Event] = []
+        self._held[id(items)] = items
+        try:
+            yield items
+        finally:
+            self._held.pop(id(items), None)
+
     def spill_overflow(self) -> int:
-        with self._spilling:
-            items: list[Event] = []
-            self._held[id(items)] = items  # before the first event leaves the overflow
-            try:
-                _pop_up_to(self.overflow, len(self.overflow), items)
-                written = self.spill(items)
-            finally:
-                self._held.pop(id(items), None)
+        with self._spilling, self._holding() as items:
+            _pop_up_to(self.overflow, len(self.overflow), items)
+            written = self.spill(items)
         self._overflowed = self._overflowed or written > 0
         return written
 
@@ -271,17 +279,16 @@ class Engine:
     def spill_memory(self) -> int:
         """Spill everything held in memory (used at exit, after fork, and after close)."""
         with self._spilling:
-            items: list[Event] = []
-            self._held[id(items)] = items  # before the first event leaves memory's queues
-            try:
-                _pop_up_to(self.queue, len(self.queue), items)
-                _pop_up_to(self.overflow, len(self.overflow), items)
-                if not items:
-                    self.save_drops()
-                    return 0
-                return self.spill(items)
-            finally:
-                self._held.pop(id(items), None)
+            return self._spill_memory()
+
+    def _spill_memory(self) -> int:
+        with self._holding() as items:
+            _pop_up_to(self.queue, len(self.queue), items)
+            _pop_up_to(self.overflow, len(self.overflow), items)
+            if not items:
+                self.save_drops()
+                return 0
+            return self.spill(items)
 
     def spill_memory_quietly(self) -> None:
         """At interpreter exit: spill what is in memory; never raise."""
@@ -295,27 +302,23 @@ class Engine:
         another thread holds out of the queues (a batch on its way, events being written),
         goes to disk; never raise. Another thread's spill is waited for (a few seconds at
         most), so its events are written once; a batch on its way may be delivered and kept
-        both: its ids make the copy harmless (at least once)."""
+        both: its ids make the copy harmless (at least once). After that wait it goes
+        ahead without the lock: what the other thread holds is written too."""
         mine = self._spilling.acquire(timeout=_SIGTERM_WAIT_S)
         try:
-            held = self._held_events()
-            self.spill_memory()
-            if held:
-                self.spill(held)
+            self._spill_memory()
+            self.spill_held()
         except Exception:  # noqa: BLE001 - a signal handler must not raise
             _log.exception("spilling at SIGTERM failed")
         finally:
             if mine:
                 self._spilling.release()
 
-    def _held_events(self) -> list[Event]:
-        return [event for batch in list(self._held.values()) for event in batch]
-
     def spill_held(self) -> int:
         """Write what another thread holds out of the queues (a batch on its way): for a
         delivery thread that did not stop in time, stuck on a lock another process holds,
-        say. At least once: it may still send them."""
-        held = self._held_events()
+        say, and on SIGTERM. At least once: it may still send them."""
+        held = [event for batch in list(self._held.values()) for event in batch]
         return self.spill(held) if held else 0
 
     @property
@@ -386,9 +389,8 @@ class Engine:
             self._client_failed = None
             self._client = client
             self.courier = Courier(self.settings, destination, self.spool, client,
-                                   clock=self.clock, sleep=self.sleep, rand=self.rand)
-            self.courier.give_way = self.give_way
-            self.courier.offload = self.offload
+                                   clock=self.clock, sleep=self.sleep, rand=self.rand,
+                                   offload=self.offload, give_way=self.give_way)
         return self.courier
 
     async def run(self, started: Callable[[], None] = lambda: None) -> None:
@@ -485,9 +487,7 @@ class Engine:
             # cannot go is spilled below, as the rest of the queue is)
             # one by one: each event is in one queue or the other at every moment (a SIGTERM
             # spill takes both)
-            overflow, queue = self.overflow, self.queue
-            while overflow:
-                queue.append(overflow.popleft())
+            _pop_up_to(self.overflow, len(self.overflow), self.queue)
             sent = await self._send_queue(courier, deadline) if self.queue else SENT
             if self.queue:
                 await self.offload(self.spill_memory)
@@ -622,7 +622,7 @@ def _nothing() -> None:
     return None
 
 
-def _pop_up_to(items: deque[Event], n: int, out: list[Event]) -> list[Event]:
+def _pop_up_to(items: deque[Event], n: int, out: list[Event] | deque[Event]) -> None:
     """Move up to ``n`` events from ``items`` to ``out``, one at a time: each is in one or
     the other at every moment a signal handler could run."""
     popleft = items.popleft
@@ -631,11 +631,10 @@ def _pop_up_to(items: deque[Event], n: int, out: list[Event]) -> list[Event]:
             out.append(popleft())
         except IndexError:
             break
-    return out
 
 
 def _take_batch(queue: deque[Event], max_count: int, max_bytes: int,
-                batch: list[Event]) -> list[Event]:
+                batch: list[Event]) -> None:
     """Move the next batch from ``queue`` into ``batch`` (given empty, already registered
     as held), one event at a time."""
     size = 0
@@ -645,4 +644,3 @@ def _take_batch(queue: deque[Event], max_count: int, max_bytes: int,
             break
         batch.append(queue.popleft())
         size += len(item[1]) + 1
-    return batch

@@ -187,8 +187,9 @@ async def _run(
             return result
         destination = destination_for(settings, await offload(anonymous_id, spool.root))
         async with make_client(settings, destination, transport) as client:
-            courier = Courier(settings, destination, spool, client, clock=clock, sleep=sleep)
-            courier.offload = run_here  # the sync's loop is its own: no hops to a pool
+            # the sync's loop is its own: no hops to a pool
+            courier = Courier(settings, destination, spool, client, clock=clock, sleep=sleep,
+                              offload=run_here)
             await _deliver_all(courier, result, deadline, progress, force=force)
             idle_until = clock.monotonic() + linger
             while result.stopped_by is None and clock.monotonic() < idle_until:
