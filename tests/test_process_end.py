@@ -299,3 +299,38 @@ def test_a_sigterm_between_two_events_taken_out_of_memory_loses_neither(
         with pytest.raises(_Ended):
             engine.spill_memory()  # close()'s spill
     assert seen == [[f"{i:03}" for i in range(50)]]
+
+
+def test_a_sigterm_spill_waits_for_another_threads_spill_only_so_long(
+        cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another thread that never finishes its spill (stuck on a disk) holds SIGTERM's
+    spill for its bound only: then what memory holds is written all the same."""
+    import threading
+
+    from shipper import _engine
+    from shipper._config import load_settings
+
+    monkeypatch.setattr(_engine, "_SIGTERM_WAIT_S", 0.2)
+    engine = _engine.Engine(load_settings({"endpoint": "http://127.0.0.1:9",
+                                           "cache_dir": str(cache_dir)}, environ={}))
+    for i in range(3):
+        engine.put((f"{i:03}", json.dumps({"id": f"{i:03}"}).encode()))
+    taken, release = threading.Event(), threading.Event()
+
+    def stuck() -> None:
+        with engine._spilling:
+            taken.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=stuck)
+    holder.start()
+    assert taken.wait(10)
+    handler = threading.Thread(target=engine.spill_all_quietly)
+    handler.start()
+    handler.join(10)  # a bound, not a timing: a handler still waiting is still alive
+    ended = not handler.is_alive()
+    release.set()
+    holder.join(10)
+    handler.join(10)
+    assert ended
+    assert sorted(e["id"] for e in events_on_disk(cache_dir)) == ["000", "001", "002"]
