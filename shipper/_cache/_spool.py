@@ -130,8 +130,9 @@ def events_crc(events: list[bytes]) -> int:
 
 
 # each line of a file that matches its checksum starts with its id, as our encoders write
-# it (a UUID: 36 ASCII characters, no escapes); `re.M`: at the start of every line
-_ID_AT_START = re.compile(rb'^\{"id":"([\x20-\x21\x23-\x5b\x5d-\x7e]{36})"', re.M)
+# it (a UUID: 36 ASCII characters, no escapes), right after the line break before it (a
+# literal start the search skips to: `^` with re.M tried every byte, 12x slower)
+_ID_AT_START = re.compile(rb'\n\{"id":"([\x20-\x21\x23-\x5b\x5d-\x7e]{36})"')
 
 
 def salvage_file(data: bytes) -> tuple[list[tuple[str, bytes]], list[bytes], str]:
@@ -156,7 +157,7 @@ def salvage_file(data: bytes) -> tuple[list[tuple[str, bytes]], list[bytes], str
     if not problem and type(crc) is int and header.get("n") == len(body):
         start = data.index(b"\n") + 1
         if zlib.crc32(memoryview(data)[start:]) == crc:
-            ids = _ID_AT_START.findall(data, start)
+            ids = _ID_AT_START.findall(data, start - 1)  # from the header's line break
             if len(ids) == len(body):  # one at the start of every line
                 pairs = zip(ids, body, strict=True)
                 return [(i.decode("ascii"), line) for i, line in pairs], [], ""
