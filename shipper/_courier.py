@@ -37,8 +37,8 @@ from ._deliver import (
     Answer,
     Event,
     Outcome,
-    chunk_events,
     deliver,
+    first_batch,
 )
 from ._destinations._base import MAX_REASON, Unsendable, untranslatable
 from ._gate import PROBE, SEND, decide, paused_until
@@ -503,16 +503,11 @@ class Courier:
         events = [e for c in claims for e in c.events]
         outcome = Outcome(remaining=events)
         failure: Exception | None = None
-        whole = sum(claim.size for claim in claims) <= self.batch_bytes
         try:
             rest = events
             while rest:
-                count = self.next_batch_count()
-                if whole and len(rest) <= count:  # the usual case, without counting again
-                    batch = rest
-                else:
-                    batch = chunk_events(rest, count, self.batch_bytes)[0]
-                rest = rest[len(batch):]
+                taken = first_batch(rest, self.next_batch_count(), self.batch_bytes)
+                batch, rest = rest[:taken], rest[taken:]
                 got = await self.send(batch, deadline)
                 outcome.add(got)
                 if got.stopped_by is not None:

@@ -67,21 +67,16 @@ class Outcome:
         self.rejected += other.rejected
 
 
-def chunk_events(events: list[Event], max_count: int, max_bytes: int) -> list[list[Event]]:
-    """Split events into batches of at most ``max_count`` events and about ``max_bytes``."""
-    batches: list[list[Event]] = []
-    current: list[Event] = []
+def first_batch(events: list[Event], max_count: int, max_bytes: int) -> int:
+    """How many of ``events`` the next batch takes: at most ``max_count``, about
+    ``max_bytes`` (each event costs its bytes and a line break), never fewer than one."""
+    most = max(max_count, 1)
     size = 0
-    for item in events:
-        cost = len(item[1]) + 1
-        if current and (len(current) >= max_count or size + cost > max_bytes):
-            batches.append(current)
-            current, size = [], 0
-        current.append(item)
-        size += cost
-    if current:
-        batches.append(current)
-    return batches
+    for taken, item in enumerate(events[:most]):
+        size += len(item[1]) + 1
+        if taken and size > max_bytes:
+            return taken
+    return min(len(events), most)
 
 
 async def _go_on(_answer: Answer) -> bool:

@@ -14,8 +14,8 @@ from shipper._deliver import (
     TRANSIENT,
     Answer,
     Event,
-    chunk_events,
     deliver,
+    first_batch,
 )
 from shipper._destinations._base import Reply, answer_for_status
 from shipper._destinations._native import batch_body
@@ -179,12 +179,23 @@ def test_a_redirect_keeps_the_events_and_says_where_it_points() -> None:
     assert answer.kind == CONFIG and "https://collector.example/v1/batch" in answer.detail
 
 
+def chunk_events(evs: list[Event], max_count: int, max_bytes: int) -> list[list[Event]]:
+    """The batches a delivery takes one after another."""
+    batches = []
+    while evs:
+        taken = first_batch(evs, max_count, max_bytes)
+        batches.append(evs[:taken])
+        evs = evs[taken:]
+    return batches
+
+
 def test_chunking_respects_count_and_bytes() -> None:
     """Batches hold at most batch_size events and about batch_bytes."""
     evs = events(25)
     assert [len(b) for b in chunk_events(evs, 10, 10**9)] == [10, 10, 5]
     size = len(evs[0][1]) + 1
     assert all(len(b) <= 3 for b in chunk_events(evs, 100, 3 * size))
+    assert first_batch(evs, 0, 10**9) == first_batch(evs, 100, 0) == 1  # never none
 
 
 def test_batch_body_embeds_events_verbatim() -> None:
